@@ -1,0 +1,49 @@
+# relup_add_module(NAME VSN SOURCES src... [TARGET target] [OUTPUT_DIR dir])
+#
+# Builds a relup server module: a shared library NAME-VSN.so that exports only
+# the entry point relup_module_descriptor (hidden visibility for everything
+# else), links relup::core, and refuses undefined symbols at link time.
+# The sources must contain exactly one RELUP_MODULE(...) whose name and vsn
+# are checked against NAME and VSN at compile time.
+# The target is NAME_vVSN unless TARGET is given (dots in VSN become _).
+function(relup_add_module name vsn)
+  cmake_parse_arguments(ARG "" "TARGET;OUTPUT_DIR" "SOURCES" ${ARGN})
+  if(NOT ARG_SOURCES)
+    message(FATAL_ERROR "relup_add_module(${name} ${vsn}): SOURCES is required")
+  endif()
+  string(MAKE_C_IDENTIFIER "${name}_v${vsn}" default_target)
+  set(target ${default_target})
+  if(ARG_TARGET)
+    set(target ${ARG_TARGET})
+  endif()
+  set(out_dir ${RELUP_MODULE_OUTPUT_DIR})
+  if(ARG_OUTPUT_DIR)
+    set(out_dir ${ARG_OUTPUT_DIR})
+  endif()
+  add_library(${target} MODULE ${ARG_SOURCES})
+  target_link_libraries(${target} PRIVATE relup::core)
+  # A build id derived from the sources' content: the same sources give the same id.
+  set(content "")
+  foreach(src IN LISTS ARG_SOURCES)
+    get_filename_component(abs "${src}" ABSOLUTE)
+    file(READ "${abs}" text)
+    # Re-run configure when a source changes, so the build id follows the content.
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${abs}")
+    string(APPEND content "${text}")
+  endforeach()
+  string(SHA256 build_id "${name}\n${vsn}\n${content}")
+  string(SUBSTRING "${build_id}" 0 16 build_id)
+  target_compile_definitions(${target} PRIVATE
+    RELUP_EXPECTED_MODULE_NAME="${name}"
+    RELUP_EXPECTED_MODULE_VSN="${vsn}"
+    RELUP_MODULE_BUILD_ID="${build_id}")
+  set_target_properties(${target} PROPERTIES
+    PREFIX ""
+    OUTPUT_NAME "${name}-${vsn}"
+    LIBRARY_OUTPUT_DIRECTORY ${out_dir}
+    CXX_VISIBILITY_PRESET hidden
+    VISIBILITY_INLINES_HIDDEN ON)
+  target_link_options(${target} PRIVATE -Wl,-z,defs -Wl,--build-id=sha1)
+  relup_set_warnings(${target})
+  set_property(GLOBAL APPEND PROPERTY RELUP_ALL_MODULES ${target})
+endfunction()

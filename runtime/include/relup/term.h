@@ -1,0 +1,174 @@
+// relup::Term: the value type of every process state and every message.
+//
+// A Term is one of nil, bool, int (64-bit), float (double), atom, string,
+// binary, tuple, list or map. Terms are immutable values: copying one is
+// cheap (scalars are inline, compound values share an immutable, atomically
+// reference-counted body), and "modifying" operations such as put() return a
+// new Term. A Term may be read from many threads at once.
+//
+// Atoms are interned for the life of the program: comparing two atoms is a
+// pointer comparison. There is one atom table per program because Term lives
+// in librelup_core.so, which the node and every module share.
+//
+// Equality is exact (Int(1) != Float(1.0)). The total order sorts first by
+// type, in this order: nil < bool < number < atom < string < binary < tuple
+// < list < map; ints and floats are compared numerically with each other
+// (an int sorts before an equal float); tuples and lists compare element by
+// element, then by length; maps compare by size, then key by key, then value
+// by value, in key order. Map entries are kept sorted by key in this order.
+//
+// Accessors (as_int, at, elements, ...) throw relup::BadTermAccess on a type
+// mismatch or a missing key. That exception never leaves a module: the
+// RELUP_MODULE macro turns it into an error result. Runtime code uses the
+// is_*() and find() forms instead.
+//
+// The YAML text form (see to_yaml / parse) is one line of flow-style YAML:
+//   nil      ~              (parse also accepts null, nil, empty)
+//   bool     true, false
+//   int      30000, -5      float  1.5, -0.25, 1.0e9, .inf, .nan
+//   atom     :ok, :'with space'   and every plain (unquoted) map KEY: {add: 1}
+//   string   blackode, "30000 added to blackode "   (plain value, or quoted)
+//   binary   !!binary aGVsbG8=   (base64)
+//   tuple    !tuple [:reply, 1]
+//   list     [1, 2, 3]
+//   map      {money: 60000, name: blackode}   (printed with keys sorted)
+// So `{name: blackode, money: 30000}` is a map from the atoms name and money
+// to the string "blackode" and the int 30000. A quoted key is a string key.
+// Strings are printed plain when that reads back as the same string, and
+// double-quoted otherwise. parse(to_yaml(t)) == t for every Term t.
+#pragma once
+
+#include <compare>
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "relup/status.h"
+
+namespace relup {
+
+class Term;
+using TermPair = std::pair<Term, Term>;
+
+// Thrown by Term accessors on a type mismatch or a missing key.
+class BadTermAccess : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+namespace detail {
+struct AtomEntry;  // interned atom: name and hash, never freed
+struct TermBody;   // shared immutable body of a string/binary/tuple/list/map
+}  // namespace detail
+
+class Term {
+ public:
+  enum class Type : uint8_t { kNil, kBool, kInt, kFloat, kAtom, kString, kBinary, kTuple, kList, kMap };
+
+  Term() noexcept : type_(Type::kNil), i_(0) {}  // nil
+  Term(bool b) noexcept : type_(Type::kBool), b_(b) {}
+  Term(int v) noexcept : type_(Type::kInt), i_(v) {}
+  Term(long v) noexcept : type_(Type::kInt), i_(v) {}
+  Term(long long v) noexcept : type_(Type::kInt), i_(v) {}
+  Term(double v) noexcept : type_(Type::kFloat), f_(v) {}
+  Term(const char* s);         // string
+  Term(std::string_view s);    // string
+  Term(std::string s);         // string
+
+  Term(const Term& other) noexcept;
+  Term(Term&& other) noexcept;
+  Term& operator=(const Term& other) noexcept;
+  Term& operator=(Term&& other) noexcept;
+  ~Term();
+
+  static Term nil() { return Term(); }
+  static Term atom(std::string_view name);
+  static Term string(std::string s);
+  static Term binary(std::string bytes);
+  static Term tuple(std::vector<Term> elements);
+  static Term tuple(std::initializer_list<Term> elements);
+  static Term list(std::vector<Term> elements);
+  static Term list(std::initializer_list<Term> elements);
+  // Duplicate keys: the last one wins.
+  static Term map(std::vector<TermPair> entries);
+  static Term map(std::initializer_list<TermPair> entries);
+
+  Type type() const { return type_; }
+  bool is_nil() const { return type_ == Type::kNil; }
+  bool is_bool() const { return type_ == Type::kBool; }
+  bool is_int() const { return type_ == Type::kInt; }
+  bool is_float() const { return type_ == Type::kFloat; }
+  bool is_number() const { return is_int() || is_float(); }
+  bool is_atom() const { return type_ == Type::kAtom; }
+  bool is_atom(std::string_view name) const;  // this atom?
+  bool is_string() const { return type_ == Type::kString; }
+  bool is_binary() const { return type_ == Type::kBinary; }
+  bool is_tuple() const { return type_ == Type::kTuple; }
+  bool is_list() const { return type_ == Type::kList; }
+  bool is_map() const { return type_ == Type::kMap; }
+
+  // Accessors: throw BadTermAccess naming the expected and actual types.
+  bool as_bool() const;
+  int64_t as_int() const;
+  double as_float() const;  // int or float
+  std::string_view as_atom() const;
+  const std::string& as_string() const;
+  const std::string& as_binary() const;
+  const std::vector<Term>& elements() const;  // tuple or list
+  const std::vector<TermPair>& entries() const;  // map, sorted by key
+  size_t size() const;  // elements of tuple/list, entries of map, bytes of string/binary
+  const Term& operator[](size_t i) const;  // tuple/list element, bounds-checked
+
+  // Map lookup. The string_view forms look up the ATOM key of that name.
+  const Term* find(const Term& key) const;  // nullptr if absent or not a map
+  const Term* find(std::string_view atom_key) const;
+  const Term& at(const Term& key) const;  // throws if absent
+  const Term& at(std::string_view atom_key) const;
+  bool contains(std::string_view atom_key) const { return find(atom_key) != nullptr; }
+
+  // New map with key set to value (this must be a map).
+  Term put(const Term& key, Term value) const;
+  Term put(std::string_view atom_key, Term value) const;
+  // New map without key (unchanged if absent).
+  Term erase(const Term& key) const;
+  Term erase(std::string_view atom_key) const;
+
+  // Total order and exact equality, as described above.
+  friend bool operator==(const Term& a, const Term& b);
+  friend std::strong_ordering operator<=>(const Term& a, const Term& b);
+  size_t hash() const;
+
+  // One line of flow-style YAML; parse(to_yaml()) gives back an equal Term.
+  std::string to_yaml() const;
+  // Parses the YAML text form. The error says where (line:column) and why.
+  static Result<Term> parse(std::string_view text);
+
+  // Name of a type, e.g. "map".
+  static std::string_view type_name(Type t);
+
+ private:
+  void release() noexcept;
+
+  Type type_;
+  union {
+    bool b_;
+    int64_t i_;
+    double f_;
+    const detail::AtomEntry* atom_;
+    detail::TermBody* body_;
+  };
+};
+
+std::ostream& operator<<(std::ostream& os, const Term& t);  // to_yaml()
+
+}  // namespace relup
+
+template <>
+struct std::hash<relup::Term> {
+  size_t operator()(const relup::Term& t) const { return t.hash(); }
+};

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what relup needs (Debian packages) if missing, then configures and
+# builds it into build/. Idempotent: a second run installs nothing and only
+# rebuilds what changed. Sourced or run by demo.sh and test.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(build-essential cmake pkg-config libcli11-dev libyaml-cpp-dev libarchive-dev
+          libssl-dev catch2)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "relup setup: installing ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+build_type="${RELUP_BUILD_TYPE:-RelWithDebInfo}"
+build_dir="${RELUP_BUILD_DIR:-build}"
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE="$build_type" >/dev/null
+cmake --build "$build_dir" -j"$(nproc)"
