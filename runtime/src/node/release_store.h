@@ -1,0 +1,119 @@
+// ReleaseStore: the releases installed in a node root and their states, as in
+// OTP's release_handler (which_releases / make_permanent / remove_release).
+//
+// Layout of a root DIR:
+//   DIR/releases/RELEASES.yaml   this store: every release and its state
+//   DIR/releases/<vsn>/          one unpacked release (tarball contents)
+//   DIR/releases/.staging-*      scratch space for unpacking (never listed)
+//
+// States:
+//   unpacked   on disk, known, not running (never installed, or installed
+//              and then left by a downgrade / upgrade / restart)
+//   current    running now, but not permanent: a restart boots the permanent
+//              release instead and this one goes back to unpacked
+//   permanent  what a restart boots; also what runs when no release is current
+//   old        was permanent once, superseded by make_permanent
+// At most one release is current and at most one is permanent. The running
+// release is the current one if there is one, else the permanent one.
+//
+// Every change is written to RELEASES.yaml atomically (temporary file, fsync,
+// rename, fsync of the directory) BEFORE it becomes visible in memory: a
+// failed write leaves both the file and the store as they were, and a kill -9
+// at any moment leaves either the old or the new file, never a mix.
+//
+// Unpacking is the release handler's job, not the store's: it extracts a
+// tarball into staging_dir(), renames it to release_dir(vsn), then calls
+// add_unpacked(). A directory under releases/ that the file does not list is
+// ignored (left over by a crash) and may be replaced.
+//
+// Thread-safe: every method may be called from any thread; each mutation is
+// atomic with respect to the others.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "relup/status.h"
+
+namespace relup {
+
+enum class ReleaseState { kUnpacked, kCurrent, kPermanent, kOld };
+std::string_view ReleaseStateName(ReleaseState s);  // "unpacked", "current", ...
+Result<ReleaseState> ParseReleaseState(std::string_view text);
+
+struct ReleaseEntry {
+  std::string name;  // release name, e.g. "demo"
+  std::string vsn;   // release version, e.g. "2"; unique in a store
+  ReleaseState state = ReleaseState::kUnpacked;
+  std::string unpacked_at;  // UTC, "2024-05-01T12:00:00Z"
+};
+
+// A release vsn must be usable as one directory name: [A-Za-z0-9._+-]{1,64},
+// not starting with '.'. The error names the vsn and the rule.
+Status ValidateReleaseVsn(std::string_view vsn);
+
+class ReleaseStore {
+ public:
+  // Opens (creating DIR/releases if missing) the store of a root. No file yet
+  // is an empty store; an unreadable or malformed one is Corruption naming the
+  // file and the field. Two processes must not open the same root for writing:
+  // the node holds DIR/node.lock for that.
+  static Result<std::unique_ptr<ReleaseStore>> Open(const std::string& root);
+
+  // Reads the store of a root without creating anything (for `relup releases`
+  // while no node runs). A missing file is an empty list.
+  static Result<std::vector<ReleaseEntry>> ReadFile(const std::string& root);
+
+  const std::string& root() const { return root_; }
+  std::string file_path() const;                        // DIR/releases/RELEASES.yaml
+  std::string releases_dir() const;                     // DIR/releases
+  std::string release_dir(std::string_view vsn) const;  // DIR/releases/<vsn>
+  // A fresh, not yet existing path under DIR/releases to unpack into.
+  std::string staging_dir(std::string_view vsn) const;
+
+  // Snapshots: copies, in the order the releases were unpacked.
+  std::vector<ReleaseEntry> releases() const;
+  std::optional<ReleaseEntry> find(std::string_view vsn) const;
+  std::optional<ReleaseEntry> running() const;    // current, else permanent
+  std::optional<ReleaseEntry> permanent() const;
+  bool empty() const;
+
+  // Records a release whose files are in release_dir(vsn). AlreadyExists if
+  // the vsn is known in any state but unpacked; a known unpacked release with
+  // the same name is left as it is (ok), with another name refused.
+  Status add_unpacked(const std::string& name, const std::string& vsn);
+
+  // The node now runs `vsn` (after an upgrade, a downgrade or at boot): it
+  // becomes current, or stays permanent if it is the permanent one. A
+  // previously current release goes back to unpacked. NotFound if unknown.
+  Status set_running(std::string_view vsn);
+
+  // Makes a release permanent (empty vsn: the running one). Only the running
+  // release may be made permanent (FailedPrecondition otherwise, saying how to
+  // install it first). The previous permanent release becomes old.
+  Status make_permanent(std::string_view vsn = {});
+
+  // At node boot: a current (never made permanent) release goes back to
+  // unpacked, so the permanent one is running. FailedPrecondition when the
+  // store has releases but none is permanent.
+  Status revert_to_permanent();
+
+  // Forgets a release and deletes release_dir(vsn). Refuses (FailedPrecondition)
+  // the running and the permanent release; NotFound if unknown.
+  Status remove(std::string_view vsn);
+
+ private:
+  explicit ReleaseStore(std::string root) : root_(std::move(root)) {}
+  // Writes `next` atomically, then makes it the in-memory state. Caller holds mu_.
+  Status commit_locked(std::vector<ReleaseEntry> next);
+
+  const std::string root_;
+  mutable std::mutex mu_;
+  std::vector<ReleaseEntry> entries_;  // guarded by mu_
+};
+
+}  // namespace relup
