@@ -130,13 +130,21 @@ class Term {
   const Term& at(const Term& key) const;  // throws if absent
   const Term& at(std::string_view atom_key) const;
   bool contains(std::string_view atom_key) const { return find(atom_key) != nullptr; }
+  // A string literal names an ATOM key too; without these overloads
+  // t.at("money") would be ambiguous between the Term and string_view forms.
+  const Term* find(const char* atom_key) const { return find(std::string_view(atom_key)); }
+  const Term& at(const char* atom_key) const { return at(std::string_view(atom_key)); }
 
   // New map with key set to value (this must be a map).
   Term put(const Term& key, Term value) const;
   Term put(std::string_view atom_key, Term value) const;
+  Term put(const char* atom_key, Term value) const {
+    return put(std::string_view(atom_key), std::move(value));
+  }
   // New map without key (unchanged if absent).
   Term erase(const Term& key) const;
   Term erase(std::string_view atom_key) const;
+  Term erase(const char* atom_key) const { return erase(std::string_view(atom_key)); }
 
   // Total order and exact equality, as described above.
   friend bool operator==(const Term& a, const Term& b);

@@ -1,0 +1,50 @@
+// DemoServer, version 2: money is renamed salary, and {add: N} replies the new
+// state instead of a sentence. State {name: NAME, salary: N}.
+//
+//   relup call blackode '{add: 100000}'  -> {name: blackode, salary: 160000}
+//
+// code_change upgrades from version "1" by renaming money to salary.
+#include "relup/server.h"
+
+using relup::CallOutcome;
+using relup::From;
+using relup::MessageOutcome;
+using relup::Result;
+using relup::Term;
+
+class DemoServer : public relup::Server {
+ public:
+  Term init(const Term& employee) { return employee; }
+
+  CallOutcome handle_call(const Term& request, const From&, Term& state) {
+    if (request.is_atom("get")) return reply(state);
+    if (!request.contains("add")) return reply(UnknownRequest(request));
+    state = state.put("salary", state.at("salary").as_int() + request.at("add").as_int());
+    return reply(state);
+  }
+
+  MessageOutcome handle_cast(const Term& message, Term& state) {
+    if (!message.contains("add")) {
+      log("ignored cast " + message.to_yaml() + ": expected {add: N}");
+      return noreply();
+    }
+    state = state.put("salary", state.at("salary").as_int() + message.at("add").as_int());
+    return noreply();
+  }
+
+  // Upgrade from version 1: money becomes salary.
+  Result<Term> code_change(const Term& old_vsn, const Term& state, const Term&) {
+    if (old_vsn != Term("1")) {
+      return error("demo_server 2 upgrades only from version \"1\", not from " + old_vsn.to_yaml());
+    }
+    return state.erase("money").put("salary", state.at("money"));
+  }
+
+ private:
+  static Term UnknownRequest(const Term& request) {
+    return Term::tuple({Term::atom("error"),
+                        "unknown request " + request.to_yaml() + ": expected {add: N} or :get"});
+  }
+};
+
+RELUP_MODULE(demo_server, "2", DemoServer)
