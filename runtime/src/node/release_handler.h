@@ -1,0 +1,94 @@
+// ReleaseHandler: OTP's release_handler for a relup node. It owns the
+// release-level steps of an upgrade and leaves the process-level mechanics
+// to UpgradeExecutor:
+//
+//   Unpack(tarball)    OTP unpack_release: verifies the tarball's manifest
+//                      and unpacks it safely into the node root (absolute
+//                      paths, "..", and links are refused; nothing is written
+//                      outside ROOT): ROOT/releases/VSN/ and
+//                      ROOT/lib/MODULE-VSN/. Each directory is written under a
+//                      temporary name and renamed into place, then the store
+//                      records the release as unpacked, so a crash leaves no
+//                      half-written release the store believes complete.
+//                      Unpacking a release the store already has is a no-op
+//                      if the files match, refused otherwise.
+//   Install(vsn)       OTP install_release: refuses unless the release's up
+//                      plan starts from the node's current release (the
+//                      message names the current release and the accepted
+//                      from-versions), then runs the plan through the
+//                      executor (new modules loaded and checked, every
+//                      code_change tried on a copy of each state, before any
+//                      process is paused) and, on success, makes VSN the
+//                      store's current release.
+//   Apply(tarball)     Unpack + Install (+ MakePermanent with `permanent`):
+//                      `relup apply`. With dry_run the tarball is unpacked to
+//                      a temporary directory under ROOT that is removed
+//                      afterwards; the store and the processes are untouched.
+//   Downgrade(vsn)     runs the CURRENT release's down plan to VSN: the old
+//                      module versions are re-loaded from ROOT/lib/, and each
+//                      code_change runs on the older version with old_vsn
+//                      !tuple [:down, "CURRENT_MODULE_VSN"], as in OTP. On
+//                      success VSN becomes current.
+//   MakePermanent(vsn) the release booted after a restart. A release
+//                      installed but never made permanent does not survive a
+//                      restart (as in OTP).
+//   Boot(vsn)          at node start: loads the release's modules and spawns
+//                      the processes its manifest lists, in order; VSN
+//                      becomes current. On any failure the processes started
+//                      so far are ended and the error names the process.
+//
+// Every operation that changes processes returns an UpgradeReport whose
+// outcome tells ok / refused (nothing changed) / rolled_back (see
+// upgrade_report.h); the report's failures name the process, step and reason.
+// The node always stays on a release it can name: after a refusal or a
+// rollback the store's current release is unchanged.
+//
+// Thread-safety: every method may be called from any non-scheduler thread.
+// Operations are serialised: one that arrives while another runs is refused
+// at once ("an upgrade to VSN is in progress"), never queued behind it.
+#pragma once
+
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "node/upgrade_executor.h"
+#include "node/upgrade_report.h"
+#include "relup/node.h"
+#include "relup/status.h"
+
+namespace relup {
+
+class ReleaseStore;  // node/release_store.h
+
+struct ApplyOptions {
+  bool dry_run = false;    // report what would happen; change nothing
+  bool atomic = false;     // the whole plan is one group (all or nothing, exactly)
+  bool permanent = false;  // Apply only: make the new release permanent on success
+  std::function<void(size_t done, size_t total)> progress;  // may be empty
+};
+
+class ReleaseHandler {
+ public:
+  // root: the node root (ROOT above). node and store must outlive this.
+  ReleaseHandler(Node& node, ReleaseStore& store, std::string root);
+
+  // Returns the unpacked release's version.
+  Result<std::string> Unpack(const std::string& tarball);
+  UpgradeReport Install(std::string_view vsn, const ApplyOptions& options = {});
+  UpgradeReport Apply(const std::string& tarball, const ApplyOptions& options = {});
+  UpgradeReport Downgrade(std::string_view vsn, const ApplyOptions& options = {});
+  Status MakePermanent(std::string_view vsn);
+  Status Boot(std::string_view vsn);
+
+  const std::string& root() const { return root_; }
+
+ private:
+  Node& node_;
+  ReleaseStore& store_;
+  std::string root_;
+  std::mutex busy_;  // try_lock'ed by every operation
+};
+
+}  // namespace relup

@@ -1,0 +1,115 @@
+// UpgradeReport: what an apply, a downgrade or a dry run did, for people and
+// pipelines. It travels over the control socket as a Term (ToTerm/FromTerm)
+// and is printed by the CLI as text or JSON.
+//
+// Outcomes:
+//   ok          every affected process runs the new code; the node is on the
+//               new release (the store's current release switched).
+//   refused     stopped before any process was paused; nothing changed (bad
+//               tarball, wrong from-version, a module that fails to load, a
+//               code_change that fails on a copy of a state, an upgrade
+//               already in progress...).
+//   rolled_back a process failed part-way; every touched process is back on
+//               its old code with its old state (or, where it had already
+//               resumed on the new code, taken back through the down
+//               code_change), newly loaded versions are unloaded, and the
+//               node stays on its old release.
+// A straggler (a process that does not reach a message boundary within its
+// instruction's timeout) rolls the upgrade back and is named in `failures`.
+// `failures` names the process, the step and the reason; the first entry is
+// the cause, later ones are further stragglers or rollback problems.
+//
+// PauseStats measure, per process, the time from the start of its suspend to
+// the end of its resume, in microseconds.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "relup/module_abi.h"
+#include "relup/status.h"
+#include "relup/term.h"
+
+namespace relup {
+
+enum class UpgradeOutcome : uint8_t { kOk, kRefused, kRolledBack };
+std::string_view UpgradeOutcomeName(UpgradeOutcome outcome);  // "ok", "refused", "rolled_back"
+
+// One module the plan changes.
+struct ModuleChangeReport {
+  std::string module;
+  std::string from_vsn;     // empty for a module the release adds
+  std::string to_vsn;       // empty for a module the release deletes
+  std::string instruction;  // "update" (code_change), "load_module" (code only), "add_module",
+                            // "delete_module"
+  size_t processes = 0;     // processes moved from from_vsn to to_vsn
+};
+
+// How many live processes run one version of a module, after the operation.
+struct ProcessCount {
+  std::string module;
+  std::string vsn;
+  size_t count = 0;
+};
+
+// One process the operation suspended (or, in a dry run, checked).
+struct TouchedProcess {
+  Pid pid;
+  std::string name;  // registered name or empty
+  std::string module;
+  std::string from_vsn;
+  std::string to_vsn;
+  int64_t pause_us = 0;  // suspend start .. resume end; 0 in a dry run
+};
+
+struct PauseStats {
+  size_t count = 0;  // processes paused
+  int64_t p50_us = 0;
+  int64_t p99_us = 0;
+  int64_t max_us = 0;
+  // Nearest-rank percentiles of the given pauses (the vector is reordered).
+  static PauseStats Of(std::vector<int64_t>& pauses_us);
+};
+
+struct UpgradeFailure {
+  Pid pid;              // invalid when the failure is not about one process
+  std::string process;  // registered name, else "<0.N.0>", else empty
+  std::string module;
+  // "verify", "unpack", "from_version", "load", "precheck", "suspend",
+  // "code_change", "switch_code", "resume", "rollback", "purge", "store"
+  std::string step;
+  Status reason;
+};
+
+struct UpgradeReport {
+  std::string from_release;
+  std::string to_release;
+  bool downgrade = false;
+  bool dry_run = false;
+  UpgradeOutcome outcome = UpgradeOutcome::kOk;
+  std::vector<ModuleChangeReport> modules;
+  std::vector<ProcessCount> processes;  // after the operation
+  std::vector<TouchedProcess> touched;
+  size_t upgraded = 0;  // processes now running their target version
+  PauseStats pause;
+  double total_ms = 0;
+  std::vector<UpgradeFailure> failures;
+
+  bool ok() const { return outcome == UpgradeOutcome::kOk; }
+  // Ok when outcome is ok; else the first failure's reason with its process
+  // and step in front ("<0.512.0> (counter), code_change: ...").
+  Status status() const;
+
+  // A map; see upgrade_report.cc for the keys. FromTerm(ToTerm(r)) == r in
+  // every field.
+  Term ToTerm() const;
+  static Result<UpgradeReport> FromTerm(const Term& term);
+};
+
+// A refused report with a single failure.
+UpgradeReport RefusedReport(std::string from_release, std::string to_release, std::string step,
+                            Status reason);
+
+}  // namespace relup
