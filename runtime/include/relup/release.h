@@ -1,0 +1,99 @@
+// The release manifest: what a release tarball contains and what a node
+// starts when it boots that release. Written by `relup build`, read by the
+// node (boot, upgrade, downgrade), `relup inspect` and `relup verify`.
+//
+// Tarball layout (every path relative, '/'-separated, no directories stored):
+//   MANIFEST                       "<sha256 hex>  <path>\n" for every other
+//                                  file, sorted by path (`sha256sum -c` format)
+//   releases/VSN/release.yaml      this manifest (ReleaseToYaml)
+//   releases/VSN/relup.yaml        the compiled upgrade plans (relup/plan.h)
+//   lib/NAME-VSN/NAME.so           one library per module of the release
+//
+// release.yaml (format 1):
+//   format: 1
+//   name: demo
+//   vsn: "2"
+//   modules:
+//     - {name: demo_server, vsn: "2", sha256: <hex>, build_id: <id>,
+//        has_code_change: true, path: lib/demo_server-2/demo_server.so}
+//   processes:
+//     - {module: demo_server, name: blackode, args: {money: 30000, name: blackode}, count: 1}
+// `args` is a Term in its YAML text form (relup/term.h).
+//
+// Processes: each entry starts `count` processes of `module` at boot, each
+// with init args `args`, registered under the names RegisteredNames() gives.
+// Entries are started in the listed order.
+//
+// Pure data and pure functions: thread-compatible, no I/O.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "relup/status.h"
+#include "relup/term.h"
+
+namespace relup {
+
+inline constexpr int kReleaseFormat = 1;
+inline constexpr const char* kManifestPath = "MANIFEST";
+
+struct ReleaseModule {
+  std::string name;
+  std::string vsn;
+  std::string sha256;    // hex SHA-256 of the library's bytes
+  std::string build_id;  // from the descriptor
+  bool has_code_change = false;
+  std::string path;  // in the tarball: ModuleLibraryPath(name, vsn)
+};
+
+struct ReleaseProcess {
+  std::string module;
+  std::string name;  // registered name; empty: unregistered
+  Term args;         // init args
+  int count = 1;     // >= 1; more than 1 is a pool
+};
+
+// The registered names of a process entry: {} when name is empty, {name}
+// when count == 1, else {name_1, ..., name_COUNT}.
+std::vector<std::string> RegisteredNames(const ReleaseProcess& process);
+
+struct Release {
+  std::string name;
+  std::string vsn;
+  std::vector<ReleaseModule> modules;  // sorted by name, names unique
+  std::vector<ReleaseProcess> processes;
+
+  const ReleaseModule* find_module(std::string_view module) const;
+};
+
+// Paths inside a release tarball (and inside an unpacked release directory).
+std::string ReleaseYamlPath(std::string_view vsn);  // releases/VSN/release.yaml
+std::string RelupYamlPath(std::string_view vsn);    // releases/VSN/relup.yaml
+std::string ModuleLibraryPath(std::string_view name, std::string_view vsn);  // lib/NAME-VSN/NAME.so
+
+// A release name, release vsn or module name/vsn must be usable in a path
+// component: [A-Za-z0-9._+-]{1,64}, not starting with '.'. The error names
+// `what` (e.g. "module vsn"), the value and the rule.
+Status ValidatePathName(std::string_view what, std::string_view value);
+
+// Canonical YAML text of a release manifest (deterministic: same Release,
+// same bytes). Modules are written in the order given.
+std::string ReleaseToYaml(const Release& release);
+
+// Parses release.yaml. Errors are Corruption "SOURCE:LINE:COL: what is wrong"
+// for malformed YAML, unknown or missing keys, bad names, duplicate modules,
+// a process naming a module not in the release, a count < 1.
+Result<Release> ParseReleaseYaml(std::string_view text, std::string_view source_name);
+
+// A release tarball's files, in memory: tarball path -> bytes.
+using ReleaseFiles = std::map<std::string, std::string>;
+
+// The release manifest of a release tarball's files: finds the single
+// releases/VSN/release.yaml (Corruption if none or several, or if its vsn is
+// not VSN) and parses it. source_name names the tarball in errors.
+Result<Release> ReleaseFromFiles(const ReleaseFiles& files, std::string_view source_name);
+
+}  // namespace relup
