@@ -1,0 +1,83 @@
+#include "node/control_client.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "node/control_protocol.h"
+
+namespace relup {
+
+std::string NoNodeMessage(const std::string& root, const std::string& why) {
+  return "no relup node is running at " + root + " (" + why +
+         "): start one with `relup node start --root " + root + " --release TARBALL`";
+}
+
+Term MakeRequest(std::string_view cmd, std::initializer_list<TermPair> fields) {
+  std::vector<TermPair> entries(fields);
+  entries.emplace_back(Term::atom("cmd"), Term::atom(cmd));
+  return Term::map(std::move(entries));
+}
+
+Result<std::unique_ptr<ControlClient>> ControlClient::Connect(const std::string& root) {
+  std::string path = control::SocketPath(root);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr.sun_path)) {
+    return Status::InvalidArgument("socket path " + path + " is too long for a Unix socket");
+  }
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  if (::access(path.c_str(), F_OK) != 0) {
+    return Status::Unavailable(NoNodeMessage(root, "no " + path));
+  }
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Status::IOError(std::string("cannot create a socket: ") + std::strerror(errno));
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    int err = errno;
+    ::close(fd);
+    if (err == ECONNREFUSED || err == ENOENT) {
+      return Status::Unavailable(NoNodeMessage(root, path + " is stale: nothing listens on it"));
+    }
+    if (err == EACCES) {
+      return Status::FailedPrecondition("permission denied on " + path +
+                                        ": run the command as the node's user");
+    }
+    return Status::IOError("cannot connect to " + path + ": " + std::strerror(err));
+  }
+  return std::unique_ptr<ControlClient>(new ControlClient(root, fd));
+}
+
+ControlClient::~ControlClient() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<Term> ControlClient::exchange(const Term& request, const ProgressFn& on_progress) {
+  RELUP_RETURN_IF_ERROR(control::SendTerm(fd_, request));
+  for (;;) {
+    auto frame = control::ReceiveTerm(fd_);
+    if (!frame.ok()) {
+      if (frame.status().code() == StatusCode::kUnavailable) {
+        return Status::Unavailable("the node at " + root_ +
+                                   " closed the connection before replying (did it stop? see " +
+                                   control::LogPath(root_) + ")");
+      }
+      return frame.status();
+    }
+    if (control::IsProgress(*frame)) {
+      if (on_progress) on_progress(*frame->find("progress"));
+      continue;
+    }
+    return frame;
+  }
+}
+
+Result<Term> ControlClient::request(const Term& request, const ProgressFn& on_progress) {
+  RELUP_ASSIGN_OR_RETURN(Term reply, exchange(request, on_progress));
+  return control::ReplyValue(reply);
+}
+
+}  // namespace relup

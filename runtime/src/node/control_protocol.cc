@@ -1,0 +1,178 @@
+#include "node/control_protocol.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace relup::control {
+namespace {
+
+Status WriteAll(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::IOError(std::string("control socket write failed: ") + std::strerror(errno));
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+// Reads exactly size bytes. *eof_at_start tells a clean close before any byte.
+Status ReadAll(int fd, char* data, size_t size, bool* eof_at_start) {
+  size_t done = 0;
+  *eof_at_start = false;
+  while (done < size) {
+    ssize_t n = ::read(fd, data + done, size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::IOError(std::string("control socket read failed: ") + std::strerror(errno));
+    if (n == 0) {
+      if (done == 0) {
+        *eof_at_start = true;
+        return Status::Unavailable("connection closed");
+      }
+      return Status::IOError("control socket closed in the middle of a frame");
+    }
+    done += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string SocketPath(const std::string& root) { return root + "/node.sock"; }
+std::string LockPath(const std::string& root) { return root + "/node.lock"; }
+std::string LogPath(const std::string& root) { return root + "/node.log"; }
+
+Status WriteFrame(int fd, std::string_view payload) {
+  if (payload.size() > kMaxFrameBytes) {
+    return Status::InvalidArgument("control frame of " + std::to_string(payload.size()) +
+                                   " bytes exceeds the limit of " + std::to_string(kMaxFrameBytes));
+  }
+  uint32_t n = static_cast<uint32_t>(payload.size());
+  char header[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16),
+                    static_cast<char>(n >> 8), static_cast<char>(n)};
+  // One buffer, one send: a reader never sees a header without its body
+  // because of an interleaved writer (there is none per fd, but it is cheap).
+  std::string frame(header, 4);
+  frame.append(payload);
+  return WriteAll(fd, frame.data(), frame.size());
+}
+
+Result<std::string> ReadFrame(int fd) {
+  unsigned char header[4];
+  bool eof = false;
+  RELUP_RETURN_IF_ERROR(ReadAll(fd, reinterpret_cast<char*>(header), 4, &eof));
+  uint32_t n = (uint32_t{header[0]} << 24) | (uint32_t{header[1]} << 16) |
+               (uint32_t{header[2]} << 8) | uint32_t{header[3]};
+  if (n > kMaxFrameBytes) {
+    return Status::InvalidArgument("control frame announces " + std::to_string(n) +
+                                   " bytes, more than the limit of " +
+                                   std::to_string(kMaxFrameBytes) + " (not a relup client?)");
+  }
+  std::string payload(n, '\0');
+  if (n > 0) {
+    Status s = ReadAll(fd, payload.data(), n, &eof);
+    if (!s.ok()) {
+      return eof ? Status::IOError("control socket closed in the middle of a frame") : s;
+    }
+  }
+  return payload;
+}
+
+Status SendTerm(int fd, const Term& term) { return WriteFrame(fd, term.to_yaml()); }
+
+Result<Term> ReceiveTerm(int fd) {
+  RELUP_ASSIGN_OR_RETURN(std::string payload, ReadFrame(fd));
+  auto term = Term::parse(payload);
+  if (!term.ok()) return term.status().WithContext("malformed control frame");
+  return term;
+}
+
+Term OkReply(Term value) { return Term::map({{Term::atom("ok"), std::move(value)}}); }
+
+Term ErrorReply(const Status& status) {
+  return Term::map({{Term::atom("error"), Term(status.message())},
+                    {Term::atom("code"), Term(std::string(StatusCodeName(status.code())))}});
+}
+
+Term ProgressFrame(Term info) { return Term::map({{Term::atom("progress"), std::move(info)}}); }
+
+bool IsProgress(const Term& frame) { return frame.is_map() && frame.find("progress") != nullptr; }
+
+StatusCode StatusCodeFromName(std::string_view name) {
+  for (int c = static_cast<int>(StatusCode::kInvalidArgument);
+       c <= static_cast<int>(StatusCode::kInternal); ++c) {
+    if (StatusCodeName(static_cast<StatusCode>(c)) == name) return static_cast<StatusCode>(c);
+  }
+  return StatusCode::kInternal;
+}
+
+namespace {
+Status MakeStatus(StatusCode code, std::string msg) {
+  switch (code) {
+    case StatusCode::kInvalidArgument: return Status::InvalidArgument(std::move(msg));
+    case StatusCode::kNotFound: return Status::NotFound(std::move(msg));
+    case StatusCode::kAlreadyExists: return Status::AlreadyExists(std::move(msg));
+    case StatusCode::kFailedPrecondition: return Status::FailedPrecondition(std::move(msg));
+    case StatusCode::kTimeout: return Status::Timeout(std::move(msg));
+    case StatusCode::kCallbackError: return Status::CallbackError(std::move(msg));
+    case StatusCode::kProcessExited: return Status::ProcessExited(std::move(msg));
+    case StatusCode::kModuleError: return Status::ModuleError(std::move(msg));
+    case StatusCode::kIOError: return Status::IOError(std::move(msg));
+    case StatusCode::kCorruption: return Status::Corruption(std::move(msg));
+    case StatusCode::kUnavailable: return Status::Unavailable(std::move(msg));
+    default: return Status::Internal(std::move(msg));
+  }
+}
+}  // namespace
+
+Result<Term> ReplyValue(const Term& reply) {
+  if (reply.is_map()) {
+    if (const Term* ok = reply.find("ok")) return *ok;
+    if (const Term* err = reply.find("error")) {
+      std::string msg = err->is_string() ? err->as_string() : err->to_yaml();
+      const Term* code = reply.find("code");
+      StatusCode c = code && code->is_string() ? StatusCodeFromName(code->as_string())
+                                               : StatusCode::kInternal;
+      if (c == StatusCode::kOk) c = StatusCode::kInternal;
+      return MakeStatus(c, std::move(msg));
+    }
+  }
+  return Status::Internal("unexpected control reply: " + reply.to_yaml());
+}
+
+Result<std::string> RequiredString(const Term& request, std::string_view key) {
+  const Term* v = request.find(key);
+  std::string cmd = "request";
+  if (const Term* c = request.find("cmd"); c && c->is_atom()) cmd = std::string(c->as_atom());
+  if (!v) return Status::InvalidArgument(cmd + ": missing field '" + std::string(key) + "'");
+  if (v->is_string()) return v->as_string();
+  if (v->is_atom()) return std::string(v->as_atom());
+  if (v->is_int()) return std::to_string(v->as_int());
+  return Status::InvalidArgument(cmd + ": field '" + std::string(key) + "' must be a string, not " +
+                                 std::string(Term::type_name(v->type())));
+}
+
+std::string OptionalString(const Term& request, std::string_view key, std::string fallback) {
+  const Term* v = request.find(key);
+  if (!v) return fallback;
+  if (v->is_string()) return v->as_string();
+  if (v->is_atom()) return std::string(v->as_atom());
+  if (v->is_int()) return std::to_string(v->as_int());
+  return fallback;
+}
+
+int64_t OptionalInt(const Term& request, std::string_view key, int64_t fallback) {
+  const Term* v = request.find(key);
+  return v && v->is_int() ? v->as_int() : fallback;
+}
+
+bool OptionalBool(const Term& request, std::string_view key, bool fallback) {
+  const Term* v = request.find(key);
+  return v && v->is_bool() ? v->as_bool() : fallback;
+}
+
+}  // namespace relup::control
