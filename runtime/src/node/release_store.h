@@ -3,7 +3,8 @@
 //
 // Layout of a root DIR:
 //   DIR/releases/RELEASES.yaml   this store: every release and its state
-//   DIR/releases/<vsn>/          one unpacked release (tarball contents)
+//   DIR/releases/<vsn>/          one unpacked release (release.yaml, relup.yaml)
+//   DIR/lib/<module>-<vsn>/      module libraries, shared between releases
 //   DIR/releases/.staging-*      scratch space for unpacking (never listed)
 //
 // States:
@@ -22,8 +23,9 @@
 // at any moment leaves either the old or the new file, never a mix.
 //
 // Unpacking is the release handler's job, not the store's: it extracts a
-// tarball into staging_dir(), renames it to release_dir(vsn), then calls
-// add_unpacked(). A directory under releases/ that the file does not list is
+// tarball into a staging directory (staging_dir()), renames it into place,
+// then calls add_unpacked(). remove() deletes only release_dir(vsn): lib/
+// directories may be shared with other releases. A directory under releases/ that the file does not list is
 // ignored (left over by a crash) and may be replaced.
 //
 // Thread-safe: every method may be called from any thread; each mutation is
