@@ -6,6 +6,15 @@
 # The sources must contain exactly one RELUP_MODULE(...) whose name and vsn
 # are checked against NAME and VSN at compile time.
 # The target is NAME_vVSN unless TARGET is given (dots in VSN become _).
+# GCC emits STB_GNU_UNIQUE symbols for some inline statics (even from the
+# standard library), and glibc then never unloads the library: every old
+# version would stay mapped forever. -fno-gnu-unique keeps dlclose effective.
+function(relup_module_unloadable target)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    target_compile_options(${target} PRIVATE -fno-gnu-unique)
+  endif()
+endfunction()
+
 function(relup_add_module name vsn)
   cmake_parse_arguments(ARG "" "TARGET;OUTPUT_DIR" "SOURCES" ${ARGN})
   if(NOT ARG_SOURCES)
@@ -44,6 +53,7 @@ function(relup_add_module name vsn)
     CXX_VISIBILITY_PRESET hidden
     VISIBILITY_INLINES_HIDDEN ON)
   target_link_options(${target} PRIVATE -Wl,-z,defs -Wl,--build-id=sha1)
+  relup_module_unloadable(${target})
   relup_set_warnings(${target})
   set_property(GLOBAL APPEND PROPERTY RELUP_ALL_MODULES ${target})
 endfunction()

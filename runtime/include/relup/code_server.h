@@ -58,6 +58,7 @@ class ModuleVersion {
   const std::string& vsn() const { return info_.vsn; }
   const ModuleCallbacks& callbacks() const { return descriptor_->callbacks; }
   const std::string& loaded_path() const { return loaded_path_; }
+  const std::string& source_path() const { return source_path_; }  // the path given to load()
   uint64_t load_serial() const { return serial_; }  // increases with every load
 
  private:
@@ -66,9 +67,12 @@ class ModuleVersion {
 
   ModuleInfo info_;
   std::string loaded_path_;
+  std::string source_path_;
   void* handle_ = nullptr;
   const ModuleDescriptor* descriptor_ = nullptr;
   uint64_t serial_ = 0;
+  // Keeps a code server's temporary code_dir until its last copy is gone.
+  std::shared_ptr<void> code_dir_keeper_;
 };
 
 using ModuleVersionPtr = std::shared_ptr<const ModuleVersion>;
@@ -83,6 +87,8 @@ class CodeServer {
   CodeServer& operator=(const CodeServer&) = delete;
 
   // Loads and checks a library (see above). expected_name: refuse any other.
+  // A library whose content (sha256) is already loaded returns that version
+  // without loading it again; it does not become "current" again.
   Result<ModuleVersionPtr> load(const std::string& path, std::string_view expected_name = {});
 
   // The newest loaded version of `module`, or nullptr.
@@ -103,6 +109,8 @@ class CodeServer {
   mutable std::mutex mu_;
   std::string code_dir_;
   bool owns_code_dir_ = false;
+  std::string code_dir_error_;  // why the temporary code_dir could not be made
+  std::shared_ptr<void> code_dir_keeper_;  // owned temporary code_dir, removed when last copy goes
   uint64_t next_serial_ = 1;
   std::vector<std::shared_ptr<ModuleVersion>> versions_;  // guarded by mu_
 };
