@@ -1,0 +1,188 @@
+// release.yaml: canonical writing and strict reading (relup/release.h).
+#include <set>
+
+#include "node/format_yaml.h"
+#include "relup/release.h"
+
+namespace relup {
+namespace {
+
+bool IsNameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '+' || c == '-';
+}
+
+}  // namespace
+
+std::vector<std::string> RegisteredNames(const ReleaseProcess& process) {
+  std::vector<std::string> names;
+  if (process.name.empty()) return names;
+  if (process.count == 1) {
+    names.push_back(process.name);
+    return names;
+  }
+  for (int i = 1; i <= process.count; ++i) names.push_back(process.name + "_" + std::to_string(i));
+  return names;
+}
+
+const ReleaseModule* Release::find_module(std::string_view module) const {
+  for (const auto& m : modules) {
+    if (m.name == module) return &m;
+  }
+  return nullptr;
+}
+
+std::string ReleaseYamlPath(std::string_view vsn) {
+  return "releases/" + std::string(vsn) + "/release.yaml";
+}
+
+std::string RelupYamlPath(std::string_view vsn) {
+  return "releases/" + std::string(vsn) + "/relup.yaml";
+}
+
+std::string ModuleLibraryPath(std::string_view name, std::string_view vsn) {
+  return "lib/" + std::string(name) + "-" + std::string(vsn) + "/" + std::string(name) + ".so";
+}
+
+Status ValidatePathName(std::string_view what, std::string_view value) {
+  bool ok = !value.empty() && value.size() <= 64 && value.front() != '.';
+  for (char c : value) ok = ok && IsNameChar(c);
+  if (ok) return Status::Ok();
+  return Status::InvalidArgument(std::string(what) + " '" + std::string(value) +
+                                 "' is not valid: use 1 to 64 of A-Z a-z 0-9 . _ + -, not "
+                                 "starting with '.'");
+}
+
+std::string ReleaseToYaml(const Release& release) {
+  using format::Quote;
+  std::string out;
+  out += "format: " + std::to_string(kReleaseFormat) + "\n";
+  out += "name: " + Quote(release.name) + "\n";
+  out += "vsn: " + Quote(release.vsn) + "\n";
+  out += release.modules.empty() ? "modules: []\n" : "modules:\n";
+  for (const auto& m : release.modules) {
+    out += "  - name: " + Quote(m.name) + "\n";
+    out += "    vsn: " + Quote(m.vsn) + "\n";
+    out += "    sha256: " + Quote(m.sha256) + "\n";
+    out += "    build_id: " + Quote(m.build_id) + "\n";
+    out += std::string("    has_code_change: ") + (m.has_code_change ? "true" : "false") + "\n";
+    out += "    path: " + Quote(m.path) + "\n";
+  }
+  out += release.processes.empty() ? "processes: []\n" : "processes:\n";
+  for (const auto& p : release.processes) {
+    out += "  - module: " + Quote(p.module) + "\n";
+    out += "    name: " + Quote(p.name) + "\n";
+    out += "    args: " + p.args.to_yaml() + "\n";
+    out += "    count: " + std::to_string(p.count) + "\n";
+  }
+  return out;
+}
+
+Result<Release> ParseReleaseYaml(std::string_view text, std::string_view source) {
+  using namespace format;
+  RELUP_ASSIGN_OR_RETURN(YAML::Node root, Load(text, source));
+  RELUP_RETURN_IF_ERROR(
+      ExpectMap(root, source, "release.yaml", {"format", "name", "vsn", "modules", "processes"}));
+  RELUP_RETURN_IF_ERROR(CheckFormat(root, source, kReleaseFormat));
+  Release release;
+  RELUP_ASSIGN_OR_RETURN(release.name, String(root, "name", source));
+  RELUP_ASSIGN_OR_RETURN(release.vsn, String(root, "vsn", source));
+  for (auto [what, value] :
+       {std::pair{"release name", &release.name}, {"release vsn", &release.vsn}}) {
+    Status valid = ValidatePathName(what, *value);
+    if (!valid.ok()) return ErrorAt(root, source, valid.message());
+  }
+
+  YAML::Node modules = root["modules"];
+  if (!modules) return ErrorAt(root, source, "missing key 'modules'");
+  RELUP_RETURN_IF_ERROR(ExpectSequence(modules, source, "modules"));
+  std::set<std::string> names;
+  for (const auto& node : modules) {
+    RELUP_RETURN_IF_ERROR(
+        ExpectMap(node, source, "module entry",
+                  {"name", "vsn", "sha256", "build_id", "has_code_change", "path"}));
+    ReleaseModule m;
+    RELUP_ASSIGN_OR_RETURN(m.name, String(node, "name", source));
+    RELUP_ASSIGN_OR_RETURN(m.vsn, String(node, "vsn", source));
+    RELUP_ASSIGN_OR_RETURN(m.sha256, String(node, "sha256", source));
+    RELUP_ASSIGN_OR_RETURN(m.build_id, String(node, "build_id", source, ""));
+    RELUP_ASSIGN_OR_RETURN(m.has_code_change, Bool(node, "has_code_change", source, false));
+    RELUP_ASSIGN_OR_RETURN(m.path, String(node, "path", source));
+    for (auto [what, value] : {std::pair{"module name", &m.name}, {"module vsn", &m.vsn}}) {
+      Status valid = ValidatePathName(what, *value);
+      if (!valid.ok()) return ErrorAt(node, source, valid.message());
+    }
+    if (m.path != ModuleLibraryPath(m.name, m.vsn)) {
+      return ErrorAt(node["path"], source,
+                     "module " + m.name + " has path '" + m.path + "', expected '" +
+                         ModuleLibraryPath(m.name, m.vsn) + "'");
+    }
+    if (!names.insert(m.name).second) {
+      return ErrorAt(node, source, "module " + m.name + " is listed twice");
+    }
+    release.modules.push_back(std::move(m));
+  }
+
+  YAML::Node processes = root["processes"];
+  if (processes) {
+    RELUP_RETURN_IF_ERROR(ExpectSequence(processes, source, "processes"));
+    std::set<std::string> registered;
+    for (const auto& node : processes) {
+      RELUP_RETURN_IF_ERROR(
+          ExpectMap(node, source, "process entry", {"module", "name", "args", "count"}));
+      ReleaseProcess p;
+      RELUP_ASSIGN_OR_RETURN(p.module, String(node, "module", source));
+      RELUP_ASSIGN_OR_RETURN(p.name, String(node, "name", source, ""));
+      RELUP_ASSIGN_OR_RETURN(p.args, TermField(node, "args", source));
+      RELUP_ASSIGN_OR_RETURN(int64_t count, Int(node, "count", source, 1));
+      if (count < 1 || count > 1000000) {
+        return ErrorAt(node, source, "process count must be between 1 and 1000000");
+      }
+      p.count = static_cast<int>(count);
+      if (!names.count(p.module)) {
+        return ErrorAt(
+            node, source,
+            "process " + p.name + " runs module " + p.module + ", which is not in the release");
+      }
+      for (const auto& name : RegisteredNames(p)) {
+        if (!registered.insert(name).second) {
+          return ErrorAt(node, source, "registered name " + name + " is used twice");
+        }
+      }
+      release.processes.push_back(std::move(p));
+    }
+  }
+  return release;
+}
+
+Result<Release> ReleaseFromFiles(const ReleaseFiles& files, std::string_view source_name) {
+  const std::string* found = nullptr;
+  for (const auto& [path, text] : files) {
+    std::string_view p = path;
+    constexpr std::string_view kPrefix = "releases/";
+    constexpr std::string_view kSuffix = "/release.yaml";
+    if (p.size() > kPrefix.size() + kSuffix.size() && p.starts_with(kPrefix) &&
+        p.ends_with(kSuffix) &&
+        p.substr(kPrefix.size(), p.size() - kPrefix.size() - kSuffix.size()).find('/') ==
+            std::string_view::npos) {
+      if (found) {
+        return Status::Corruption(std::string(source_name) + ": holds more than one release (" +
+                                  *found + " and " + path + ")");
+      }
+      found = &path;
+    }
+  }
+  if (!found) {
+    return Status::Corruption(std::string(source_name) +
+                              ": not a release tarball (no releases/VSN/release.yaml)");
+  }
+  RELUP_ASSIGN_OR_RETURN(
+      Release release, ParseReleaseYaml(files.at(*found), std::string(source_name) + ":" + *found));
+  if (ReleaseYamlPath(release.vsn) != *found) {
+    return Status::Corruption(std::string(source_name) + ": " + *found + " describes vsn " +
+                              release.vsn + ", not the vsn in its path");
+  }
+  return release;
+}
+
+}  // namespace relup
