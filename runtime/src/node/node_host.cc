@@ -1,0 +1,231 @@
+#include "node/node_host.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "node/control_protocol.h"
+#include "node/control_server.h"
+#include "node/node_lock.h"
+#include "node/node_service.h"
+#include "node/release_handler.h"
+#include "node/release_store.h"
+#include "relup/node.h"
+
+namespace relup {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Writes timestamped lines to the log file (and stderr). Thread-safe.
+class NodeLog {
+ public:
+  NodeLog(int fd, bool to_stderr) : fd_(fd), to_stderr_(to_stderr) {}
+  ~NodeLog() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  void write(LogLevel level, std::string_view text) {
+    std::timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    std::tm tm{};
+    ::gmtime_r(&ts.tv_sec, &tm);
+    char stamp[40];
+    size_t n = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    std::snprintf(stamp + n, sizeof stamp - n, ".%03ldZ", ts.tv_nsec / 1000000);
+    std::string line = std::string(stamp) + " " + LevelName(level) + " " + std::string(text) + "\n";
+    std::lock_guard lock(mu_);
+    if (fd_ >= 0) (void)!::write(fd_, line.data(), line.size());
+    if (to_stderr_) (void)!::write(STDERR_FILENO, line.data(), line.size());
+  }
+
+  void info(std::string_view text) { write(LogLevel::kInfo, text); }
+  void error(std::string_view text) { write(LogLevel::kError, text); }
+
+ private:
+  static const char* LevelName(LogLevel level) {
+    switch (level) {
+      case LogLevel::kDebug: return "debug";
+      case LogLevel::kInfo: return "info";
+      case LogLevel::kWarning: return "warning";
+      case LogLevel::kError: return "error";
+    }
+    return "?";
+  }
+
+  std::mutex mu_;
+  int fd_;
+  bool to_stderr_;
+};
+
+// Blocks the stop signals in this thread (and so in every thread it creates)
+// and returns a signalfd that reports them.
+Result<int> StopSignalFd() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  if (::pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0) {
+    return Status::Internal("cannot block the stop signals");
+  }
+  ::signal(SIGPIPE, SIG_IGN);
+  int fd = ::signalfd(-1, &set, SFD_CLOEXEC);
+  if (fd < 0) return Status::IOError(std::string("signalfd: ") + std::strerror(errno));
+  return fd;
+}
+
+// Steps 2 of the contract: install and/or boot a release.
+Status BootRelease(const NodeHostOptions& options, ReleaseStore& store, ReleaseHandler& handler,
+                   NodeLog& log) {
+  if (!options.release.empty()) {
+    auto vsn = handler.Unpack(options.release);
+    if (!vsn.ok()) return vsn.status();
+    auto permanent = store.permanent();
+    if (!permanent) {
+      log.info("installing release " + *vsn + " from " + options.release);
+      RELUP_RETURN_IF_ERROR(handler.Boot(*vsn));
+      return handler.MakePermanent(*vsn);
+    }
+    if (permanent->vsn != *vsn) {
+      return Status::FailedPrecondition(
+          options.root + " already holds permanent release " + permanent->name + " " +
+          permanent->vsn + ": start it without --release to boot that one, then upgrade with "
+          "`relup apply " + options.release + " --root " + options.root + "`");
+    }
+  }
+  if (store.empty()) {
+    return Status::FailedPrecondition("no release is installed at " + options.root +
+                                      ": start the node with --release TARBALL");
+  }
+  RELUP_RETURN_IF_ERROR(store.revert_to_permanent());
+  auto permanent = store.permanent();
+  if (!permanent) return Status::Internal("the store has no permanent release after revert");
+  log.info("booting permanent release " + permanent->name + " " + permanent->vsn);
+  return handler.Boot(permanent->vsn);
+}
+
+}  // namespace
+
+Status RunNodeHost(const NodeHostOptions& in, const std::function<void(const Status&)>& ready) {
+  NodeHostOptions options = in;
+  std::optional<Status> reported;
+  auto fail = [&](Status s) {
+    if (!reported) {
+      reported = s;
+      ready(s);
+    }
+    return s;
+  };
+
+  std::error_code ec;
+  fs::create_directories(options.root, ec);
+  if (ec) return fail(Status::IOError("cannot create root " + options.root + ": " + ec.message()));
+  options.root = fs::canonical(options.root, ec).string();
+  if (ec) return fail(Status::IOError("cannot resolve root " + in.root + ": " + ec.message()));
+
+  auto lock = NodeLock::Acquire(options.root);
+  if (!lock.ok()) return fail(lock.status());
+
+  std::string log_path = control::LogPath(options.root);
+  int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (log_fd < 0) {
+    return fail(Status::IOError("cannot open " + log_path + ": " + std::strerror(errno)));
+  }
+  NodeLog log(log_fd, options.log_to_stderr);
+  log.info("relup node starting at " + options.root + " (pid " + std::to_string(::getpid()) + ")");
+
+  auto sig_fd = StopSignalFd();
+  if (!sig_fd.ok()) return fail(sig_fd.status());
+  int stop_fd = ::eventfd(0, EFD_CLOEXEC);
+  if (stop_fd < 0) {
+    ::close(*sig_fd);
+    return fail(Status::IOError(std::string("eventfd: ") + std::strerror(errno)));
+  }
+  struct Fds {
+    int a, b;
+    ~Fds() {
+      ::close(a);
+      ::close(b);
+    }
+  } fds{*sig_fd, stop_fd};
+
+  auto store = ReleaseStore::Open(options.root);
+  if (!store.ok()) {
+    log.error(store.status().ToString());
+    return fail(store.status());
+  }
+
+  std::string code_dir = options.root + "/code";
+  fs::remove_all(code_dir, ec);
+  Node::Options node_options;
+  node_options.workers = options.workers;
+  node_options.code_dir = code_dir;
+  node_options.log = [&log](LogLevel level, std::string_view line) { log.write(level, line); };
+  Node node(node_options);
+  ReleaseHandler handler(node, **store, options.root);
+
+  if (Status s = BootRelease(options, **store, handler, log); !s.ok()) {
+    log.error("cannot start: " + s.ToString());
+    node.shutdown();
+    return fail(s);
+  }
+
+  NodeService service(node, **store, handler, [stop_fd] {
+    uint64_t one = 1;
+    (void)!::write(stop_fd, &one, sizeof one);
+  });
+  auto server = ControlServer::Listen(
+      control::SocketPath(options.root),
+      [&service](const Term& request, const ControlServer::ProgressFn& progress) {
+        return service.handle(request, progress);
+      });
+  if (!server.ok()) {
+    log.error("cannot serve the control socket: " + server.status().ToString());
+    node.shutdown();
+    return fail(server.status());
+  }
+  auto running = (*store)->running();
+  log.info("node running release " + (running ? running->name + " " + running->vsn : "?") +
+           " with " + std::to_string(node.processes().size()) + " processes; control socket " +
+           control::SocketPath(options.root));
+  reported = Status::Ok();
+  ready(Status::Ok());
+
+  for (;;) {
+    pollfd pfds[2] = {{fds.a, POLLIN, 0}, {fds.b, POLLIN, 0}};
+    int n = ::poll(pfds, 2, -1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      log.error(std::string("poll failed: ") + std::strerror(errno) + "; stopping");
+      break;
+    }
+    if (pfds[0].revents & POLLIN) {
+      signalfd_siginfo info{};
+      (void)!::read(fds.a, &info, sizeof info);
+      log.info("signal " + std::to_string(info.ssi_signo) + " received: stopping");
+      break;
+    }
+    if (pfds[1].revents & POLLIN) {
+      log.info("stop requested: stopping");
+      break;
+    }
+  }
+  (*server)->stop();
+  node.shutdown();
+  log.info("node stopped");
+  return Status::Ok();
+}
+
+}  // namespace relup

@@ -1,0 +1,42 @@
+// RunNodeHost: the life of one relup node process at a root directory.
+//
+//   1. takes DIR/node.lock (NodeLock: a second node on the root is refused);
+//   2. opens the release store and boots a release:
+//        - with `release` (a tarball) on an empty store: unpacks it, boots it
+//          and makes it permanent (the first release of a root);
+//        - with `release` on a store whose permanent release has the same
+//          vsn: boots that one (the tarball is checked against it);
+//        - without `release`: boots the PERMANENT release. A release that was
+//          installed but never made permanent goes back to unpacked (OTP);
+//   3. serves DIR/node.sock (ControlServer + NodeService);
+//   4. calls ready(Ok) — or ready(error) and returns that error if 1-3 fail;
+//   5. runs until a `stop` request, SIGTERM or SIGINT; then stops accepting,
+//      lets requests in flight finish, ends every process (terminate runs)
+//      and returns Ok. The lock is released when the process exits.
+//
+// Log lines ("<UTC time> <level> <text>") go to DIR/node.log, and to stderr
+// as well with log_to_stderr. Loaded libraries are copied under DIR/code,
+// which is emptied at start (the lock proves no other node uses it).
+//
+// Call it from a single-threaded process (it blocks SIGTERM/SIGINT/SIGHUP in
+// the calling thread before it creates any thread, and waits for them with
+// signalfd). It never exits the process.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "relup/status.h"
+
+namespace relup {
+
+struct NodeHostOptions {
+  std::string root;     // made absolute; created if missing
+  std::string release;  // tarball to install; empty: boot the permanent release
+  unsigned workers = 0;  // scheduler threads; 0: one per core
+  bool log_to_stderr = false;
+};
+
+Status RunNodeHost(const NodeHostOptions& options, const std::function<void(const Status&)>& ready);
+
+}  // namespace relup

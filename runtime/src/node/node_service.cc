@@ -1,0 +1,280 @@
+#include "node/node_service.h"
+
+#include <unistd.h>
+
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "node/control_protocol.h"
+#include "node/release_handler.h"
+#include "node/release_store.h"
+#include "node/upgrade_report.h"
+
+namespace relup {
+namespace {
+
+using control::OptionalBool;
+using control::OptionalInt;
+using control::OptionalString;
+using control::RequiredString;
+
+Term A(std::string_view name) { return Term::atom(name); }
+
+Term ProcessTerm(const ProcessStatus& p) {
+  return Term::map({{A("pid"), Term(p.pid.to_string())},
+                    {A("name"), Term(p.name)},
+                    {A("module"), Term(p.module)},
+                    {A("vsn"), Term(p.vsn)},
+                    {A("state"), Term(std::string(ProcessStateName(p.state)))},
+                    {A("queue"), Term(static_cast<long long>(p.queue_length))}});
+}
+
+Term ReleaseTerm(const ReleaseEntry& e) {
+  return Term::map({{A("name"), Term(e.name)},
+                    {A("vsn"), Term(e.vsn)},
+                    {A("state"), Term(std::string(ReleaseStateName(e.state)))},
+                    {A("unpacked_at"), Term(e.unpacked_at)}});
+}
+
+Result<ProcessRef> Target(const Term& request, std::string_view key = "target") {
+  RELUP_ASSIGN_OR_RETURN(std::string text, RequiredString(request, key));
+  if (text.empty()) return Status::InvalidArgument("empty process name");
+  return ProcessRef::parse(text);
+}
+
+// The target list of suspend/resume: `targets: [..]` or a single `target`.
+Result<std::vector<ProcessRef>> Targets(const Term& request) {
+  std::vector<ProcessRef> out;
+  const Term* list = request.find("targets");
+  if (!list) {
+    RELUP_ASSIGN_OR_RETURN(ProcessRef one, Target(request));
+    out.push_back(std::move(one));
+    return out;
+  }
+  if (!list->is_list() || list->size() == 0) {
+    return Status::InvalidArgument("'targets' must be a non-empty list of names or pids");
+  }
+  for (const Term& t : list->elements()) {
+    if (!t.is_string()) return Status::InvalidArgument("'targets' holds a non-string: " + t.to_yaml());
+    out.push_back(ProcessRef::parse(t.as_string()));
+  }
+  return out;
+}
+
+Millis TimeoutOf(const Term& request) {
+  int64_t ms = OptionalInt(request, "timeout_ms", kDefaultTimeout.count());
+  return Millis(ms > 0 ? ms : kDefaultTimeout.count());
+}
+
+// code_change's old_vsn from its text: a YAML tuple (the downgrade form
+// !tuple [:down, "2"]) is taken as a Term, anything else as the version string.
+Term OldVsn(const Term& request) {
+  const Term* v = request.find("old_vsn");
+  if (!v) return Term();
+  if (v->is_string() && v->as_string().rfind("!tuple", 0) == 0) {
+    if (auto parsed = Term::parse(v->as_string()); parsed.ok()) return *parsed;
+  }
+  return *v;
+}
+
+}  // namespace
+
+NodeService::NodeService(Node& node, ReleaseStore& store, ReleaseHandler& handler,
+                         std::function<void()> request_stop)
+    : node_(node), store_(store), handler_(handler), request_stop_(std::move(request_stop)) {}
+
+Term NodeService::handle(const Term& request, const ControlServer::ProgressFn& progress) {
+  if (!request.is_map()) {
+    return control::ErrorReply(
+        Status::InvalidArgument("a request must be a map {cmd: ...}, not " + request.to_yaml()));
+  }
+  const Term* cmd = request.find("cmd");
+  if (!cmd || !(cmd->is_atom() || cmd->is_string())) {
+    return control::ErrorReply(Status::InvalidArgument("request without a 'cmd' field"));
+  }
+  std::string name = cmd->is_atom() ? std::string(cmd->as_atom()) : cmd->as_string();
+  if (name == "apply" || name == "downgrade") {
+    // Upgrade replies carry a report on failure too: built here, not in dispatch.
+    ApplyOptions options;
+    options.dry_run = OptionalBool(request, "dry_run");
+    options.atomic = OptionalBool(request, "atomic");
+    options.permanent = OptionalBool(request, "permanent");
+    options.progress = [&progress](size_t done, size_t total) {
+      progress(Term::map({{A("done"), Term(static_cast<long long>(done))},
+                          {A("total"), Term(static_cast<long long>(total))}}));
+    };
+    if (name == "apply") {
+      auto tarball = RequiredString(request, "tarball");
+      if (!tarball.ok()) return control::ErrorReply(tarball.status());
+      return upgrade_reply(handler_.Apply(*tarball, options));
+    }
+    auto vsn = RequiredString(request, "vsn");
+    if (!vsn.ok()) return control::ErrorReply(vsn.status());
+    return upgrade_reply(handler_.Downgrade(*vsn, options));
+  }
+  auto result = dispatch(name, request, progress);
+  if (!result.ok()) return control::ErrorReply(result.status());
+  return control::OkReply(std::move(result).value());
+}
+
+Term NodeService::upgrade_reply(const UpgradeReport& report) {
+  if (report.ok()) return control::OkReply(report.ToTerm());
+  Term reply = control::ErrorReply(report.status());
+  reply = reply.put("outcome", Term(std::string(UpgradeOutcomeName(report.outcome))));
+  return reply.put("report", report.ToTerm());
+}
+
+Result<Term> NodeService::dispatch(std::string_view cmd, const Term& request,
+                                   const ControlServer::ProgressFn& /*progress*/) {
+  if (cmd == "ping") {
+    auto running = store_.running();
+    return Term::map({{A("pid"), Term(static_cast<long long>(::getpid()))},
+                      {A("root"), Term(store_.root())},
+                      {A("release"), Term(running ? running->name : "")},
+                      {A("vsn"), Term(running ? running->vsn : "")}});
+  }
+  if (cmd == "status") return status();
+  if (cmd == "ps") return ps();
+  if (cmd == "state") {
+    RELUP_ASSIGN_OR_RETURN(ProcessRef target, Target(request));
+    return node_.get_state(target, TimeoutOf(request));
+  }
+  if (cmd == "call") {
+    RELUP_ASSIGN_OR_RETURN(ProcessRef target, Target(request));
+    const Term* message = request.find("request");
+    if (!message) return Status::InvalidArgument("call: missing field 'request'");
+    return node_.call(target, *message, TimeoutOf(request));
+  }
+  if (cmd == "cast") {
+    RELUP_ASSIGN_OR_RETURN(ProcessRef target, Target(request));
+    const Term* message = request.find("message");
+    if (!message) return Status::InvalidArgument("cast: missing field 'message'");
+    RELUP_RETURN_IF_ERROR(node_.cast(target, *message));
+    return Term::atom("ok");
+  }
+  if (cmd == "spawn") {
+    RELUP_ASSIGN_OR_RETURN(std::string module, RequiredString(request, "module"));
+    const Term* args = request.find("args");
+    SpawnOptions options;
+    options.name = OptionalString(request, "name");
+    RELUP_ASSIGN_OR_RETURN(Pid pid, node_.spawn(module, args ? *args : Term(), options));
+    return Term::map({{A("pid"), Term(pid.to_string())}, {A("name"), Term(options.name)}});
+  }
+  if (cmd == "suspend" || cmd == "resume") {
+    RELUP_ASSIGN_OR_RETURN(std::vector<ProcessRef> targets, Targets(request));
+    std::vector<Term> done;
+    for (const ProcessRef& t : targets) {
+      Status s = cmd == "suspend" ? node_.suspend(t, TimeoutOf(request)) : node_.resume(t);
+      if (!s.ok()) {
+        std::string prefix = t.to_string();
+        if (!done.empty()) {
+          prefix += " (" + std::string(cmd == "suspend" ? "suspended" : "resumed") + " before it: ";
+          for (size_t i = 0; i < done.size(); ++i) prefix += (i ? ", " : "") + done[i].as_string();
+          prefix += ")";
+        }
+        return s.WithContext(prefix);
+      }
+      done.push_back(Term(t.to_string()));
+    }
+    return Term::list(std::move(done));
+  }
+  if (cmd == "load") {
+    RELUP_ASSIGN_OR_RETURN(std::string path, RequiredString(request, "path"));
+    RELUP_ASSIGN_OR_RETURN(ModuleVersionPtr loaded, node_.code_server().load(path));
+    const ModuleInfo& info = loaded->info();
+    return Term::map({{A("module"), Term(info.name)},
+                      {A("vsn"), Term(info.vsn)},
+                      {A("build_id"), Term(info.build_id)},
+                      {A("sha256"), Term(info.sha256)}});
+  }
+  if (cmd == "change_code") {
+    RELUP_ASSIGN_OR_RETURN(ProcessRef target, Target(request));
+    RELUP_ASSIGN_OR_RETURN(std::string module, RequiredString(request, "module"));
+    if (!request.find("old_vsn")) return Status::InvalidArgument("change_code: missing 'old_vsn'");
+    const Term* extra = request.find("extra");
+    std::string to_vsn = OptionalString(request, "to_vsn");
+    RELUP_RETURN_IF_ERROR(
+        node_.change_code(target, module, OldVsn(request), extra ? *extra : Term(), to_vsn));
+    RELUP_ASSIGN_OR_RETURN(ProcessStatus st, node_.get_status(target));
+    return ProcessTerm(st);
+  }
+  if (cmd == "releases") {
+    std::vector<Term> out;
+    for (const ReleaseEntry& e : store_.releases()) out.push_back(ReleaseTerm(e));
+    return Term::list(std::move(out));
+  }
+  if (cmd == "make_permanent") {
+    std::string vsn = OptionalString(request, "vsn");
+    if (vsn.empty()) {
+      auto running = store_.running();
+      if (!running) return Status::FailedPrecondition("no release is running");
+      vsn = running->vsn;
+    }
+    RELUP_RETURN_IF_ERROR(handler_.MakePermanent(vsn));
+    auto entry = store_.find(vsn);
+    return entry ? ReleaseTerm(*entry) : Term();
+  }
+  if (cmd == "remove") {
+    RELUP_ASSIGN_OR_RETURN(std::string vsn, RequiredString(request, "vsn"));
+    RELUP_RETURN_IF_ERROR(store_.remove(vsn));
+    return Term(vsn);
+  }
+  if (cmd == "stop") {
+    request_stop_();
+    return Term::atom("stopping");
+  }
+  return Status::InvalidArgument(
+      "unknown command '" + std::string(cmd) +
+      "' (this node knows ping, status, ps, state, call, cast, spawn, suspend, resume, load, "
+      "change_code, releases, make_permanent, remove, apply, downgrade, stop)");
+}
+
+Result<Term> NodeService::status() {
+  auto running = store_.running();
+  auto permanent = store_.permanent();
+  std::vector<ProcessStatus> procs = node_.processes();
+
+  // Every loaded version, with the number of processes on it (0 included):
+  // an old version still loaded is worth seeing.
+  std::map<std::pair<std::string, std::string>, long long> counts;
+  for (const ModuleVersionPtr& v : node_.code_server().loaded()) counts[{v->name(), v->vsn()}];
+  std::vector<Term> suspended;
+  for (const ProcessStatus& p : procs) {
+    ++counts[{p.module, p.vsn}];
+    if (p.state == ProcessState::kSuspended) suspended.push_back(ProcessTerm(p));
+  }
+  std::vector<Term> modules;
+  for (const auto& [key, n] : counts) {
+    auto current = node_.code_server().current(key.first);
+    bool is_current = current && current->vsn() == key.second;
+    modules.push_back(Term::map({{A("module"), Term(key.first)},
+                                 {A("vsn"), Term(key.second)},
+                                 {A("processes"), Term(n)},
+                                 {A("current"), Term(is_current)}}));
+  }
+  auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
+      std::chrono::steady_clock::now() - started_);
+  return Term::map({
+      {A("root"), Term(store_.root())},
+      {A("node_pid"), Term(static_cast<long long>(::getpid()))},
+      {A("uptime_s"), Term(static_cast<long long>(uptime.count()))},
+      {A("release"), running ? Term::map({{A("name"), Term(running->name)},
+                                          {A("vsn"), Term(running->vsn)},
+                                          {A("state"), Term(std::string(ReleaseStateName(
+                                                           running->state)))}})
+                             : Term()},
+      {A("permanent"), Term(permanent ? permanent->vsn : "")},
+      {A("processes"), Term(static_cast<long long>(procs.size()))},
+      {A("modules"), Term::list(std::move(modules))},
+      {A("suspended"), Term::list(std::move(suspended))},
+  });
+}
+
+Result<Term> NodeService::ps() {
+  std::vector<Term> out;
+  for (const ProcessStatus& p : node_.processes()) out.push_back(ProcessTerm(p));
+  return Term::list(std::move(out));
+}
+
+}  // namespace relup
