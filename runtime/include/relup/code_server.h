@@ -91,7 +91,21 @@ class CodeServer {
   // without loading it again; it does not become "current" again.
   Result<ModuleVersionPtr> load(const std::string& path, std::string_view expected_name = {});
 
-  // The newest loaded version of `module`, or nullptr.
+  // Like load(), but the module's current version stays what it was until
+  // make_current() (a module with no loaded version yet gets this one as
+  // current at once). The upgrade executor loads new code this way so that
+  // processes spawned while an upgrade is checked and rolled out start on the
+  // old code, where the upgrade then finds them, and so that a refused or
+  // rolled-back upgrade never leaves new processes on code it unloads.
+  Result<ModuleVersionPtr> load_staged(const std::string& path,
+                                       std::string_view expected_name = {});
+  // Makes a loaded version its module's current version, whatever the load
+  // order, until the next load() of a new version of that module.
+  // NotFound if that version is not loaded.
+  Status make_current(std::string_view module, std::string_view vsn);
+
+  // The current version of `module` (the newest loaded, unless make_current
+  // or load_staged said otherwise), or nullptr.
   ModuleVersionPtr current(std::string_view module) const;
   // A given loaded version, or nullptr.
   ModuleVersionPtr find(std::string_view module, std::string_view vsn) const;
@@ -113,6 +127,11 @@ class CodeServer {
   std::shared_ptr<void> code_dir_keeper_;  // owned temporary code_dir, removed when last copy goes
   uint64_t next_serial_ = 1;
   std::vector<std::shared_ptr<ModuleVersion>> versions_;  // guarded by mu_
+  // module -> vsn chosen as current by make_current / load_staged; guarded by mu_.
+  std::vector<std::pair<std::string, std::string>> pinned_current_;
+
+  Result<ModuleVersionPtr> load_internal(const std::string& path, std::string_view expected_name,
+                                         bool staged);
 };
 
 }  // namespace relup

@@ -87,6 +87,32 @@ CodeServer::~CodeServer() {
 }
 
 Result<ModuleVersionPtr> CodeServer::load(const std::string& path, std::string_view expected_name) {
+  return load_internal(path, expected_name, /*staged=*/false);
+}
+
+Result<ModuleVersionPtr> CodeServer::load_staged(const std::string& path,
+                                                 std::string_view expected_name) {
+  return load_internal(path, expected_name, /*staged=*/true);
+}
+
+Status CodeServer::make_current(std::string_view module, std::string_view vsn) {
+  if (find(module, vsn) == nullptr) {
+    return Status::NotFound("cannot make " + std::string(module) + " " + std::string(vsn) +
+                            " current: that version is not loaded");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [m, v] : pinned_current_) {
+    if (m == module) {
+      v = std::string(vsn);
+      return Status();
+    }
+  }
+  pinned_current_.emplace_back(std::string(module), std::string(vsn));
+  return Status();
+}
+
+Result<ModuleVersionPtr> CodeServer::load_internal(const std::string& path,
+                                                   std::string_view expected_name, bool staged) {
   if (code_dir_.empty()) return Status::IOError(code_dir_error_);
   RELUP_ASSIGN_OR_RETURN(std::string bytes, code::ReadLibraryFile(path));
   const std::string sha = code::Sha256Hex(bytes);
@@ -152,13 +178,34 @@ Result<ModuleVersionPtr> CodeServer::load(const std::string& path, std::string_v
                                  "): bump the module's vsn (RELUP_MODULE and relup_add_module) "
                                  "to load new code");
   }
+  // A plain load makes the new version current; a staged one pins the
+  // module's current version first (if it has one) so it stays current.
+  auto pin = std::find_if(pinned_current_.begin(), pinned_current_.end(),
+                          [&](const auto& p) { return p.first == version->name(); });
+  if (!staged) {
+    if (pin != pinned_current_.end()) pinned_current_.erase(pin);
+  } else if (pin == pinned_current_.end()) {
+    const ModuleVersion* newest = nullptr;
+    for (const auto& v : versions_) {
+      if (v->name() == version->name() && (!newest || v->load_serial() > newest->load_serial())) {
+        newest = v.get();
+      }
+    }
+    if (newest != nullptr) pinned_current_.emplace_back(newest->name(), newest->vsn());
+  }
   versions_.push_back(version);
   return ModuleVersionPtr(std::move(version));
 }
 
 ModuleVersionPtr CodeServer::current(std::string_view module) const {
   std::lock_guard<std::mutex> lock(mu_);
-  ModuleVersionPtr best;
+  for (const auto& [m, vsn] : pinned_current_) {
+    if (m != module) continue;
+    for (const auto& v : versions_) {
+      if (v->name() == module && v->vsn() == vsn) return v;
+    }
+  }
+  ModuleVersionPtr best;  // no pin, or the pinned version was unloaded: the newest
   for (const auto& v : versions_) {
     if (v->name() == module && (!best || v->load_serial() > best->load_serial())) best = v;
   }
