@@ -1,14 +1,15 @@
-// UpgradeExecutor: runs a resolved upgrade (or downgrade) plan against a live
-// relup::Node, transactionally. It knows nothing about tarballs, release
-// files or the release store: ReleaseHandler turns a release's compiled plan
-// into an ExecutionPlan (library paths resolved under the node root) and
-// records the result in the store.
+// UpgradeExecutor: runs a compiled upgrade (or downgrade) plan (relup/plan.h)
+// against a live relup::Node, transactionally. It knows nothing about
+// tarballs or the release store: ReleaseHandler finds the plan, gives the
+// context (releases, where libraries are, the plan back) and records the
+// result in the store.
 //
 // Run(plan) goes through these phases; the first failure stops it.
-//   1. load      every step's target library is loaded and checked by the
-//                code server. A new version does not yet become the one new
-//                processes start on. Failure: refused, nothing paused, the
-//                versions loaded here are unloaded.
+//   1. load      the plan's load_object_code libraries are loaded and checked
+//                by the code server, staged: a new version does not yet
+//                become the one spawn starts new processes on. Every step is
+//                resolved (empty vsns, which version can go back). Failure:
+//                refused, nothing paused, versions loaded here unloaded.
 //   2. precheck  the affected processes are found by asking the node
 //                (Node::processes_running(module, from_vsn) — never a static
 //                list), and each one's state is read at a message boundary
@@ -16,15 +17,24 @@
 //                (and, where a down path exists, the result back through the
 //                old version's down code_change). Failure: refused, nothing
 //                paused. A dry run stops after this phase and unloads.
-//   3. rollout   per process: suspend -> code_change (or switch_code) ->
-//                resume, in plan order. Processes of one depends_on group,
-//                of a module without a down path, or of the whole plan with
-//                `atomic`, are suspended together and resumed only once all
-//                of them have changed, each with a snapshot (code + state).
+//   3. rollout   the update segments and load steps, in plan order. A
+//                single-module segment whose module can go back, and a load
+//                step, run per process: suspend -> code_change (or
+//                switch_code) -> resume. A multi-module (depends_on) segment
+//                suspends all its processes, each with a snapshot (code +
+//                state), and resumes them once all have changed. Modules
+//                that cannot go back (see PlanContext::back), and with
+//                `atomic` the whole plan, form the held group: it runs last
+//                and stays suspended through the commit.
 //   4. commit    the target versions become current (spawn starts new
-//                processes on them); processes spawned on an old version
-//                during the rollout are found again and changed too; the
-//                old versions are purged (soft).
+//                processes on them from now on); processes spawned on an old
+//                version during the rollout are found again and changed too,
+//                until none is left; start, stop and apply steps run, in plan
+//                order (they need the new code current, and a stopped
+//                process cannot be brought back, so they wait until every
+//                code change has succeeded); the held group resumes; then
+//                delete_module and purge steps (a version some process still
+//                runs stays loaded after a soft purge, with a warning).
 // A failure in 3 or 4 rolls back: suspended processes are restored from
 // their snapshots (old code, old state, exactly, in place); processes already
 // resumed on the new code are taken back through the appup's down path
@@ -52,49 +62,28 @@
 
 #include "node/upgrade_report.h"
 #include "relup/node.h"
+#include "relup/plan.h"
+#include "relup/release.h"
 #include "relup/term.h"
 
 namespace relup {
 
-// What happens to the processes of one module (OTP appup instructions).
-enum class StepKind : uint8_t {
-  kUpdate,  // update: suspend, code_change (state transform), resume
-  kSwitch,  // load_module: code-only change, state kept as it is
-  kAdd,     // add_module: load only; no process runs it yet
-  kDelete,  // delete_module: the module's processes are ended (reason :killed)
-            // and its code purged, at commit
-};
-std::string_view StepKindName(StepKind kind);  // "update", "load_module", ...
-
-struct ModuleStep {
-  StepKind kind = StepKind::kUpdate;
-  std::string module;
-  std::string from_vsn;  // version the affected processes run now; empty for kAdd
-  std::string to_vsn;    // empty for kDelete
-  std::string library;   // path of to_vsn's library (kUpdate, kSwitch, kAdd)
-  // code_change's old_vsn: the string from_vsn on an upgrade, the tuple
-  // !tuple [:down, "FROM_VSN"] on a downgrade (ReleaseHandler fills it in).
-  Term old_vsn;
-  Term extra;  // code_change's extra
-  // Modules whose processes must change together with this one's (OTP
-  // DepMods): all of them are suspended before any changes, and resumed
-  // after all have changed; code_change runs on dependencies first.
-  std::vector<std::string> depends_on;
-  // Suspend timeout per process: a process that does not reach a message
-  // boundary in time is a straggler.
-  Millis timeout = kDefaultTimeout;
-  // The release's down plan can take this module's processes back by a
-  // code_change (old version has one and handles {down, to_vsn}). Without
-  // it the module's processes change as one group, so rollback stays exact.
-  bool has_down_path = false;
-  Term down_extra;  // extra for that down code_change
-};
-
-struct ExecutionPlan {
-  std::string from_release;
-  std::string to_release;
+// What the executor needs besides the plan itself.
+struct PlanContext {
+  std::string from_release;  // release vsn the node runs now
+  std::string to_release;    // release vsn the plan leads to
   bool downgrade = false;
-  std::vector<ModuleStep> steps;  // in the plan's order
+  // The target release's manifest: resolves a step's empty vsn (the module's
+  // vsn in the target release). Must outlive Run.
+  const Release* target = nullptr;
+  // Libraries are found at lib_root + "/" + ModuleLibraryPath(name, vsn).
+  std::string lib_root;
+  // The plan that takes the target release back to the running one (an
+  // upgrade's down plan, a downgrade's up plan), or nullptr. A module whose
+  // code_change step has a counterpart there (and whose old version has a
+  // code_change) can be taken back process by process; a module without one
+  // is held (see phase 3). Must outlive Run.
+  const UpgradePlan* back = nullptr;
 };
 
 struct ExecuteOptions {
@@ -112,7 +101,8 @@ class UpgradeExecutor {
   // The report's outcome is ok, refused or rolled_back (see upgrade_report.h);
   // its release names, modules, process counts, pauses and timing are
   // filled in for every outcome.
-  UpgradeReport Run(const ExecutionPlan& plan, const ExecuteOptions& options = {});
+  UpgradeReport Run(const UpgradePlan& plan, const PlanContext& context,
+                    const ExecuteOptions& options = {});
 
  private:
   Node& node_;

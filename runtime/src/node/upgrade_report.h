@@ -96,6 +96,9 @@ struct UpgradeReport {
   PauseStats pause;
   double total_ms = 0;
   std::vector<UpgradeFailure> failures;
+  // Things that did not stop the operation but need a look (an old version
+  // a process still runs, so it stayed loaded).
+  std::vector<std::string> warnings;
 
   bool ok() const { return outcome == UpgradeOutcome::kOk; }
   // Ok when outcome is ok; else the first failure's reason with its process
