@@ -1,0 +1,309 @@
+// relup node start|stop: the node's lifecycle.
+//
+// `start` detaches by default: fork, setsid, fork again; the grandchild
+// becomes the node (stdio on DIR/node.log, working directory /) and reports
+// through a pipe once it serves its socket, or why it could not start. The
+// command then pings the node and returns. `--foreground` runs the node in
+// this process (for service managers), logging to DIR/node.log and stderr.
+//
+// `stop` asks the node to stop and waits until the node process is gone
+// (every process's terminate has run by then).
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "cmd/node_client_util.h"
+#include "command.h"
+#include "node/control_protocol.h"
+#include "node/node_host.h"
+#include "node/node_lock.h"
+
+namespace relup::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+int ExitCodeForStartError(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kCorruption: return kExitVerifyFailed;
+    case StatusCode::kInvalidArgument: return kExitUsage;
+    default: return kExitFailure;
+  }
+}
+
+// The last lines of the node log, indented, for an error message.
+std::string LogTail(const std::string& root, size_t lines) {
+  std::ifstream in(control::LogPath(root));
+  std::vector<std::string> all;
+  for (std::string line; std::getline(in, line);) all.push_back(line);
+  std::string out;
+  for (size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i) {
+    out += "    " + all[i] + "\n";
+  }
+  return out;
+}
+
+// The ready message on the pipe: "ok\n", or "<status code name>\n<message>".
+void WriteReady(int fd, const Status& s) {
+  std::string msg = s.ok() ? "ok\n" : std::string(StatusCodeName(s.code())) + "\n" + s.message();
+  (void)!::write(fd, msg.data(), msg.size());
+  ::close(fd);
+}
+
+// Reads the whole ready message, until EOF or the deadline. nullopt: timeout.
+std::optional<std::string> ReadReady(int fd, std::chrono::milliseconds timeout) {
+  std::string msg;
+  auto deadline = Clock::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    pollfd p{fd, POLLIN, 0};
+    int n = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) return std::nullopt;
+    char buf[4096];
+    ssize_t got = ::read(fd, buf, sizeof buf);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return msg;
+    msg.append(buf, static_cast<size_t>(got));
+  }
+}
+
+// In the grandchild: stdio to the log, every other inherited fd closed
+// except `keep`, which becomes fd 3. Returns the new fd of `keep`.
+int DetachStdio(const std::string& root, int keep) {
+  int null_fd = ::open("/dev/null", O_RDONLY);
+  int log_fd = ::open(control::LogPath(root).c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  if (null_fd >= 0) ::dup2(null_fd, STDIN_FILENO);
+  if (log_fd >= 0) {
+    ::dup2(log_fd, STDOUT_FILENO);
+    ::dup2(log_fd, STDERR_FILENO);
+  }
+  if (keep != 3) {
+    ::dup2(keep, 3);
+  }
+  ::fcntl(3, F_SETFD, FD_CLOEXEC);
+  if (::syscall(SYS_close_range, 4u, ~0u, 0u) != 0) {
+    for (int fd = 4; fd < 1024; ++fd) ::close(fd);
+  }
+  return 3;
+}
+
+struct StartArgs {
+  std::string root, release;
+  unsigned workers = 0;
+  bool foreground = false;
+  int64_t timeout_ms = 30000;
+};
+
+int StartForeground(const NodeHostOptions& options) {
+  Status s = RunNodeHost(options, [&](const Status& ready) {
+    if (ready.ok()) {
+      std::fprintf(stderr, "relup node running at %s (pid %d); stop it with `relup node stop "
+                           "--root %s` or SIGTERM\n",
+                   options.root.c_str(), static_cast<int>(::getpid()), options.root.c_str());
+    }
+  });
+  if (!s.ok()) {
+    std::fprintf(stderr, "relup node start: %s\n", s.message().c_str());
+    return ExitCodeForStartError(s);
+  }
+  return kExitOk;
+}
+
+int Start(const StartArgs& args) {
+  auto root = ResolveRoot(args.root);
+  if (!root.ok()) return UsageError("node start", root.status());
+  NodeHostOptions options;
+  options.root = *root;
+  options.workers = args.workers;
+  if (!args.release.empty()) {
+    std::error_code ec;
+    options.release = fs::absolute(args.release, ec).lexically_normal().string();
+    if (!fs::is_regular_file(options.release, ec)) {
+      return UsageError("node start",
+                        Status::InvalidArgument("release tarball " + args.release + " not found"));
+    }
+  }
+  if (auto holder = NodeLockHolder(options.root)) {
+    return ReportError("node start",
+                       Status::AlreadyExists(
+                           "another relup node" +
+                           (*holder > 0 ? " (pid " + std::to_string(*holder) + ")" : "") +
+                           " is already running at " + options.root +
+                           ": stop it first with `relup node stop --root " + options.root +
+                           "`, or use another --root"));
+  }
+  if (args.foreground) {
+    options.log_to_stderr = true;
+    return StartForeground(options);
+  }
+
+  std::error_code ec;
+  fs::create_directories(options.root, ec);
+  if (ec) {
+    return ReportError("node start",
+                       Status::IOError("cannot create " + options.root + ": " + ec.message()));
+  }
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    return ReportError("node start", Status::IOError(std::string("pipe: ") + std::strerror(errno)));
+  }
+  std::fflush(stdout);
+  std::fflush(stderr);
+  pid_t child = ::fork();
+  if (child < 0) {
+    return ReportError("node start", Status::IOError(std::string("fork: ") + std::strerror(errno)));
+  }
+  if (child == 0) {
+    ::close(pipe_fds[0]);
+    ::setsid();
+    pid_t grandchild = ::fork();
+    if (grandchild != 0) ::_exit(grandchild < 0 ? 1 : 0);
+    int ready_fd = DetachStdio(options.root, pipe_fds[1]);
+    if (::chdir("/") != 0) {
+      // Paths are absolute already; the working directory only matters for
+      // not pinning a mount point.
+    }
+    Status s = RunNodeHost(options, [ready_fd](const Status& ready) { WriteReady(ready_fd, ready); });
+    std::fflush(nullptr);
+    ::_exit(s.ok() ? 0 : 1);
+  }
+  ::close(pipe_fds[1]);
+  int wstatus = 0;
+  ::waitpid(child, &wstatus, 0);
+  auto ready = ReadReady(pipe_fds[0], std::chrono::milliseconds(args.timeout_ms));
+  ::close(pipe_fds[0]);
+  std::string log = control::LogPath(options.root);
+  if (!ready) {
+    return ReportError("node start",
+                       Status::Timeout("the node did not come up within " +
+                                       std::to_string(args.timeout_ms) + " ms; see " + log +
+                                       ":\n" + LogTail(options.root, 10)));
+  }
+  if (ready->rfind("ok\n", 0) != 0) {
+    if (ready->empty()) {
+      return ReportError("node start", Status::Internal("the node exited while starting; see " +
+                                                        log + ":\n" + LogTail(options.root, 10)));
+    }
+    size_t nl = ready->find('\n');
+    std::string code = ready->substr(0, nl);
+    std::string message = nl == std::string::npos ? "" : ready->substr(nl + 1);
+    std::fprintf(stderr, "relup node start: %s\n  (log: %s)\n", message.c_str(), log.c_str());
+    StatusCode c = control::StatusCodeFromName(code);
+    return c == StatusCode::kCorruption ? kExitVerifyFailed : kExitFailure;
+  }
+  // Ready: the node serves its socket. Ping it, as every later command will.
+  auto client = ControlClient::Connect(options.root);
+  if (!client.ok()) return ReportError("node start", client.status());
+  Answer a = Ask("node start", **client, MakeRequest("ping"));
+  if (!a) return a.exit;
+  auto field = [&](const char* key) {
+    const Term* v = a.value.find(key);
+    return v ? (v->is_string() ? v->as_string() : v->to_yaml()) : std::string();
+  };
+  PrintLine("relup node started at " + options.root + " (pid " + field("pid") + "): release " +
+            field("release") + " " + field("vsn") + "; log " + log);
+  return kExitOk;
+}
+
+// Waits for a process to exit (pidfd when the kernel has it, else the lock).
+bool WaitGone(const std::string& root, pid_t pid, std::chrono::milliseconds timeout) {
+  auto deadline = Clock::now() + timeout;
+  int pidfd = pid > 0 ? static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)) : -1;
+  if (pidfd >= 0) {
+    pollfd p{pidfd, POLLIN, 0};
+    for (;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) break;
+      int n = ::poll(&p, 1, static_cast<int>(left.count()));
+      if (n < 0 && errno == EINTR) continue;
+      break;
+    }
+    ::close(pidfd);
+  }
+  // Without a pidfd (or to double-check): the lock is free once it is gone.
+  while (NodeLockHolder(root).has_value()) {
+    if (Clock::now() >= deadline) return false;
+    ::usleep(10000);
+  }
+  return true;
+}
+
+int Stop(const std::string& root_arg, int64_t timeout_ms) {
+  auto root = ResolveRoot(root_arg);
+  if (!root.ok()) return UsageError("node stop", root.status());
+  auto holder = NodeLockHolder(*root);
+  auto client = ControlClient::Connect(*root);
+  if (!client.ok()) {
+    if (holder) {
+      return ReportError("node stop",
+                         Status::Unavailable("the node at " + *root + " (pid " +
+                                             std::to_string(*holder) +
+                                             ") holds its lock but does not answer on " +
+                                             control::SocketPath(*root) + "; see " +
+                                             control::LogPath(*root)));
+    }
+    return ReportError("node stop", client.status());
+  }
+  auto reply = (*client)->request(MakeRequest("stop"));
+  // A node that closes the connection while stopping has stopped as asked.
+  if (!reply.ok() && reply.status().code() != StatusCode::kUnavailable) {
+    return ReportError("node stop", reply.status());
+  }
+  client->reset();
+  pid_t pid = holder.value_or(-1);
+  if (!WaitGone(*root, pid, std::chrono::milliseconds(timeout_ms))) {
+    return ReportError("node stop", Status::Timeout("the node (pid " + std::to_string(pid) +
+                                                    ") has not exited after " +
+                                                    std::to_string(timeout_ms) + " ms; see " +
+                                                    control::LogPath(*root)));
+  }
+  PrintLine("relup node at " + *root + " stopped" +
+            (pid > 0 ? " (pid " + std::to_string(pid) + ")" : ""));
+  return kExitOk;
+}
+
+CommandRunner Setup(CLI::App& sub) {
+  sub.require_subcommand(1);
+  auto start_args = std::make_shared<StartArgs>();
+  CLI::App* start = sub.add_subcommand("start", "start a node at a root (detached by default)");
+  AddRootOption(*start, start_args->root);
+  start->add_option("--release", start_args->release,
+                    "release tarball to install (needed the first time; afterwards the "
+                    "permanent release boots)");
+  start->add_flag("--foreground", start_args->foreground,
+                  "run in this process (for service managers); log to stderr too");
+  start->add_option("--workers", start_args->workers, "scheduler threads (default: one per core)");
+  start->add_option("--timeout", start_args->timeout_ms,
+                    "milliseconds to wait for the node to come up");
+
+  auto stop_root = std::make_shared<std::string>();
+  auto stop_timeout = std::make_shared<int64_t>(30000);
+  CLI::App* stop = sub.add_subcommand("stop", "stop the node (every process's terminate runs)");
+  AddRootOption(*stop, *stop_root);
+  stop->add_option("--timeout", *stop_timeout, "milliseconds to wait for the node to exit");
+
+  return [start, start_args, stop, stop_root, stop_timeout]() -> int {
+    if (start->parsed()) return Start(*start_args);
+    if (stop->parsed()) return Stop(*stop_root, *stop_timeout);
+    return kExitUsage;
+  };
+}
+
+RELUP_COMMAND("node", "start or stop a node (relup node start|stop --root DIR)", Setup);
+
+}  // namespace
+}  // namespace relup::cli

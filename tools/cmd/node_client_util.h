@@ -1,0 +1,57 @@
+// Helpers shared by the commands that talk to a running node: finding the
+// root, connecting, turning errors into messages and exit codes, reading Term
+// arguments and printing Terms as YAML text or JSON.
+//
+// Only command runners call these (they print). Not thread-safe.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "exit_status.h"
+#include "node/control_client.h"
+#include "relup/status.h"
+#include "relup/term.h"
+
+namespace relup::cli {
+
+// --root made absolute and normalized; InvalidArgument when empty.
+Result<std::string> ResolveRoot(const std::string& root);
+
+// Prints "relup CMD: MESSAGE" to stderr and returns the exit status for it
+// (kExitNoNode for an unreachable node, kExitUsage for a bad argument,
+// kExitFailure otherwise).
+int ReportError(std::string_view cmd, const Status& status);
+// The same for a bad argument: always kExitUsage.
+int UsageError(std::string_view cmd, const Status& status);
+
+// Resolves the root, connects and runs body with the client. Errors before
+// body (no root, no node) are reported here.
+int WithNode(std::string_view cmd, const std::string& root,
+             const std::function<int(ControlClient& client)>& body);
+
+// Sends a request; on success prints nothing and returns the value, on error
+// reports it. Use with WithNode:
+//   auto v = Ask(cmd, client, MakeRequest("ps")); if (!v) return v.exit;
+struct Answer {
+  Term value;
+  int exit = kExitOk;
+  explicit operator bool() const { return exit == kExitOk; }
+};
+Answer Ask(std::string_view cmd, ControlClient& client, const Term& request,
+           const ControlClient::ProgressFn& on_progress = {});
+
+// A Term given on the command line in its YAML text form; the error names
+// the argument and shows the expected form.
+Result<Term> ParseTermArgument(std::string_view text, std::string_view what);
+
+// JSON text of a Term: nil -> null, atoms and strings -> strings, tuples and
+// lists -> arrays, maps -> objects (non-string keys as their YAML text),
+// binaries -> base64 strings, non-finite floats -> null.
+std::string ToJson(const Term& term);
+
+// Prints one line to stdout.
+void PrintLine(std::string_view text);
+
+}  // namespace relup::cli

@@ -1,0 +1,90 @@
+// relup releases: the releases in the node root and their states. Asks the
+// running node; with no node running, reads the store file directly.
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <vector>
+
+#include "cmd/node_client_util.h"
+#include "command.h"
+#include "node/release_store.h"
+
+namespace relup::cli {
+namespace {
+
+Term EntriesTerm(const std::vector<ReleaseEntry>& entries) {
+  std::vector<Term> out;
+  for (const auto& e : entries) {
+    out.push_back(Term::map({{Term::atom("name"), Term(e.name)},
+                             {Term::atom("vsn"), Term(e.vsn)},
+                             {Term::atom("state"), Term(std::string(ReleaseStateName(e.state)))},
+                             {Term::atom("unpacked_at"), Term(e.unpacked_at)}}));
+  }
+  return Term::list(std::move(out));
+}
+
+void PrintTable(const Term& list) {
+  std::vector<std::vector<std::string>> rows = {{"NAME", "VSN", "STATE", "UNPACKED"}};
+  for (const Term& r : list.elements()) {
+    std::vector<std::string> row;
+    for (const char* key : {"name", "vsn", "state", "unpacked_at"}) {
+      const Term* v = r.find(key);
+      row.push_back(v && v->is_string() ? v->as_string() : "");
+    }
+    rows.push_back(std::move(row));
+  }
+  std::vector<size_t> width(4, 0);
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < 4; ++i) width[i] = std::max(width[i], row[i].size());
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < 4; ++i) {
+      line += row[i];
+      if (i < 3) line += std::string(width[i] - row[i].size() + 2, ' ');
+    }
+    PrintLine(line);
+  }
+}
+
+CommandRunner Setup(CLI::App& sub) {
+  struct Args {
+    std::string root;
+    bool json = false;
+  };
+  auto args = std::make_shared<Args>();
+  AddRootOption(sub, args->root);
+  sub.add_flag("--json", args->json, "print a JSON array");
+  return [args] {
+    auto root = ResolveRoot(args->root);
+    if (!root.ok()) return UsageError("releases", root.status());
+    Term list;
+    auto client = ControlClient::Connect(*root);
+    if (client.ok()) {
+      Answer a = Ask("releases", **client, MakeRequest("releases"));
+      if (!a) return a.exit;
+      list = a.value;
+    } else if (client.status().code() == StatusCode::kUnavailable &&
+               std::filesystem::exists(*root + "/releases/RELEASES.yaml")) {
+      auto entries = ReleaseStore::ReadFile(*root);
+      if (!entries.ok()) return ReportError("releases", entries.status());
+      std::fprintf(stderr, "relup releases: no node is running at %s; read from the store file\n",
+                   root->c_str());
+      list = EntriesTerm(*entries);
+    } else {
+      return ReportError("releases", client.status());
+    }
+    if (!list.is_list()) return ReportError("releases", Status::Internal("bad reply"));
+    if (args->json) {
+      PrintLine(ToJson(list));
+    } else {
+      PrintTable(list);
+    }
+    return int{kExitOk};
+  };
+}
+
+RELUP_COMMAND("releases", "list the releases in the node root and their states", Setup);
+
+}  // namespace
+}  // namespace relup::cli

@@ -1,0 +1,80 @@
+// relup status: the node's release, its processes per module and version,
+// and the suspended ones.
+#include "cmd/node_client_util.h"
+#include "command.h"
+
+namespace relup::cli {
+namespace {
+
+std::string Str(const Term& t, const char* key) {
+  const Term* v = t.find(key);
+  if (!v) return "";
+  return v->is_string() ? v->as_string() : v->to_yaml();
+}
+
+int64_t Int(const Term& t, const char* key) {
+  const Term* v = t.find(key);
+  return v && v->is_int() ? v->as_int() : 0;
+}
+
+void PrintStatus(const Term& s) {
+  std::string release = "none";
+  if (const Term* r = s.find("release"); r && r->is_map()) {
+    release = Str(*r, "name") + " " + Str(*r, "vsn") + " (" + Str(*r, "state") + ")";
+  }
+  PrintLine("node:      pid " + std::to_string(Int(s, "node_pid")) + " at " + Str(s, "root") +
+            ", up " + std::to_string(Int(s, "uptime_s")) + " s");
+  PrintLine("release:   " + release);
+  std::string permanent = Str(s, "permanent");
+  PrintLine("permanent: " + (permanent.empty() ? std::string("none") : permanent));
+  int64_t n = Int(s, "processes");
+  PrintLine("processes: " + std::to_string(n));
+  if (const Term* mods = s.find("modules"); mods && mods->is_list()) {
+    for (const Term& m : mods->elements()) {
+      int64_t count = Int(m, "processes");
+      const Term* cur = m.find("current");
+      bool current = cur && cur->is_bool() && cur->as_bool();
+      PrintLine("  " + Str(m, "module") + " " + Str(m, "vsn") + ": " + std::to_string(count) +
+                (count == 1 ? " process" : " processes") + (current ? "" : "  (old version)"));
+    }
+  }
+  const Term* suspended = s.find("suspended");
+  if (!suspended || !suspended->is_list() || suspended->size() == 0) {
+    PrintLine("suspended: none");
+    return;
+  }
+  PrintLine("suspended: " + std::to_string(suspended->size()));
+  for (const Term& p : suspended->elements()) {
+    std::string name = Str(p, "name");
+    PrintLine("  " + Str(p, "pid") + (name.empty() ? "" : " " + name) + " (" + Str(p, "module") +
+              " " + Str(p, "vsn") + ", " + std::to_string(Int(p, "queue")) + " queued)");
+  }
+}
+
+CommandRunner Setup(CLI::App& sub) {
+  struct Args {
+    std::string root;
+    bool json = false;
+  };
+  auto args = std::make_shared<Args>();
+  AddRootOption(sub, args->root);
+  sub.add_flag("--json", args->json, "print a JSON object");
+  return [args] {
+    return WithNode("status", args->root, [&](ControlClient& client) {
+      Answer a = Ask("status", client, MakeRequest("status"));
+      if (!a) return a.exit;
+      if (args->json) {
+        PrintLine(ToJson(a.value));
+      } else {
+        PrintStatus(a.value);
+      }
+      return int{kExitOk};
+    });
+  };
+}
+
+RELUP_COMMAND("status", "show the node's release, processes per module version, suspended ones",
+              Setup);
+
+}  // namespace
+}  // namespace relup::cli
