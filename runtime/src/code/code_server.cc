@@ -36,6 +36,9 @@ std::string DlopenError(const std::string& path, const std::string& copy, const 
       Contains(err, "only ET_DYN and ET_EXEC") || Contains(err, "cannot dynamically load")) {
     return path + " is not a shared library" + detail;
   }
+  if (Contains(err, "cannot read file data")) {
+    return path + " is truncated or damaged" + detail + ": build or copy it again";
+  }
   if (Contains(err, "wrong ELF class") || Contains(err, "ELF file OS ABI") ||
       Contains(err, "ELF file data encoding")) {
     return path + " was built for another platform" + detail + ": rebuild it for this machine";
