@@ -1,0 +1,75 @@
+// relup apply TARBALL: upgrades the running node to the tarball's release.
+// The tarball is verified here first (a bad one never reaches the node),
+// then the node unpacks, checks and runs the plan (node/release_handler.h).
+#include <filesystem>
+
+#include "cmd/node_client_util.h"
+#include "cmd/upgrade_output.h"
+#include "command.h"
+#include "node/tarball.h"
+#include "relup/release.h"
+
+namespace relup::cli {
+namespace {
+
+// Refuses a tarball that fails its own checks; names every bad file.
+int VerifyLocally(const std::string& path) {
+  auto files = ReadTarball(path);
+  if (!files.ok()) {
+    ReportError("apply", files.status().WithContext("refusing " + path));
+    return kExitVerifyFailed;
+  }
+  std::vector<std::string> problems = VerifyManifest(*files);
+  if (!problems.empty()) {
+    std::string msg = "refusing " + path + ": it does not match its MANIFEST:";
+    for (const auto& p : problems) msg += "\n  " + p;
+    ReportError("apply", Status::Corruption(msg));
+    return kExitVerifyFailed;
+  }
+  auto release = ReleaseFromFiles(*files, path);
+  if (!release.ok()) {
+    ReportError("apply", release.status().WithContext("refusing " + path));
+    return kExitVerifyFailed;
+  }
+  return kExitOk;
+}
+
+CommandRunner Setup(CLI::App& sub) {
+  struct Args {
+    std::string root, tarball;
+    bool permanent = false, json = false, dry_run = false, atomic = false;
+  };
+  auto args = std::make_shared<Args>();
+  sub.add_option("tarball", args->tarball, "release tarball built by `relup build`")->required();
+  AddRootOption(sub, args->root);
+  sub.add_flag("--permanent", args->permanent, "make the new release permanent on success");
+  sub.add_flag("--json", args->json, "print the report as JSON");
+  sub.add_flag("--dry-run", args->dry_run,
+               "run every check and code_change on copies of the states; change nothing");
+  sub.add_flag("--atomic", args->atomic,
+               "keep every affected process suspended until all have changed (all or nothing)");
+  return [args] {
+    std::error_code ec;
+    std::string path = std::filesystem::absolute(args->tarball, ec).lexically_normal().string();
+    if (!std::filesystem::is_regular_file(path, ec)) {
+      return UsageError("apply", Status::InvalidArgument("tarball " + args->tarball + " not found"));
+    }
+    if (int rc = VerifyLocally(path); rc != kExitOk) return rc;
+    return WithNode("apply", args->root, [&](ControlClient& client) {
+      Term request = MakeRequest("apply", {{Term::atom("tarball"), Term(path)},
+                                           {Term::atom("permanent"), Term(args->permanent)},
+                                           {Term::atom("dry_run"), Term(args->dry_run)},
+                                           {Term::atom("atomic"), Term(args->atomic)}});
+      UpgradeRequestOptions options;
+      options.json = args->json;
+      options.permanent = args->permanent;
+      options.root = client.root();
+      return RunUpgradeRequest("apply", client, request, options);
+    });
+  };
+}
+
+RELUP_COMMAND("apply", "upgrade the running node to a release tarball, transactionally", Setup);
+
+}  // namespace
+}  // namespace relup::cli

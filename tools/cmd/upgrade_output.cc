@@ -1,0 +1,172 @@
+#include "cmd/upgrade_output.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "cmd/node_client_util.h"
+#include "node/control_protocol.h"
+
+namespace relup::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A one-line bar on a terminal's stderr, drawn only once the operation has
+// taken more than a second (quick upgrades print just the report).
+class ProgressBar {
+ public:
+  explicit ProgressBar(bool enabled) : enabled_(enabled && ::isatty(STDERR_FILENO)) {}
+  ~ProgressBar() { clear(); }
+
+  void update(const Term& info) {
+    if (!enabled_ || Clock::now() - start_ < std::chrono::seconds(1)) return;
+    const Term* done = info.find("done");
+    const Term* total = info.find("total");
+    if (!done || !total || !done->is_int() || !total->is_int() || total->as_int() <= 0) return;
+    int64_t d = done->as_int(), t = total->as_int();
+    constexpr int kWidth = 30;
+    int filled = static_cast<int>(kWidth * d / t);
+    std::string bar(static_cast<size_t>(filled), '#');
+    bar.append(static_cast<size_t>(kWidth - filled), '.');
+    std::fprintf(stderr, "\r[%s] %lld/%lld processes", bar.c_str(), static_cast<long long>(d),
+                 static_cast<long long>(t));
+    std::fflush(stderr);
+    drawn_ = true;
+  }
+
+  void clear() {
+    if (!drawn_) return;
+    std::fprintf(stderr, "\r%60s\r", "");
+    std::fflush(stderr);
+    drawn_ = false;
+  }
+
+ private:
+  bool enabled_;
+  bool drawn_ = false;
+  Clock::time_point start_ = Clock::now();
+};
+
+std::string Us(int64_t us) {
+  if (us < 10000) return std::to_string(us) + " us";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f ms", static_cast<double>(us) / 1000.0);
+  return buf;
+}
+
+std::string Plural(size_t n, const char* one, const char* many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+}  // namespace
+
+std::string FormatUpgradeReport(const UpgradeReport& r, const UpgradeRequestOptions& options) {
+  std::string out;
+  auto line = [&out](const std::string& s) { out += s + "\n"; };
+  const char* what = r.downgrade ? "downgrade" : "upgrade";
+  char total[32];
+  std::snprintf(total, sizeof total, "%.1f ms", r.total_ms);
+  std::string head = std::string(r.dry_run ? "dry run of " : "") + what + " " + r.from_release +
+                     " -> " + r.to_release + ": ";
+  switch (r.outcome) {
+    case UpgradeOutcome::kOk:
+      head += r.dry_run ? "every check passed, nothing changed" : "done";
+      break;
+    case UpgradeOutcome::kRefused:
+      head += "refused, nothing changed";
+      break;
+    case UpgradeOutcome::kRolledBack:
+      head += "failed and rolled back: every process is on its old code and state";
+      break;
+  }
+  line(head + " (" + total + ")");
+  if (!r.modules.empty()) {
+    line("modules:");
+    for (const auto& m : r.modules) {
+      std::string change = m.from_vsn.empty() ? "added " + m.to_vsn
+                           : m.to_vsn.empty() ? m.from_vsn + " deleted"
+                                              : m.from_vsn + " -> " + m.to_vsn;
+      line("  " + m.module + " " + change + " (" + m.instruction + ", " +
+           Plural(m.processes, "process", "processes") + ")");
+    }
+  }
+  if (!r.processes.empty() && !r.dry_run) {
+    line("processes now:");
+    for (const auto& p : r.processes) {
+      line("  " + p.module + " " + p.vsn + ": " + Plural(p.count, "process", "processes"));
+    }
+  }
+  if (r.pause.count > 0) {
+    line("pause per process: p50 " + Us(r.pause.p50_us) + ", p99 " + Us(r.pause.p99_us) +
+         ", max " + Us(r.pause.max_us) + " (" + Plural(r.pause.count, "process", "processes") +
+         ")");
+  } else if (r.dry_run && !r.touched.empty()) {
+    line("checked " + Plural(r.touched.size(), "process", "processes") +
+         " (code_change on a copy of each state)");
+  }
+  for (size_t i = 0; i < r.failures.size(); ++i) {
+    const auto& f = r.failures[i];
+    std::string who = f.process.empty() ? "" : f.process + " ";
+    if (!f.module.empty()) who += "(" + f.module + ") ";
+    line(std::string(i == 0 ? "cause: " : "also:  ") + who + f.step + ": " + f.reason.message());
+  }
+  for (const auto& w : r.warnings) line("warning: " + w);
+  if (r.ok() && !r.dry_run) {
+    if (options.permanent) {
+      line("the node now runs release " + r.to_release + " (permanent)");
+    } else if (r.downgrade) {
+      line("the node now runs release " + r.to_release);
+    } else {
+      line("the node now runs release " + r.to_release +
+           " (not permanent: `relup make-permanent --root " + options.root +
+           "` keeps it after a restart)");
+    }
+  } else if (!r.ok()) {
+    line("the node stays on release " + r.from_release);
+  }
+  return out;
+}
+
+int RunUpgradeRequest(std::string_view cmd, ControlClient& client, const Term& request,
+                      const UpgradeRequestOptions& options) {
+  ProgressBar bar(!options.json);
+  auto reply = client.exchange(request, [&bar](const Term& info) { bar.update(info); });
+  bar.clear();
+  if (!reply.ok()) return ReportError(cmd, reply.status());
+
+  const Term* report_term = nullptr;
+  bool ok = reply->find("ok") != nullptr;
+  if (ok) {
+    report_term = reply->find("ok");
+  } else {
+    report_term = reply->find("report");
+  }
+  if (!report_term) {
+    // An error before any upgrade started (bad request, unknown command).
+    return ReportError(cmd, control::ReplyValue(*reply).status());
+  }
+  auto report = UpgradeReport::FromTerm(*report_term);
+  if (!report.ok()) return ReportError(cmd, report.status().WithContext("bad report from the node"));
+  if (options.json) {
+    PrintLine(ToJson(*report_term));
+  } else {
+    std::string text = FormatUpgradeReport(*report, options);
+    std::fwrite(text.data(), 1, text.size(), stdout);
+  }
+  switch (report->outcome) {
+    case UpgradeOutcome::kOk: return kExitOk;
+    case UpgradeOutcome::kRefused:
+      std::fprintf(stderr, "relup %.*s: refused: %s\n", static_cast<int>(cmd.size()), cmd.data(),
+                   report->status().message().c_str());
+      return kExitRefused;
+    case UpgradeOutcome::kRolledBack:
+      std::fprintf(stderr, "relup %.*s: rolled back: %s\n", static_cast<int>(cmd.size()),
+                   cmd.data(), report->status().message().c_str());
+      return kExitRolledBack;
+  }
+  return kExitFailure;
+}
+
+}  // namespace relup::cli

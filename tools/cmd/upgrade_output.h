@@ -1,0 +1,30 @@
+// The client side shared by `relup apply` and `relup downgrade`: send the
+// request, draw progress, print the report (text or JSON) and pick the exit
+// status: kExitOk, kExitRefused (nothing changed), kExitRolledBack.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "node/control_client.h"
+#include "node/upgrade_report.h"
+#include "relup/term.h"
+
+namespace relup::cli {
+
+struct UpgradeRequestOptions {
+  bool json = false;
+  bool permanent = false;  // the request asked to make the new release permanent
+  std::string root;        // for hints in the text output
+};
+
+// Runs the exchange and prints the outcome. `cmd` names the command in
+// messages ("apply").
+int RunUpgradeRequest(std::string_view cmd, ControlClient& client, const Term& request,
+                      const UpgradeRequestOptions& options);
+
+// The human-readable report (several lines, each ending in a newline).
+std::string FormatUpgradeReport(const UpgradeReport& report,
+                                const UpgradeRequestOptions& options);
+
+}  // namespace relup::cli
