@@ -355,3 +355,45 @@ TEST_CASE("Sha256File hashes a file's bytes and names a missing file") {
   CHECK(missing.status().code() == StatusCode::kNotFound);
   CHECK_THAT(missing.status().message(), Catch::Contains(dir.file("nope")));
 }
+
+TEST_CASE("a staged load keeps the module's current version until make_current") {
+  TempDir dir;
+  CodeServer code(dir.path);
+  auto v1 = *code.load(kDemo1);
+  auto v2 = code.load_staged(kDemo2);
+  REQUIRE(v2.ok());
+  CHECK(code.current("demo_server") == v1);
+  REQUIRE(code.make_current("demo_server", "2").ok());
+  CHECK(code.current("demo_server") == *v2);
+  // And back, whatever the load order (a rollback).
+  REQUIRE(code.make_current("demo_server", "1").ok());
+  CHECK(code.current("demo_server") == v1);
+}
+
+TEST_CASE("the first staged load of a module is its current version at once") {
+  TempDir dir;
+  CodeServer code(dir.path);
+  auto v = code.load_staged(kDemo2);
+  REQUIRE(v.ok());
+  CHECK(code.current("demo_server") == *v);
+}
+
+TEST_CASE("make_current on a version that is not loaded is NotFound and changes nothing") {
+  TempDir dir;
+  CodeServer code(dir.path);
+  auto v1 = *code.load(kDemo1);
+  relup::Status s = code.make_current("demo_server", "9");
+  CHECK(s.code() == StatusCode::kNotFound);
+  CHECK_THAT(s.message(), Catch::Contains("demo_server 9"));
+  CHECK(code.current("demo_server") == v1);
+}
+
+TEST_CASE("unloading the pinned current version falls back to the newest loaded one") {
+  TempDir dir;
+  CodeServer code(dir.path);
+  auto v1 = *code.load(kDemo1);
+  auto v2 = *code.load_staged(kDemo2);
+  REQUIRE(code.current("demo_server") == v1);
+  REQUIRE(code.unload("demo_server", "1").ok());
+  CHECK(code.current("demo_server") == v2);
+}

@@ -99,11 +99,14 @@ Result<ModuleVersionPtr> CodeServer::load_staged(const std::string& path,
 }
 
 Status CodeServer::make_current(std::string_view module, std::string_view vsn) {
-  if (find(module, vsn) == nullptr) {
+  std::lock_guard<std::mutex> lock(mu_);
+  bool is_loaded = std::any_of(versions_.begin(), versions_.end(), [&](const auto& v) {
+    return v->name() == module && v->vsn() == vsn;
+  });
+  if (!is_loaded) {
     return Status::NotFound("cannot make " + std::string(module) + " " + std::string(vsn) +
                             " current: that version is not loaded");
   }
-  std::lock_guard<std::mutex> lock(mu_);
   for (auto& [m, v] : pinned_current_) {
     if (m == module) {
       v = std::string(vsn);
@@ -249,6 +252,9 @@ Status CodeServer::unload(std::string_view module, std::string_view vsn) {
   }
   dropped = std::move(*it);
   versions_.erase(it);
+  // A pin on the unloaded version would otherwise revive it if it is loaded again.
+  std::erase_if(pinned_current_,
+                [&](const auto& p) { return p.first == module && p.second == vsn; });
   return Status();
 }
 
