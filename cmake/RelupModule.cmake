@@ -17,6 +17,16 @@ endfunction()
 
 function(relup_add_module name vsn)
   cmake_parse_arguments(ARG "" "TARGET;OUTPUT_DIR" "SOURCES" ${ARGN})
+  # The name is a C identifier (RELUP_MODULE takes it as one); the vsn ends up
+  # in file names (NAME-VSN.so), so it stays a plain token.
+  if(NOT name MATCHES "^[A-Za-z_][A-Za-z0-9_]*$")
+    message(FATAL_ERROR "relup_add_module(${name} ${vsn}): the module name must be an "
+                        "identifier (letters, digits, _), e.g. demo_server")
+  endif()
+  if(NOT vsn MATCHES "^[A-Za-z0-9][A-Za-z0-9._+~-]*$")
+    message(FATAL_ERROR "relup_add_module(${name} ${vsn}): the vsn may only use letters, "
+                        "digits and . _ + ~ - (e.g. 2 or 1.4.0)")
+  endif()
   if(NOT ARG_SOURCES)
     message(FATAL_ERROR "relup_add_module(${name} ${vsn}): SOURCES is required")
   endif()
