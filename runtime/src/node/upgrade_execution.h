@@ -1,0 +1,161 @@
+// Execution: the state of one UpgradeExecutor::Run (internal to the
+// executor; see upgrade_executor.h for the contract). Split by phase:
+//   upgrade_resolve.cc   phase 1 (resolve the plan, load staged) and 2 (precheck)
+//   upgrade_rollout.cc   phase 3 (rollout), 4 (commit) and rollback
+//   upgrade_executor.cc  Run: the phases in order, and the report
+//
+// Everything a pause needs (pids, versions, old_vsn terms, snapshots' slots)
+// is resolved into `procs` before the first suspend, so the code between a
+// suspend and its resume only calls the node.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "node/upgrade_executor.h"
+#include "node/upgrade_report.h"
+#include "relup/node.h"
+#include "relup/plan.h"
+
+namespace relup::upgrade {
+
+using Clock = std::chrono::steady_clock;
+inline constexpr uint32_t kNoChange = UINT32_MAX;
+
+// A library the plan loads, and whether this run loaded it (then a failure unloads it).
+struct LoadedVersion {
+  std::string module;
+  std::string vsn;
+  ModuleVersionPtr version;
+  bool loaded_here = false;
+};
+
+// One module whose processes change code: a code_change step (update) or a
+// load step (code switch, state kept).
+struct Change {
+  bool update = true;
+  std::string module;
+  std::string from_vsn;  // empty: every version other than to_vsn
+  std::string to_vsn;
+  ModuleVersionPtr to;
+  const CodeChangeStep* step = nullptr;  // update only
+  Term extra;
+  // The way back for a process already resumed on to_vsn (update only; a
+  // code switch goes back by switching).
+  bool can_go_back = false;
+  Term back_old_vsn;
+  Term back_extra;
+  uint32_t segment = 0;
+  size_t moved = 0;  // processes now on to_vsn
+};
+
+// An update segment (suspend, code_change..., resume) or a load step.
+struct Segment {
+  std::vector<uint32_t> changes;             // indices into Execution::changes
+  std::vector<std::string> suspend_modules;  // every process of these is suspended (groups)
+  Millis timeout = kDefaultTimeout;
+  bool grouped = false;  // suspend all, change all, resume all
+  bool held = false;     // part of the held group: runs last, resumed at commit
+};
+
+enum class Phase : uint8_t {
+  kPending,    // not touched
+  kSuspended,  // suspended, old code and state
+  kChanged,    // suspended, new code (snapshot holds the old)
+  kDone,       // resumed on the new code
+  kGone,       // exited meanwhile: nothing to do
+};
+
+struct Proc {
+  Pid pid;
+  uint32_t change = kNoChange;  // kNoChange: a group member that is only paused
+  uint32_t segment = 0;
+  ModuleVersionPtr from;  // the version it ran when found
+  Term old_vsn;           // code_change's old_vsn, for `from`
+  ProcessSnapshot snapshot;
+  Clock::time_point t0{};
+  int64_t pause_us = -1;  // -1: never paused
+  Phase phase = Phase::kPending;
+};
+
+// Steps that run at commit (start, stop, apply) or after it (purge, delete).
+struct DeferredStep {
+  const PlanStep* step;
+};
+
+class Execution {
+ public:
+  Execution(Node& node, const UpgradePlan& plan, const PlanContext& context,
+            const ExecuteOptions& options);
+
+  UpgradeReport Run();
+
+ private:
+  // Phase 1 (upgrade_resolve.cc): false on failure (recorded in report_).
+  bool Resolve();
+  bool LoadLibraries(const LoadObjectCodeStep& step);
+  Result<std::string> TargetVsn(const std::string& module, const std::string& vsn) const;
+  bool AddChange(Change change, Segment& segment);
+  // Phase 2.
+  bool Precheck();
+  std::vector<std::pair<Pid, ModuleVersionPtr>> FindRunning(const Change& change) const;
+  void AddProc(Pid pid, uint32_t change, uint32_t segment, ModuleVersionPtr from);
+  void MarkHeld();
+
+  // Phase 3 and 4 (upgrade_rollout.cc): false on failure (recorded).
+  bool Rollout();
+  bool RunProcess(Proc& p, Millis timeout);
+  bool SuspendGroup(const std::vector<size_t>& members);
+  bool ChangeGroup(const std::vector<size_t>& members);
+  void ResumeGroup(const std::vector<size_t>& members);
+  bool Commit();
+  bool CatchNewcomers();
+  bool RunDeferred(const PlanStep& step);
+  void PurgeAndDelete();
+  void Rollback();
+  void TakeBack(Proc& p);
+
+  Status ChangeOne(const Proc& p);
+  Status Suspend(Proc& p, Millis timeout);
+  void Resume(Proc& p);
+  void Progress(bool force);
+
+  // Report helpers (upgrade_executor.cc).
+  void Fail(const Proc* p, const std::string& module, std::string step, Status reason);
+  void Fail(std::string step, Status reason) {
+    Fail(nullptr, {}, std::move(step), std::move(reason));
+  }
+  std::string ProcessName(Pid pid) const;
+  void UnloadStaged();
+  void FinishReport();
+
+  Node& node_;
+  const UpgradePlan& plan_;
+  const PlanContext& ctx_;
+  const ExecuteOptions& options_;
+  UpgradeReport report_;
+  Clock::time_point started_ = Clock::now();
+
+  std::vector<LoadedVersion> loaded_;
+  std::vector<Change> changes_;
+  std::vector<Segment> segments_;
+  std::vector<Proc> procs_;
+  std::unordered_set<uint64_t> known_;              // pids in procs_
+  std::vector<std::vector<size_t>> segment_procs_;  // procs of each segment, in change order
+  std::vector<size_t> held_;                        // procs of the held group, in order
+  std::vector<DeferredStep> commit_steps_;          // start / stop / apply
+  std::vector<DeferredStep> final_steps_;           // purge / delete_module
+  std::vector<std::pair<Pid, std::string>> names_;  // registered names, sorted by pid
+  // Modules made current at commit, with the version that was current before.
+  std::vector<std::pair<std::string, ModuleVersionPtr>> previous_current_;
+  std::vector<Pid> started_pids_;  // by start steps, stopped again on rollback
+
+  size_t total_ = 0;  // processes to change
+  size_t done_ = 0;
+  Clock::time_point last_progress_{};
+};
+
+}  // namespace relup::upgrade

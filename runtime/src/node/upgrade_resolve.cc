@@ -1,0 +1,293 @@
+// Phases 1 (resolve the plan and load its libraries, staged) and 2 (find
+// the affected processes and try every code_change on a copy of their state).
+// Nothing here pauses a process.
+#include <algorithm>
+#include <variant>
+
+#include "node/upgrade_execution.h"
+
+namespace relup::upgrade {
+
+namespace {
+
+constexpr size_t kMaxPrecheckFailures = 20;
+
+template <class... F>
+struct Overloaded : F... {
+  using F::operator()...;
+};
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;
+
+Status PlanError(const UpgradePlan& plan, const std::string& what) {
+  return Status::Corruption("the plan from " + plan.vsn + " is malformed: " + what +
+                            " (rebuild the release with relup build)");
+}
+
+}  // namespace
+
+Result<std::string> Execution::TargetVsn(const std::string& module, const std::string& vsn) const {
+  if (!vsn.empty()) return vsn;
+  const ReleaseModule* m = ctx_.target->find_module(module);
+  if (m == nullptr) {
+    return PlanError(plan_, "a step names module " + module + " without a vsn, and release " +
+                                ctx_.target->vsn + " has no module " + module);
+  }
+  return m->vsn;
+}
+
+bool Execution::LoadLibraries(const LoadObjectCodeStep& step) {
+  CodeServer& code = node_.code_server();
+  for (const ModuleRef& ref : step.modules) {
+    Result<std::string> vsn = TargetVsn(ref.module, ref.vsn);
+    if (!vsn.ok()) {
+      Fail(nullptr, ref.module, "load", vsn.status());
+      return false;
+    }
+    std::string path = ctx_.lib_root + "/" + ModuleLibraryPath(ref.module, *vsn);
+    bool was_loaded = code.find(ref.module, *vsn) != nullptr;
+    Result<ModuleVersionPtr> version = code.load_staged(path, ref.module);
+    if (!version.ok()) {
+      Fail(nullptr, ref.module, "load", version.status());
+      return false;
+    }
+    if ((*version)->vsn() != *vsn) {
+      // Loaded under another vsn: it is not ours to keep.
+      loaded_.push_back({ref.module, (*version)->vsn(), *version,
+                         !was_loaded && code.find(ref.module, (*version)->vsn()) == *version});
+      Fail(nullptr, ref.module, "load",
+           Status::ModuleError(path + " is " + ref.module + " version " + (*version)->vsn() +
+                               ", but release " + ctx_.to_release + " expects version " + *vsn +
+                               ": rebuild the release"));
+      return false;
+    }
+    loaded_.push_back({ref.module, *vsn, *version, !was_loaded});
+  }
+  return true;
+}
+
+bool Execution::AddChange(Change change, Segment& segment) {
+  change.to = node_.code_server().find(change.module, change.to_vsn);
+  if (change.to == nullptr) {
+    Fail(nullptr, change.module, "load",
+         PlanError(plan_, "it changes " + change.module + " to version " + change.to_vsn +
+                              " but no load_object_code step loads that version"));
+    return false;
+  }
+  if (change.update && change.to->callbacks().code_change == nullptr) {
+    Fail(nullptr, change.module, "load",
+         Status::ModuleError(change.module + " version " + change.to_vsn +
+                             " has no code_change, but the plan's update instruction needs one: "
+                             "give the module a code_change, or use load_module in the appup"));
+    return false;
+  }
+  if (change.update && ctx_.back != nullptr) {
+    for (const PlanStep& back : ctx_.back->steps) {
+      const auto* cc = std::get_if<CodeChangeStep>(&back);
+      if (cc == nullptr || cc->module != change.module) continue;
+      change.can_go_back = true;
+      change.back_old_vsn = cc->old_vsn(change.to_vsn);
+      change.back_extra = cc->extra;
+      break;
+    }
+  }
+  change.segment = static_cast<uint32_t>(&segment - segments_.data());
+  segment.changes.push_back(static_cast<uint32_t>(changes_.size()));
+  changes_.push_back(std::move(change));
+  return true;
+}
+
+bool Execution::Resolve() {
+  if (ctx_.target == nullptr) {
+    Fail("plan", Status::Internal("the upgrade executor was given no target release"));
+    return false;
+  }
+  segments_.reserve(plan_.steps.size());  // AddChange keeps pointers into it stable
+  int open = -1;                          // index of the open update segment
+  for (const PlanStep& step : plan_.steps) {
+    Status bad;
+    bool ok = std::visit(
+        Overloaded{
+            [&](const LoadObjectCodeStep& s) { return LoadLibraries(s); },
+            [&](const PointOfNoReturnStep&) { return true; },
+            [&](const SuspendStep& s) {
+              if (open >= 0) bad = PlanError(plan_, "a suspend step inside another update segment");
+              Segment seg;
+              seg.suspend_modules = s.modules;
+              seg.timeout = s.timeout;
+              seg.grouped = s.modules.size() > 1;
+              segments_.push_back(std::move(seg));
+              open = static_cast<int>(segments_.size()) - 1;
+              return bad.ok();
+            },
+            [&](const CodeChangeStep& s) {
+              if (open < 0) bad = PlanError(plan_, "a code_change step outside suspend/resume");
+              Result<std::string> to = TargetVsn(s.module, s.to_vsn);
+              if (!to.ok()) bad = to.status();
+              if (!bad.ok()) return false;
+              Change c;
+              c.module = s.module;
+              c.from_vsn = s.from_vsn;
+              c.to_vsn = *to;
+              c.step = &s;
+              c.extra = s.extra;
+              return AddChange(std::move(c), segments_[open]);
+            },
+            [&](const ResumeStep&) {
+              if (open < 0) bad = PlanError(plan_, "a resume step without a suspend");
+              open = -1;
+              return bad.ok();
+            },
+            [&](const LoadStep& s) {
+              if (open >= 0) bad = PlanError(plan_, "a load step inside an update segment");
+              Result<std::string> to = TargetVsn(s.module, s.vsn);
+              if (!to.ok()) bad = to.status();
+              if (!bad.ok()) return false;
+              Segment seg;
+              seg.suspend_modules = {s.module};
+              segments_.push_back(std::move(seg));
+              Change c;
+              c.update = false;
+              c.module = s.module;
+              c.to_vsn = *to;
+              return AddChange(std::move(c), segments_.back());
+            },
+            [&](const StartStep&) { return commit_steps_.push_back({&step}), true; },
+            [&](const StopStep&) { return commit_steps_.push_back({&step}), true; },
+            [&](const ApplyStep&) { return commit_steps_.push_back({&step}), true; },
+            [&](const PurgeStep&) { return final_steps_.push_back({&step}), true; },
+            [&](const DeleteModuleStep&) { return final_steps_.push_back({&step}), true; },
+        },
+        step);
+    if (!bad.ok()) Fail("plan", bad);
+    if (!ok) return false;
+  }
+  if (open >= 0) {
+    Fail("plan", PlanError(plan_, "a suspend step without its resume"));
+    return false;
+  }
+  return true;
+}
+
+std::vector<std::pair<Pid, ModuleVersionPtr>> Execution::FindRunning(const Change& change) const {
+  std::vector<std::pair<Pid, ModuleVersionPtr>> out;
+  for (const ModuleVersionPtr& v : node_.code_server().loaded()) {
+    if (v->name() != change.module || v->vsn() == change.to_vsn) continue;
+    if (!change.from_vsn.empty() && v->vsn() != change.from_vsn) continue;
+    for (Pid pid : node_.processes_running(change.module, v->vsn())) out.emplace_back(pid, v);
+  }
+  return out;
+}
+
+void Execution::AddProc(Pid pid, uint32_t change, uint32_t segment, ModuleVersionPtr from) {
+  if (!known_.insert(pid.id).second) return;
+  Proc p;
+  p.pid = pid;
+  p.change = change;
+  p.segment = segment;
+  if (change != kNoChange && changes_[change].update) {
+    p.old_vsn = changes_[change].step->old_vsn(from->vsn());
+  }
+  p.from = std::move(from);
+  procs_.push_back(std::move(p));
+}
+
+bool Execution::Precheck() {
+  for (const ProcessStatus& s : node_.processes()) {
+    if (!s.name.empty()) names_.emplace_back(s.pid, s.name);
+  }
+  std::sort(names_.begin(), names_.end());
+
+  // Processes come from the node, version by version: whoever runs the code now.
+  for (uint32_t ci = 0; ci < changes_.size(); ++ci) {
+    for (auto& [pid, version] : FindRunning(changes_[ci])) {
+      AddProc(pid, ci, changes_[ci].segment, version);
+    }
+  }
+  // A group also pauses the processes of its modules that do not change.
+  for (uint32_t si = 0; si < segments_.size(); ++si) {
+    if (!segments_[si].grouped) continue;
+    for (const std::string& module : segments_[si].suspend_modules) {
+      for (const ModuleVersionPtr& v : node_.code_server().loaded()) {
+        if (v->name() != module) continue;
+        for (Pid pid : node_.processes_running(module, v->vsn())) AddProc(pid, kNoChange, si, v);
+      }
+    }
+  }
+
+  size_t failed = 0;
+  for (Proc& p : procs_) {
+    if (p.change == kNoChange) continue;
+    Change& c = changes_[p.change];
+    if (!c.update) continue;  // a code switch keeps the state as it is
+    Result<Term> state = node_.get_state(p.pid, segments_[p.segment].timeout);
+    if (!state.ok()) {
+      StatusCode code = state.status().code();
+      if (code == StatusCode::kNotFound || code == StatusCode::kProcessExited) {
+        p.phase = Phase::kGone;
+        continue;
+      }
+      if (++failed <= kMaxPrecheckFailures) {
+        Fail(&p, c.module, "precheck", state.status().WithContext("reading its state"));
+      }
+      continue;
+    }
+    Term upgraded;
+    Status s = c.to->callbacks().code_change(p.old_vsn, *state, c.extra, &upgraded);
+    if (!s.ok()) {
+      if (++failed <= kMaxPrecheckFailures) {
+        Fail(&p, c.module, "precheck",
+             s.WithContext(c.module + " " + c.to_vsn + " code_change on a copy of its state"));
+      }
+      continue;
+    }
+    if (!c.can_go_back) continue;
+    // The way back must work on the upgraded state, or the module is held.
+    auto back_fn = p.from->callbacks().code_change;
+    Term back;
+    Status b = back_fn == nullptr
+                   ? Status::NotFound(c.module + " " + p.from->vsn() + " has no code_change")
+                   : back_fn(c.back_old_vsn, upgraded, c.back_extra, &back);
+    if (!b.ok()) {
+      c.can_go_back = false;
+      report_.warnings.push_back(
+          "module " + c.module + " cannot be taken back by its down code_change (" + b.message() +
+          ", on " + ProcessName(p.pid) +
+          "): its processes change as one group that a rollback restores from snapshots");
+    }
+  }
+  if (failed > kMaxPrecheckFailures) {
+    report_.warnings.push_back(std::to_string(failed - kMaxPrecheckFailures) +
+                               " more processes fail the precheck (only the first " +
+                               std::to_string(kMaxPrecheckFailures) + " are listed)");
+  }
+  MarkHeld();
+  return failed == 0;
+}
+
+void Execution::MarkHeld() {
+  for (Segment& seg : segments_) {
+    bool reversible = true;
+    for (uint32_t ci : seg.changes)
+      reversible = reversible && (!changes_[ci].update || changes_[ci].can_go_back);
+    seg.held = options_.atomic || !reversible;
+  }
+  segment_procs_.assign(segments_.size(), {});
+  for (uint32_t si = 0; si < segments_.size(); ++si) {
+    for (uint32_t ci : segments_[si].changes) {
+      for (size_t i = 0; i < procs_.size(); ++i) {
+        if (procs_[i].change == ci) segment_procs_[si].push_back(i);
+      }
+    }
+    for (size_t i = 0; i < procs_.size(); ++i) {
+      if (procs_[i].change == kNoChange && procs_[i].segment == si) segment_procs_[si].push_back(i);
+    }
+    if (segments_[si].held) {
+      held_.insert(held_.end(), segment_procs_[si].begin(), segment_procs_[si].end());
+    }
+  }
+  total_ = 0;
+  for (const Proc& p : procs_) total_ += (p.change != kNoChange && p.phase != Phase::kGone);
+}
+
+}  // namespace relup::upgrade
