@@ -85,10 +85,20 @@ class ReleaseHandler {
   const std::string& root() const { return root_; }
 
  private:
+  Result<std::string> UnpackLocked(const std::string& tarball);
+  UpgradeReport InstallLocked(std::string_view vsn, const ApplyOptions& options);
+  UpgradeReport DryRunTarball(const std::string& tarball, const ApplyOptions& options);
+  // Refusal report when another operation holds busy_.
+  UpgradeReport Busy(std::string_view to) const;
+  void SetActivity(std::string what);
+
   Node& node_;
   ReleaseStore& store_;
   std::string root_;
+  UpgradeExecutor executor_;
   std::mutex busy_;  // try_lock'ed by every operation
+  mutable std::mutex activity_mu_;
+  std::string activity_;  // what holds busy_, for the refusal message; guarded by activity_mu_
 };
 
 }  // namespace relup

@@ -62,6 +62,15 @@ bool Execution::LoadLibraries(const LoadObjectCodeStep& step) {
       return false;
     }
     loaded_.push_back({ref.module, *vsn, *version, !was_loaded});
+    const ReleaseModule* listed = ctx_.target->find_module(ref.module);
+    if (listed != nullptr && listed->vsn == *vsn && !listed->sha256.empty() &&
+        listed->sha256 != (*version)->info().sha256) {
+      Fail(nullptr, ref.module, "load",
+           Status::Corruption(path + " is not the library release " + ctx_.to_release +
+                              " lists for " + ref.module + " " + *vsn + " (sha256 " +
+                              listed->sha256.substr(0, 12) + "): reinstall the release"));
+      return false;
+    }
   }
   return true;
 }

@@ -1,0 +1,353 @@
+#include "node/release_handler.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+
+#include "node/release_store.h"
+#include "node/release_unpack.h"
+#include "node/tarball.h"
+#include "relup/plan.h"
+#include "relup/release.h"
+
+namespace relup {
+
+namespace {
+
+// An unpacked release read back from ROOT/releases/VSN.
+struct ReleaseOnDisk {
+  Release release;
+  PlanSet plans;
+};
+
+Result<ReleaseOnDisk> ReadReleaseDir(const std::string& dir) {
+  ReleaseOnDisk out;
+  std::string release_path = dir + "/release.yaml";
+  RELUP_ASSIGN_OR_RETURN(std::string release_text, ReadWholeFile(release_path));
+  RELUP_ASSIGN_OR_RETURN(out.release, ParseReleaseYaml(release_text, release_path));
+  std::string relup_path = dir + "/relup.yaml";
+  Result<std::string> relup_text = ReadWholeFile(relup_path);
+  if (relup_text.ok()) {
+    RELUP_ASSIGN_OR_RETURN(out.plans, ParsePlanSetYaml(*relup_text, relup_path));
+  } else if (relup_text.status().code() != StatusCode::kNotFound) {
+    return relup_text.status();
+  } else {
+    out.plans.release = out.release.name;  // a first release: no plans
+    out.plans.vsn = out.release.vsn;
+  }
+  return out;
+}
+
+// Reads and verifies a tarball: every refusal names the tarball and the fix.
+Result<std::pair<ReleaseFiles, Release>> ReadVerified(const std::string& tarball) {
+  RELUP_ASSIGN_OR_RETURN(ReleaseFiles files, ReadTarball(tarball));
+  std::vector<std::string> problems = VerifyManifest(files);
+  if (!problems.empty()) {
+    std::string text;
+    for (const std::string& p : problems) text += "\n  " + p;
+    return Status::Corruption(tarball + " failed verification against its MANIFEST:" + text +
+                              "\nthe tarball was changed after relup build made it: rebuild it, "
+                              "or fetch it again");
+  }
+  RELUP_ASSIGN_OR_RETURN(Release release, ReleaseFromFiles(files, tarball));
+  RELUP_RETURN_IF_ERROR(CheckReleaseLayout(files, release, tarball));
+  return std::make_pair(std::move(files), std::move(release));
+}
+
+std::string Versions(const std::vector<UpgradePlan>& plans) {
+  std::string out;
+  for (const UpgradePlan& p : plans) out += (out.empty() ? "" : ", ") + p.vsn;
+  return out.empty() ? "(none)" : out;
+}
+
+// The refusal when `plans` has no up plan from the running release.
+Status NoUpPlan(const PlanSet& plans, const ReleaseEntry& running) {
+  return Status::FailedPrecondition("release " + plans.release + " " + plans.vsn +
+                                    " upgrades from " + Versions(plans.up) +
+                                    ", but this node runs release " + running.name + " " +
+                                    running.vsn + ": build it with an upgrade from " + running.vsn +
+                                    " (relup build --from " + running.vsn + ")");
+}
+
+}  // namespace
+
+ReleaseHandler::ReleaseHandler(Node& node, ReleaseStore& store, std::string root)
+    : node_(node), store_(store), root_(std::move(root)), executor_(node) {}
+
+void ReleaseHandler::SetActivity(std::string what) {
+  std::lock_guard<std::mutex> lock(activity_mu_);
+  activity_ = std::move(what);
+}
+
+UpgradeReport ReleaseHandler::Busy(std::string_view to) const {
+  std::string what;
+  {
+    std::lock_guard<std::mutex> lock(activity_mu_);
+    what = activity_;
+  }
+  auto running = store_.running();
+  return RefusedReport(
+      running ? running->vsn : "", std::string(to), "busy",
+      Status::FailedPrecondition("another release operation is in progress on this node (" + what +
+                                 "): wait for it to finish, then retry"));
+}
+
+Result<std::string> ReleaseHandler::Unpack(const std::string& tarball) {
+  std::unique_lock<std::mutex> lock(busy_, std::try_to_lock);
+  if (!lock.owns_lock()) return Busy("").status();
+  SetActivity("unpack " + tarball);
+  return UnpackLocked(tarball);
+}
+
+Result<std::string> ReleaseHandler::UnpackLocked(const std::string& tarball) {
+  RELUP_ASSIGN_OR_RETURN(auto verified, ReadVerified(tarball));
+  const auto& [files, release] = verified;
+  std::string dir = store_.release_dir(release.vsn);
+  if (auto known = store_.find(release.vsn)) {
+    if (known->name == release.name && ReleaseOnDiskMatches(files, release, root_, dir)) {
+      return release.vsn;  // the same release again: nothing to do
+    }
+    return Status::AlreadyExists(
+        "release " + known->name + " " + release.vsn + " is already installed at " + root_ + " (" +
+        std::string(ReleaseStateName(known->state)) + ") with other content than " + tarball +
+        ": give the new release another vsn, or remove the old one first (relup "
+        "remove " +
+        release.vsn + ")");
+  }
+  // Libraries first, then the release directory, then the store: a crash at
+  // any point leaves nothing the store lists as unpacked but incomplete.
+  RELUP_RETURN_IF_ERROR(WriteReleaseLibraries(files, root_));
+  RELUP_RETURN_IF_ERROR(WriteReleaseDir(files, release, store_.staging_dir(release.vsn), dir));
+  RELUP_RETURN_IF_ERROR(store_.add_unpacked(release.name, release.vsn));
+  return release.vsn;
+}
+
+UpgradeReport ReleaseHandler::Install(std::string_view vsn, const ApplyOptions& options) {
+  std::unique_lock<std::mutex> lock(busy_, std::try_to_lock);
+  if (!lock.owns_lock()) return Busy(vsn);
+  SetActivity("install " + std::string(vsn));
+  return InstallLocked(vsn, options);
+}
+
+UpgradeReport ReleaseHandler::InstallLocked(std::string_view vsn_view,
+                                            const ApplyOptions& options) {
+  std::string vsn(vsn_view);
+  auto running = store_.running();
+  if (!running) {
+    return RefusedReport("", vsn, "from_version",
+                         Status::FailedPrecondition("no release runs on this node yet: start it "
+                                                    "with relup node start --release TARBALL"));
+  }
+  if (running->vsn == vsn) {
+    return RefusedReport(running->vsn, vsn, "from_version",
+                         Status::FailedPrecondition("release " + running->name + " " + vsn +
+                                                    " is already running on this node"));
+  }
+  if (!store_.find(vsn)) {
+    return RefusedReport(running->vsn, vsn, "unpack",
+                         Status::NotFound("release " + vsn + " is not unpacked at " + root_ +
+                                          ": apply its tarball (relup apply TARBALL)"));
+  }
+  Result<ReleaseOnDisk> target = ReadReleaseDir(store_.release_dir(vsn));
+  if (!target.ok()) return RefusedReport(running->vsn, vsn, "unpack", target.status());
+  if (target->release.name != running->name) {
+    return RefusedReport(
+        running->vsn, vsn, "from_version",
+        Status::FailedPrecondition("release " + target->release.name + " " + vsn +
+                                   " is not an upgrade of the running release " + running->name +
+                                   " " + running->vsn + ": a node runs one release name"));
+  }
+  const UpgradePlan* plan = target->plans.find_up(running->vsn);
+  if (plan == nullptr) {
+    return RefusedReport(running->vsn, vsn, "from_version", NoUpPlan(target->plans, *running));
+  }
+  PlanContext context;
+  context.from_release = running->vsn;
+  context.to_release = vsn;
+  context.target = &target->release;
+  context.lib_root = root_;
+  context.back = target->plans.find_down(running->vsn);
+  ExecuteOptions exec;
+  exec.dry_run = options.dry_run;
+  exec.atomic = options.atomic;
+  exec.progress = options.progress;
+  UpgradeReport report = executor_.Run(*plan, context, exec);
+  if (report.ok() && !options.dry_run) {
+    Status s = store_.set_running(vsn);
+    if (!s.ok()) {
+      report.warnings.push_back("the processes run release " + vsn +
+                                " but the release store could not record it: " + s.ToString());
+    }
+  }
+  return report;
+}
+
+UpgradeReport ReleaseHandler::DryRunTarball(const std::string& tarball,
+                                            const ApplyOptions& options) {
+  auto running = store_.running();
+  std::string from = running ? running->vsn : "";
+  Result<std::pair<ReleaseFiles, Release>> verified = ReadVerified(tarball);
+  if (!verified.ok()) return RefusedReport(from, "", "verify", verified.status());
+  const auto& [files, release] = *verified;
+  if (!running) {
+    return RefusedReport(from, release.vsn, "from_version",
+                         Status::FailedPrecondition("no release runs on this node yet"));
+  }
+  auto relup = files.find(RelupYamlPath(release.vsn));
+  Result<PlanSet> plans =
+      relup == files.end()
+          ? Result<PlanSet>(Status::NotFound(tarball + " has no " + RelupYamlPath(release.vsn)))
+          : ParsePlanSetYaml(relup->second, tarball + ":" + relup->first);
+  if (!plans.ok()) return RefusedReport(from, release.vsn, "verify", plans.status());
+  const UpgradePlan* plan = plans->find_up(from);
+  if (plan == nullptr)
+    return RefusedReport(from, release.vsn, "from_version", NoUpPlan(*plans, *running));
+
+  // The libraries go to a scratch root under ROOT, removed afterwards.
+  static std::atomic<uint64_t> counter{0};
+  std::string scratch =
+      root_ + "/.dry-run-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
+  Status written = WriteReleaseLibraries(files, scratch);
+  if (!written.ok()) {
+    RemoveTree(scratch);
+    return RefusedReport(from, release.vsn, "unpack", written);
+  }
+  PlanContext context;
+  context.from_release = from;
+  context.to_release = release.vsn;
+  context.target = &release;
+  context.lib_root = scratch;
+  context.back = plans->find_down(from);
+  ExecuteOptions exec;
+  exec.dry_run = true;
+  exec.atomic = options.atomic;
+  exec.progress = options.progress;
+  UpgradeReport report = executor_.Run(*plan, context, exec);
+  RemoveTree(scratch);
+  return report;
+}
+
+UpgradeReport ReleaseHandler::Apply(const std::string& tarball, const ApplyOptions& options) {
+  std::unique_lock<std::mutex> lock(busy_, std::try_to_lock);
+  if (!lock.owns_lock()) return Busy("");
+  SetActivity("apply " + tarball);
+  if (options.dry_run) return DryRunTarball(tarball, options);
+  Result<std::string> vsn = UnpackLocked(tarball);
+  if (!vsn.ok()) {
+    auto running = store_.running();
+    StatusCode code = vsn.status().code();
+    std::string step =
+        code == StatusCode::kIOError || code == StatusCode::kAlreadyExists ? "unpack" : "verify";
+    return RefusedReport(running ? running->vsn : "", "", step, vsn.status());
+  }
+  UpgradeReport report = InstallLocked(*vsn, options);
+  if (report.ok() && options.permanent) {
+    Status s = store_.make_permanent(*vsn);
+    if (!s.ok()) report.warnings.push_back("make permanent: " + s.ToString());
+  }
+  return report;
+}
+
+UpgradeReport ReleaseHandler::Downgrade(std::string_view vsn_view, const ApplyOptions& options) {
+  std::string vsn(vsn_view);
+  std::unique_lock<std::mutex> lock(busy_, std::try_to_lock);
+  if (!lock.owns_lock()) return Busy(vsn);
+  SetActivity("downgrade to " + vsn);
+  auto running = store_.running();
+  if (!running) {
+    return RefusedReport("", vsn, "from_version",
+                         Status::FailedPrecondition("no release runs on this node"));
+  }
+  auto fail = [&](std::string step, Status s) {
+    UpgradeReport r = RefusedReport(running->vsn, vsn, std::move(step), std::move(s));
+    r.downgrade = true;
+    return r;
+  };
+  if (running->vsn == vsn) {
+    return fail("from_version",
+                Status::FailedPrecondition("release " + vsn + " is already running"));
+  }
+  if (!store_.find(vsn)) {
+    return fail("from_version",
+                Status::NotFound("release " + vsn + " is not installed at " + root_ +
+                                 " (relup releases lists the installed ones): a downgrade goes "
+                                 "back to a release installed before"));
+  }
+  Result<ReleaseOnDisk> current = ReadReleaseDir(store_.release_dir(running->vsn));
+  if (!current.ok()) return fail("unpack", current.status());
+  const UpgradePlan* plan = current->plans.find_down(vsn);
+  if (plan == nullptr) {
+    return fail("from_version",
+                Status::FailedPrecondition("release " + running->name + " " + running->vsn +
+                                           " has no down plan to " + vsn + "; it can go down to " +
+                                           Versions(current->plans.down)));
+  }
+  Result<ReleaseOnDisk> target = ReadReleaseDir(store_.release_dir(vsn));
+  if (!target.ok()) return fail("unpack", target.status());
+  PlanContext context;
+  context.from_release = running->vsn;
+  context.to_release = vsn;
+  context.downgrade = true;
+  context.target = &target->release;
+  context.lib_root = root_;
+  context.back = current->plans.find_up(vsn);
+  ExecuteOptions exec;
+  exec.dry_run = options.dry_run;
+  exec.atomic = options.atomic;
+  exec.progress = options.progress;
+  UpgradeReport report = executor_.Run(*plan, context, exec);
+  if (report.ok() && !options.dry_run) {
+    Status s = store_.set_running(vsn);
+    if (!s.ok()) {
+      report.warnings.push_back("the processes run release " + vsn +
+                                " but the release store could not record it: " + s.ToString());
+    }
+  }
+  return report;
+}
+
+Status ReleaseHandler::MakePermanent(std::string_view vsn) {
+  std::unique_lock<std::mutex> lock(busy_, std::try_to_lock);
+  if (!lock.owns_lock()) return Busy(vsn).status();
+  return store_.make_permanent(vsn);
+}
+
+Status ReleaseHandler::Boot(std::string_view vsn_view) {
+  std::string vsn(vsn_view);
+  std::unique_lock<std::mutex> lock(busy_, std::try_to_lock);
+  if (!lock.owns_lock()) return Busy(vsn).status();
+  SetActivity("boot " + vsn);
+  Result<ReleaseOnDisk> disk = ReadReleaseDir(store_.release_dir(vsn));
+  if (!disk.ok()) return disk.status().WithContext("booting release " + vsn);
+  const Release& release = disk->release;
+  std::string what = "booting release " + release.name + " " + vsn;
+  for (const ReleaseModule& m : release.modules) {
+    std::string path = root_ + "/" + ModuleLibraryPath(m.name, m.vsn);
+    Result<ModuleVersionPtr> loaded = node_.code_server().load(path, m.name);
+    if (!loaded.ok()) return loaded.status().WithContext(what);
+    if ((*loaded)->vsn() != m.vsn || (!m.sha256.empty() && (*loaded)->info().sha256 != m.sha256)) {
+      return Status::Corruption(what + ": " + path + " is not the library release.yaml lists (" +
+                                m.name + " " + m.vsn + ", sha256 " + m.sha256.substr(0, 12) +
+                                "): it changed after unpacking; reinstall the release");
+    }
+    RELUP_RETURN_IF_ERROR(node_.code_server().make_current(m.name, m.vsn));
+  }
+  std::vector<Pid> started;
+  for (const ReleaseProcess& p : release.processes) {
+    std::vector<std::string> names = RegisteredNames(p);
+    if (names.empty()) names.assign(static_cast<size_t>(std::max(p.count, 1)), "");
+    for (const std::string& name : names) {
+      Result<Pid> pid = node_.spawn(p.module, p.args, SpawnOptions{name});
+      if (!pid.ok()) {
+        for (Pid s : started) (void)node_.exit(s, Term::atom("shutdown"));
+        return pid.status().WithContext(what + ": starting " + p.module +
+                                        (name.empty() ? "" : " as " + name));
+      }
+      started.push_back(*pid);
+    }
+  }
+  return store_.set_running(vsn);
+}
+
+}  // namespace relup

@@ -1,0 +1,210 @@
+#include "node/release_unpack.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <set>
+
+namespace relup {
+namespace {
+
+namespace fs = std::filesystem;
+
+Status Errno(const std::string& what, const std::string& path) {
+  return Status::IOError(what + " " + path + ": " + std::strerror(errno));
+}
+
+Status FsyncPath(const std::string& path, int flags) {
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) return Errno("cannot open", path);
+  int rc = ::fsync(fd);
+  ::close(fd);
+  return rc == 0 ? Status::Ok() : Errno("cannot fsync", path);
+}
+
+// Creates `path` (which must not exist) with `content`, fsync'ed.
+Status WriteNewFile(const std::string& path, std::string_view content, int mode) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) return Errno("cannot create", path);
+  size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      Status s = Errno("cannot write", path);
+      ::close(fd);
+      return s;
+    }
+    done += static_cast<size_t>(n);
+  }
+  Status s = ::fsync(fd) == 0 ? Status::Ok() : Errno("cannot fsync", path);
+  ::close(fd);
+  return s;
+}
+
+std::string FreshScratch(const std::string& parent, const std::string& stem) {
+  static std::atomic<uint64_t> counter{0};
+  for (;;) {
+    std::string path = parent + "/.staging-" + stem + "-" + std::to_string(::getpid()) + "-" +
+                       std::to_string(++counter);
+    std::error_code ec;
+    if (!fs::exists(path, ec)) return path;
+  }
+}
+
+// Writes `entries` (file name -> bytes) into a fresh directory and renames it
+// to `final_dir`. A directory already at final_dir is replaced only if
+// `replace`; otherwise the rename's failure is returned.
+Status WriteDirectory(const std::map<std::string, const std::string*>& entries,
+                      const std::string& staging, const std::string& final_dir, bool replace) {
+  std::error_code ec;
+  fs::create_directories(fs::path(staging).parent_path(), ec);
+  if (::mkdir(staging.c_str(), 0755) != 0) return Errno("cannot create directory", staging);
+  for (const auto& [name, bytes] : entries) {
+    int mode = name.size() > 3 && name.compare(name.size() - 3, 3, ".so") == 0 ? 0755 : 0644;
+    Status s = WriteNewFile(staging + "/" + name, *bytes, mode);
+    if (!s.ok()) {
+      RemoveTree(staging);
+      return s;
+    }
+  }
+  RELUP_RETURN_IF_ERROR(FsyncPath(staging, O_RDONLY | O_DIRECTORY));
+  if (replace && fs::exists(final_dir, ec)) RemoveTree(final_dir);
+  if (::rename(staging.c_str(), final_dir.c_str()) != 0) {
+    Status s = Errno("cannot rename " + staging + " to", final_dir);
+    RemoveTree(staging);
+    return s;
+  }
+  return FsyncPath(fs::path(final_dir).parent_path().string(), O_RDONLY | O_DIRECTORY);
+}
+
+// "lib/NAME-VSN/FILE" -> ("NAME-VSN", "FILE"); false for anything else.
+bool SplitLibPath(const std::string& path, std::string* dir, std::string* file) {
+  if (path.rfind("lib/", 0) != 0) return false;
+  size_t slash = path.find('/', 4);
+  if (slash == std::string::npos || path.find('/', slash + 1) != std::string::npos) return false;
+  *dir = path.substr(4, slash - 4);
+  *file = path.substr(slash + 1);
+  return !dir->empty() && !file->empty();
+}
+
+std::map<std::string, std::map<std::string, const std::string*>> LibDirs(
+    const ReleaseFiles& files) {
+  std::map<std::string, std::map<std::string, const std::string*>> dirs;
+  for (const auto& [path, bytes] : files) {
+    std::string dir, file;
+    if (SplitLibPath(path, &dir, &file)) dirs[dir][file] = &bytes;
+  }
+  return dirs;
+}
+
+std::map<std::string, const std::string*> ReleaseDirEntries(const ReleaseFiles& files,
+                                                            const Release& release) {
+  std::map<std::string, const std::string*> entries;
+  std::string prefix = "releases/" + release.vsn + "/";
+  for (const auto& [path, bytes] : files) {
+    if (path == kManifestPath) entries[kManifestPath] = &bytes;
+    if (path.rfind(prefix, 0) == 0) entries[path.substr(prefix.size())] = &bytes;
+  }
+  return entries;
+}
+
+}  // namespace
+
+Result<std::string> ReadWholeFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return Status::NotFound(path + " does not exist");
+    return Errno("cannot open", path);
+  }
+  std::string out;
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      Status s = Errno("cannot read", path);
+      ::close(fd);
+      return s;
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+void RemoveTree(const std::string& path) {
+  std::error_code ec;
+  fs::remove_all(path, ec);
+}
+
+Status CheckReleaseLayout(const ReleaseFiles& files, const Release& release,
+                          const std::string& source_name) {
+  std::set<std::string> lib_dirs;
+  for (const ReleaseModule& m : release.modules) lib_dirs.insert(m.name + "-" + m.vsn);
+  std::string prefix = "releases/" + release.vsn + "/";
+  for (const auto& [path, bytes] : files) {
+    if (path == kManifestPath) continue;
+    if (path.rfind(prefix, 0) == 0 && path.find('/', prefix.size()) == std::string::npos) continue;
+    std::string dir, file;
+    if (SplitLibPath(path, &dir, &file) && lib_dirs.count(dir)) continue;
+    return Status::Corruption(source_name + ": unexpected entry " + path +
+                              ": a release tarball holds only MANIFEST, " + prefix +
+                              "FILE and lib/NAME-VSN/FILE for the modules of its release "
+                              "(rebuild it with relup build)");
+  }
+  return Status::Ok();
+}
+
+Status WriteReleaseLibraries(const ReleaseFiles& files, const std::string& root) {
+  std::string lib_root = root + "/lib";
+  for (const auto& [dir, entries] : LibDirs(files)) {
+    std::string final_dir = lib_root + "/" + dir;
+    std::error_code ec;
+    if (fs::exists(final_dir, ec)) {
+      // Shared with another release (or left by an interrupted unpack of this one).
+      for (const auto& [file, bytes] : entries) {
+        Result<std::string> on_disk = ReadWholeFile(final_dir + "/" + file);
+        if (!on_disk.ok() || *on_disk != *bytes) {
+          return Status::AlreadyExists(
+              final_dir + "/" + file + " already exists with other content than the tarball's " +
+              "lib/" + dir + "/" + file + ": the same module version was built twice with " +
+              "different code; bump the module's vsn and rebuild the release");
+        }
+      }
+      continue;
+    }
+    RELUP_RETURN_IF_ERROR(
+        WriteDirectory(entries, FreshScratch(lib_root, dir), final_dir, /*replace=*/false));
+  }
+  return Status::Ok();
+}
+
+Status WriteReleaseDir(const ReleaseFiles& files, const Release& release,
+                       const std::string& staging, const std::string& release_dir) {
+  return WriteDirectory(ReleaseDirEntries(files, release), staging, release_dir, /*replace=*/true);
+}
+
+bool ReleaseOnDiskMatches(const ReleaseFiles& files, const Release& release,
+                          const std::string& root, const std::string& release_dir) {
+  for (const auto& [name, bytes] : ReleaseDirEntries(files, release)) {
+    Result<std::string> on_disk = ReadWholeFile(release_dir + "/" + name);
+    if (!on_disk.ok() || *on_disk != *bytes) return false;
+  }
+  for (const auto& [dir, entries] : LibDirs(files)) {
+    for (const auto& [file, bytes] : entries) {
+      Result<std::string> on_disk = ReadWholeFile(root + "/lib/" + dir + "/" + file);
+      if (!on_disk.ok() || *on_disk != *bytes) return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace relup

@@ -1,0 +1,49 @@
+// Writing a verified release tarball's files into a node root, crash-safely.
+//
+// A release tarball (relup/release.h) holds MANIFEST, releases/VSN/... and
+// lib/NAME-VSN/... for the modules of its release. CheckReleaseLayout refuses
+// any other path, so nothing is ever written outside ROOT/releases/VSN and
+// ROOT/lib/NAME-VSN (ReadTarball has already refused absolute paths, "..",
+// and links).
+//
+// Each directory is written complete under a temporary name in its parent
+// (files fsync'ed), then renamed into place and the parent fsync'ed: after a
+// crash a directory is either absent or whole. ROOT/lib/NAME-VSN directories
+// are shared between releases: an existing one is kept if its files have the
+// same bytes as the tarball's, and refused (naming the file) otherwise.
+//
+// Thread-compatible: the release handler serialises its callers.
+#pragma once
+
+#include <string>
+
+#include "relup/release.h"
+#include "relup/status.h"
+
+namespace relup {
+
+// Every path is MANIFEST, releases/VSN/FILE or lib/NAME-VSN/FILE of a module
+// of `release` (with NAME-VSN its name and vsn). Corruption naming the entry.
+Status CheckReleaseLayout(const ReleaseFiles& files, const Release& release,
+                          const std::string& source_name);
+
+// Writes the lib/NAME-VSN directories of `files` under `root` (see above).
+Status WriteReleaseLibraries(const ReleaseFiles& files, const std::string& root);
+
+// Writes the releases/VSN/ files of `files`, and MANIFEST, into `staging`,
+// then renames `staging` to `release_dir` (replacing a directory left there
+// by a crash: the caller knows the store does not list it).
+Status WriteReleaseDir(const ReleaseFiles& files, const Release& release,
+                       const std::string& staging, const std::string& release_dir);
+
+// True if `release_dir` and ROOT/lib hold exactly these files' bytes.
+bool ReleaseOnDiskMatches(const ReleaseFiles& files, const Release& release,
+                          const std::string& root, const std::string& release_dir);
+
+// Reads a whole file. NotFound / IOError naming the path.
+Result<std::string> ReadWholeFile(const std::string& path);
+
+// Removes a directory tree, ignoring errors (scratch directories).
+void RemoveTree(const std::string& path);
+
+}  // namespace relup
