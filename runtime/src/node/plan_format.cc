@@ -334,9 +334,11 @@ std::string DescribeStep(const PlanStep& step) {
           },
           [](const CodeChangeStep& s) {
             std::string from = s.from_vsn.empty() ? "(running vsn)" : s.from_vsn;
+            std::string old_vsn = s.from_vsn.empty() && !s.down ? std::string("the running vsn")
+                                                                : s.old_vsn("VSN").to_yaml();
             return " " + s.module + " " + from + " -> " + VsnOrTarget(s.to_vsn) +
-                   (s.down ? " (down)" : "") + ", old_vsn " + s.old_vsn("VSN").to_yaml() +
-                   ", extra " + s.extra.to_yaml();
+                   (s.down ? " (down)" : "") + ", old_vsn " + old_vsn + ", extra " +
+                   s.extra.to_yaml();
           },
           [](const ResumeStep& s) { return " [" + JoinNames(s.modules) + "]"; },
           [](const LoadStep& s) {

@@ -1,0 +1,49 @@
+// Build diagnostics: every problem `relup build` finds, each naming where
+// (file:line:column, 1-based), what is wrong and how to fix it. The builder
+// collects them all instead of stopping at the first, so one run shows
+// everything to fix.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace relup::build {
+
+// A place in a source file. line 0: the whole file (no position).
+struct SourceLoc {
+  std::string file;
+  int line = 0;
+  int column = 0;
+
+  std::string to_string() const;  // "file:line:col" or "file"
+};
+
+struct Diagnostic {
+  SourceLoc loc;
+  std::string message;  // what is wrong
+  std::string fix;      // how to fix it; may be empty
+};
+
+class Diagnostics {
+ public:
+  void error(SourceLoc loc, std::string message, std::string fix = {});
+
+  bool empty() const { return items_.empty(); }
+  size_t size() const { return items_.size(); }
+  const std::vector<Diagnostic>& items() const { return items_; }
+
+  // One "file:line:col: error: message\n    fix: fix\n" block per diagnostic.
+  std::string format() const;
+  // Every message and fix joined, for tests that look for a phrase.
+  std::string text() const { return format(); }
+
+ private:
+  std::vector<Diagnostic> items_;
+};
+
+// The candidate closest to `word` by edit distance, if it is close enough to
+// be a plausible typo (distance <= max(2, size/3)); empty otherwise.
+std::string ClosestWord(std::string_view word, const std::vector<std::string_view>& candidates);
+
+}  // namespace relup::build

@@ -1,0 +1,28 @@
+// Compiles appup instructions into a low-level upgrade plan (relup/plan.h),
+// checking them against the releases on both sides.
+//
+// For an up entry, `self` is the release being built (the target) and `other`
+// the release upgraded from; for a down entry, `self` is the release being
+// left and `other` the one downgraded to. `other` is known only when the
+// builder has it (--from); `other_exact` says the entry names exactly that
+// version (only then are its module versions written into the plan: a pattern
+// entry serves several releases).
+//
+// Checks (each a diagnostic at the instruction): a module not in the release
+// it must be in (or, for add/delete_module, one that already/still is), an
+// update of a module version without code_change, an update or load_module of
+// a module whose vsn does not change, a depends_on naming a module not in the
+// release, a depends_on cycle, a start naming no process of the release.
+#pragma once
+
+#include "build/diagnostics.h"
+#include "build/spec.h"
+#include "relup/plan.h"
+#include "relup/release.h"
+
+namespace relup::build {
+
+UpgradePlan CompileAppupEntry(const AppupEntry& entry, bool down, const Release& self,
+                              const Release* other, bool other_exact, Diagnostics* diags);
+
+}  // namespace relup::build

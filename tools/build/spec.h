@@ -1,0 +1,131 @@
+// Release specs: the YAML a team writes to describe a release (release-specs/*.yaml).
+//
+//   release: demo                  # release name
+//   vsn: "2"                       # release version
+//   modules:
+//     - name: demo_server
+//       vsn: "2"
+//       library: demo_server-2.so  # optional, default NAME-VSN.so; see FindLibrary
+//   processes:                     # started at boot, in this order
+//     - module: demo_server
+//       name: blackode             # registered name (optional)
+//       args: {name: blackode, money: 30000}   # init args, a Term (relup/term.h)
+//       count: 1                   # optional; > 1 starts a pool name_1..name_N
+//   appup:                         # optional
+//     up:
+//       - from: "1"                # exact vsn, or a glob pattern such as "1.*"
+//         instructions:
+//           - update: demo_server
+//     down:
+//       - to: "1"
+//         instructions:
+//           - update: demo_server
+//
+// Instructions (OTP's names), each a one-key map; the short form names the module:
+//   update: MOD | {module, extra, timeout, purge: soft|brutal, depends_on: [MOD...]}
+//   load_module: MOD | {module, purge}
+//   add_module: MOD | {module}
+//   delete_module: MOD | {module}
+//   start: NAME (a process of this release) | {module, name, args, count}
+//   stop: NAME | {name}
+//   apply: {module, function, args, init_args, timeout}
+//
+// ParseSpec checks the YAML shape only (keys, types, names); the checks that
+// need the module libraries or another release are in checks.h / builder.h.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "build/diagnostics.h"
+#include "relup/node.h"  // Millis, PurgeMode
+#include "relup/release.h"
+#include "relup/term.h"
+
+namespace relup::build {
+
+struct SpecModule {
+  std::string name;
+  std::string vsn;
+  std::string library;  // as written; default NAME-VSN.so
+  SourceLoc loc;
+  SourceLoc library_loc;
+};
+
+struct SpecProcess {
+  ReleaseProcess process;
+  SourceLoc loc;
+};
+
+enum class InstructionKind {
+  kUpdate,
+  kLoadModule,
+  kAddModule,
+  kDeleteModule,
+  kStart,
+  kStop,
+  kApply
+};
+std::string_view InstructionName(InstructionKind kind);  // "update", ...
+
+struct Instruction {
+  InstructionKind kind = InstructionKind::kUpdate;
+  SourceLoc loc;
+  // update, load_module, add_module, delete_module, apply; start (full form)
+  std::string module;
+  // update
+  Term extra;
+  Millis timeout = kDefaultTimeout;
+  PurgeMode purge = PurgeMode::kSoft;
+  std::vector<std::string> depends_on;
+  // start: the full form sets process; the short form only process.name and
+  // start_by_name (resolved against the release's processes when compiling).
+  ReleaseProcess process;
+  bool start_by_name = false;
+  // stop
+  std::string name;
+  // apply
+  std::string function;
+  Term args;
+  Term init_args;
+};
+
+// The instructions for one from-version (up) or to-version (down).
+struct AppupEntry {
+  std::string vsn;  // exact or pattern (plan.h)
+  SourceLoc loc;
+  std::vector<Instruction> instructions;
+  bool generated = false;
+};
+
+struct Appup {
+  std::vector<AppupEntry> up;
+  std::vector<AppupEntry> down;
+};
+
+struct ReleaseSpec {
+  std::string path;  // the spec file as given
+  std::string dir;   // its directory ("." if none)
+  std::string name;
+  std::string vsn;
+  SourceLoc loc;  // the document
+  SourceLoc vsn_loc;
+  std::vector<SpecModule> modules;
+  std::vector<SpecProcess> processes;
+  Appup appup;
+};
+
+// Parses spec text; `path` names it in diagnostics and gives the spec's
+// directory. Every problem found is added to `diags`; the result is nullopt
+// only when the YAML itself is unreadable (then nothing else can be checked).
+std::optional<ReleaseSpec> ParseSpec(const std::string& text, const std::string& path,
+                                     Diagnostics* diags);
+// Reads and parses a spec file (a missing file is one diagnostic).
+std::optional<ReleaseSpec> ParseSpecFile(const std::string& path, Diagnostics* diags);
+
+// The YAML text of an appup (an `appup:` map), as written in a spec: what
+// `relup gen-appup` prints. Deterministic.
+std::string AppupToYaml(const Appup& appup);
+
+}  // namespace relup::build

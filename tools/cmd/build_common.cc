@@ -1,0 +1,32 @@
+#include "cmd/build_common.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+namespace relup::cli {
+
+void AddLibDirOption(CLI::App& sub, build::LibrarySearch* search) {
+  sub.add_option("--lib-dir", search->lib_dirs,
+                 "directory to look for module libraries in first (repeatable)");
+}
+
+void AddDefaultLibraryDirs(build::LibrarySearch* search) {
+  char buffer[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buffer, sizeof buffer - 1);
+  if (n <= 0) return;
+  std::string exe(buffer, static_cast<size_t>(n));
+  size_t slash = exe.rfind('/');
+  if (slash == std::string::npos) return;
+  search->fallback_dirs.push_back(exe.substr(0, slash) + "/../modules");
+}
+
+void PrintDiagnostics(std::string_view cmd, const build::Diagnostics& diags,
+                      std::string_view suffix) {
+  std::fputs(diags.format().c_str(), stderr);
+  std::fprintf(stderr, "relup %.*s: %zu error%s%s%.*s\n", static_cast<int>(cmd.size()), cmd.data(),
+               diags.size(), diags.size() == 1 ? "" : "s", suffix.empty() ? "" : "; ",
+               static_cast<int>(suffix.size()), suffix.data());
+}
+
+}  // namespace relup::cli

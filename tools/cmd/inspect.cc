@@ -1,0 +1,40 @@
+// relup inspect TARBALL [--json]: what a release tarball holds (modules,
+// processes, upgrade and downgrade paths, manifest status).
+#include "build/inspect.h"
+
+#include <cstdio>
+
+#include "cmd/node_client_util.h"
+#include "command.h"
+
+namespace relup::cli {
+namespace {
+
+CommandRunner Setup(CLI::App& sub) {
+  struct Args {
+    std::string tarball;
+    bool json = false;
+  };
+  auto args = std::make_shared<Args>();
+  sub.add_option("tarball", args->tarball, "release tarball")->required();
+  sub.add_flag("--json", args->json, "print the summary as JSON");
+  return [args] {
+    auto tarball = build::OpenReleaseTarball(args->tarball);
+    if (!tarball.ok()) {
+      std::fprintf(stderr, "relup inspect: %s\n", tarball.status().message().c_str());
+      return static_cast<int>(kExitFailure);
+    }
+    auto problems = build::VerifyReleaseFiles(tarball->files, args->tarball);
+    if (args->json) {
+      PrintLine(ToJson(build::InspectTerm(*tarball, problems)));
+    } else {
+      std::fputs(build::InspectText(*tarball, problems).c_str(), stdout);
+    }
+    return static_cast<int>(kExitOk);
+  };
+}
+
+RELUP_COMMAND("inspect", "summarize a release tarball (--json for pipelines)", Setup);
+
+}  // namespace
+}  // namespace relup::cli
