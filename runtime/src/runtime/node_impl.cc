@@ -1,0 +1,283 @@
+// Node::Impl: the ownership protocol, message delivery, replies, and how a
+// process ends.
+#include "runtime/node_impl.h"
+
+#include <cstdio>
+
+#include "runtime/process_context.h"
+
+namespace relup {
+
+using rt::kExited;
+using rt::kLocked;
+using rt::kOwned;
+using rt::kScheduled;
+using rt::kSuspended;
+using rt::kSysRequest;
+using rt::Message;
+using rt::Process;
+
+namespace {
+
+const Term& ReplyAtom() {
+  static const Term t = Term::atom("reply");
+  return t;
+}
+const Term& ValueAtom() {
+  static const Term t = Term::atom("value");
+  return t;
+}
+const Term& ErrorAtom() {
+  static const Term t = Term::atom("error");
+  return t;
+}
+
+std::string NoSuchPid(Pid pid) {
+  return "no process " + pid.to_string() +
+         " on this node (it may have exited); `relup ps` lists the live processes";
+}
+
+std::string NoSuchName(std::string_view name) {
+  return "no process is registered as '" + std::string(name) +
+         "'; `relup ps` lists the live processes and their names";
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- handles
+
+ProcessHandle& ProcessHandle::operator=(ProcessHandle&& o) noexcept {
+  if (this != &o) {
+    if (p_ != nullptr) impl_->unref(p_);
+    impl_ = o.impl_;
+    p_ = std::exchange(o.p_, nullptr);
+  }
+  return *this;
+}
+
+ProcessHandle::~ProcessHandle() {
+  if (p_ != nullptr) impl_->unref(p_);
+}
+
+void Node::Impl::unref(Process* p) noexcept {
+  if (p->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy(p);
+}
+
+// Messages pushed after the process ended wait here until the last reference
+// goes; a call among them must still get its answer.
+void Node::Impl::destroy(Process* p) noexcept {
+  while (Message* m = p->mailbox.pop()) {
+    if (m->kind == Message::Kind::kCall) {
+      fail_reply(m->from, Status::ProcessExited("process " + label(p) +
+                                                " exited before it handled the call"));
+    }
+    delete m;
+  }
+  delete p;
+}
+
+// ---------------------------------------------------------------- lookup
+
+ProcessHandle Node::Impl::find(Pid pid) {
+  return ProcessHandle(this, table_.find(pid));
+}
+
+Result<ProcessHandle> Node::Impl::resolve(const ProcessRef& ref) {
+  if (const std::string* name = ref.name()) {
+    std::optional<Pid> pid = registry_.find(*name);
+    if (!pid) return Status::NotFound(NoSuchName(*name));
+    ProcessHandle h = find(*pid);
+    if (!h) return Status::NotFound(NoSuchName(*name));
+    return h;
+  }
+  ProcessHandle h = find(*ref.pid());
+  if (!h) return Status::NotFound(NoSuchPid(*ref.pid()));
+  return h;
+}
+
+std::string Node::Impl::label(const Process* p) {
+  std::string s = p->pid.to_string();
+  if (p->name) s += " (" + *p->name + ")";
+  return s;
+}
+
+std::string Node::Impl::describe(const Process* p) {
+  std::string s = p->pid.to_string() + " (";
+  if (p->name) s += *p->name + ", ";
+  if (p->code) {
+    s += p->code->name() + " " + p->code->vsn();
+  } else {
+    s += "no code";
+  }
+  return s + ")";
+}
+
+// ---------------------------------------------------------------- ownership
+
+void Node::Impl::try_schedule(Process* p) {
+  uint32_t s = p->ctl.load(std::memory_order_seq_cst);
+  while ((s & (kOwned | kSuspended | kExited)) == 0) {
+    if (p->ctl.compare_exchange_weak(s, s | kScheduled, std::memory_order_seq_cst)) {
+      p->refs.fetch_add(1, std::memory_order_relaxed);
+      scheduler_->schedule(p);
+      return;
+    }
+  }
+}
+
+bool Node::Impl::hand_over_to_waiters(Process* p) {
+  std::lock_guard<std::mutex> lock(sys_mu_);
+  if (sys_waiters_.find(p) == sys_waiters_.end()) return false;  // the request was stale
+  sys_cv_.notify_all();
+  return true;
+}
+
+void Node::Impl::release(Process* p, uint32_t owner) {
+  bool ready = p->mailbox.has_ready();  // owner-only: read before letting go
+  uint32_t s = p->ctl.fetch_and(~(owner | kSysRequest), std::memory_order_seq_cst);
+  // A waiting sys operation takes the process next and reschedules it when it
+  // lets go; rescheduling here would race it for the process.
+  if ((s & kSysRequest) != 0 && hand_over_to_waiters(p)) return;
+  if ((s & (kSuspended | kExited)) != 0) return;
+  if (ready || p->mailbox.inbox_nonempty()) try_schedule(p);
+}
+
+Status Node::Impl::acquire(Process* p, Millis timeout, std::string_view what) {
+  uint32_t s = p->ctl.load(std::memory_order_acquire);
+  while ((s & (kOwned | kExited)) == 0) {
+    if (p->ctl.compare_exchange_weak(s, s | kLocked, std::memory_order_acq_rel)) return Status();
+  }
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::unique_lock<std::mutex> lock(sys_mu_);
+  ++sys_waiters_[p];
+  struct Leave {
+    Impl* self;
+    Process* p;
+    ~Leave() {
+      auto it = self->sys_waiters_.find(p);
+      if (--it->second == 0) self->sys_waiters_.erase(it);
+    }
+  } leave{this, p};
+  bool timed_out = false;
+  for (;;) {
+    s = p->ctl.load(std::memory_order_seq_cst);
+    if ((s & kExited) != 0) {
+      return Status::ProcessExited("process " + label(p) + " exited before it could " +
+                                   std::string(what));
+    }
+    if ((s & kOwned) == 0) {
+      if (p->ctl.compare_exchange_strong(s, s | kLocked, std::memory_order_seq_cst)) {
+        return Status();
+      }
+      continue;
+    }
+    if (timed_out) break;
+    if ((s & kSysRequest) == 0 &&
+        !p->ctl.compare_exchange_strong(s, s | kSysRequest, std::memory_order_seq_cst)) {
+      continue;
+    }
+    if (sys_cv_.wait_until(lock, deadline) == std::cv_status::timeout) timed_out = true;
+  }
+  return Status::Timeout("could not " + std::string(what) + " " + label(p) + " within " +
+                         std::to_string(timeout.count()) +
+                         " ms: it did not reach a message boundary (a callback is still running)");
+}
+
+// ---------------------------------------------------------------- delivery
+
+void Node::Impl::push(Process* p, Message* m) {
+  p->mailbox.push(m);
+  try_schedule(p);
+}
+
+Status Node::Impl::deliver_to(Process* p, Message::Kind kind, Term message, From from) {
+  if ((p->ctl.load(std::memory_order_acquire) & kExited) != 0) {
+    return Status::ProcessExited("process " + label(p) + " has exited");
+  }
+  push(p, new Message(kind, std::move(message), from));
+  return Status();
+}
+
+Status Node::Impl::deliver(Pid to, Message::Kind kind, Term message, From from) {
+  ProcessHandle h = find(to);
+  if (!h) return Status::NotFound(NoSuchPid(to));
+  return deliver_to(h.get(), kind, std::move(message), from);
+}
+
+Status Node::Impl::deliver(std::string_view name, Message::Kind kind, Term message, From from) {
+  std::optional<Pid> pid = registry_.find(name);
+  ProcessHandle h;
+  if (pid) h = find(*pid);
+  if (!h) return Status::NotFound(NoSuchName(name));
+  return deliver_to(h.get(), kind, std::move(message), from);
+}
+
+Status Node::Impl::post(const ProcessRef& to, Message::Kind kind, Term message) {
+  RELUP_ASSIGN_OR_RETURN(ProcessHandle h, resolve(to));
+  return deliver_to(h.get(), kind, std::move(message), {});
+}
+
+void Node::Impl::reply(const From& from, Term value) {
+  if (from.caller == 0) {
+    calls_.complete(from.tag, std::move(value));  // false: the caller gave up; drop it
+    return;
+  }
+  Term message = Term::map(
+      {{ReplyAtom(), Term(static_cast<long long>(from.tag))}, {ValueAtom(), std::move(value)}});
+  (void)deliver(Pid{from.caller}, Message::Kind::kInfo, std::move(message));
+}
+
+void Node::Impl::fail_reply(const From& from, const Status& error) {
+  if (from.caller == 0) {
+    calls_.fail(from.tag, error);
+    return;
+  }
+  Term message = Term::map({{ReplyAtom(), Term(static_cast<long long>(from.tag))},
+                            {ErrorAtom(), Term(error.message())}});
+  (void)deliver(Pid{from.caller}, Message::Kind::kInfo, std::move(message));
+}
+
+// ---------------------------------------------------------------- ends
+
+void Node::Impl::run_terminate(Process* p, const Term& reason) {
+  if (!p->code || p->code->callbacks().terminate == nullptr) return;
+  rt::Context ctx(this, p);
+  p->code->callbacks().terminate(ctx, reason, p->state);
+}
+
+void Node::Impl::finalize(Process* p, uint32_t owner, const ExitInfo& info) {
+  std::string who = describe(p);
+  p->ctl.fetch_or(kExited, std::memory_order_seq_cst);
+  bool removed = table_.erase(p->pid);
+  if (p->name) registry_.remove(*p->name, p->pid);
+
+  Status exited = Status::ProcessExited("process " + who + " exited: " + info.text);
+  while (Message* m = p->mailbox.pop()) {
+    if (m->kind == Message::Kind::kCall) fail_reply(m->from, exited);
+    delete m;
+  }
+  calls_.fail_target(p->pid, exited);
+
+  log(info.abnormal ? LogLevel::kError : LogLevel::kInfo,
+      "process " + who + " exited: " + info.text);
+  // Dropped outside any callback: this may be the last reference to the
+  // version, which closes the library.
+  ModuleVersionPtr code = std::move(p->code);
+  p->state = Term();
+  uint32_t s = p->ctl.fetch_and(~(owner | kSysRequest), std::memory_order_seq_cst);
+  if ((s & kSysRequest) != 0) hand_over_to_waiters(p);
+  code.reset();
+  if (removed) unref(p);
+}
+
+void Node::Impl::log(LogLevel level, std::string_view line) const {
+  if (options_.log) {
+    options_.log(level, line);
+    return;
+  }
+  if (level < LogLevel::kWarning) return;
+  const char* tag = level == LogLevel::kError ? "error" : "warning";
+  std::fprintf(stderr, "relup: %s: %.*s\n", tag, static_cast<int>(line.size()), line.data());
+}
+
+}  // namespace relup

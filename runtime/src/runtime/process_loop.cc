@@ -1,0 +1,116 @@
+// What a scheduler worker does with a process it owns: handle a bounded batch
+// of messages, one callback each, then let go (or requeue if mail remains).
+#include <memory>
+
+#include "runtime/node_impl.h"
+#include "runtime/process_context.h"
+
+namespace relup {
+
+using rt::kScheduled;
+using rt::kSuspended;
+using rt::kSysRequest;
+using rt::Message;
+using rt::Process;
+
+namespace {
+
+// Messages a process handles before it yields its worker to others.
+constexpr int kBatch = 64;
+
+bool IsQuietReason(const Term& reason) {
+  return reason.is_atom("normal") || reason.is_atom("shutdown");
+}
+
+}  // namespace
+
+void Node::Impl::RunThunk(void* self, Process* p) {
+  static_cast<Impl*>(self)->run(p);
+}
+
+void Node::Impl::run(Process* p) {
+  for (int n = 0;; ++n) {
+    // A sys operation is waiting: stop at this boundary and let it in.
+    if ((p->ctl.load(std::memory_order_acquire) & (kSysRequest | kSuspended)) != 0) break;
+    if (n == kBatch) {
+      if (p->mailbox.has_ready() || p->mailbox.inbox_nonempty()) {
+        scheduler_->requeue(p);  // keeps kScheduled and its reference
+        return;
+      }
+      break;
+    }
+    Message* m = p->mailbox.pop();
+    if (m == nullptr) break;
+    if (!dispatch(p, m)) {  // the process ended; finalize let go of it
+      unref(p);
+      return;
+    }
+  }
+  release(p, kScheduled);
+  unref(p);
+}
+
+// Returns false if the process ended.
+bool Node::Impl::dispatch(Process* p, Message* raw) {
+  std::unique_ptr<Message> m(raw);
+  const ModuleCallbacks& cb = p->code->callbacks();
+  rt::Context ctx(this, p);
+  if (m->kind == Message::Kind::kCall) {
+    CallOutcome out;
+    Status s = cb.handle_call(ctx, m->payload, m->from, &p->state, &out);
+    if (!s.ok()) {
+      crash(p, "handle_call", s, &m->from);
+      return false;
+    }
+    switch (out.kind) {
+      case CallOutcome::Kind::kReply:
+        reply(m->from, std::move(out.reply));
+        return true;
+      case CallOutcome::Kind::kNoReply:
+        return true;
+      case CallOutcome::Kind::kStop:
+        if (out.has_reply) reply(m->from, std::move(out.reply));
+        stop(p, out.reason, out.has_reply ? nullptr : &m->from);
+        return false;
+    }
+    return true;
+  }
+  bool cast = m->kind == Message::Kind::kCast;
+  MessageOutcome out;
+  Status s = cast ? cb.handle_cast(ctx, m->payload, &p->state, &out)
+                  : cb.handle_info(ctx, m->payload, &p->state, &out);
+  if (!s.ok()) {
+    crash(p, cast ? "handle_cast" : "handle_info", s, nullptr);
+    return false;
+  }
+  if (out.kind == MessageOutcome::Kind::kStop) {
+    stop(p, out.reason, nullptr);
+    return false;
+  }
+  return true;
+}
+
+// A callback failed: the process ends without terminate (OTP runs terminate
+// only for a stop it asked for, or an exit it traps).
+void Node::Impl::crash(Process* p, std::string_view callback, const Status& error,
+                       const From* caller) {
+  std::string text = error.message();
+  if (text.compare(0, callback.size(), callback) != 0) text = std::string(callback) + ": " + text;
+  if (caller != nullptr) {
+    fail_reply(*caller, Status::CallbackError("process " + describe(p) +
+                                              " failed while handling this call: " + text));
+  }
+  finalize(p, kScheduled, ExitInfo{Term::atom("error"), text, true});
+}
+
+void Node::Impl::stop(Process* p, const Term& reason, const From* unanswered) {
+  run_terminate(p, reason);
+  std::string text = "stopped with reason " + reason.to_yaml();
+  if (unanswered != nullptr) {
+    fail_reply(*unanswered, Status::ProcessExited("process " + describe(p) + " " + text +
+                                                  " without replying to this call"));
+  }
+  finalize(p, kScheduled, ExitInfo{reason, text, !IsQuietReason(reason)});
+}
+
+}  // namespace relup

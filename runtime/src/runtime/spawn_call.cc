@@ -1,0 +1,97 @@
+// Node::Impl: construction, spawn and the blocking outside call.
+#include "runtime/node_impl.h"
+#include "runtime/process_context.h"
+
+namespace relup {
+
+using rt::kLocked;
+using rt::kSuspended;
+using rt::Message;
+using rt::Process;
+
+Node::Impl::Impl(Node::Options options)
+    : options_(std::move(options)), code_server_(options_.code_dir) {
+  scheduler_ = std::make_unique<rt::Scheduler>(options_.workers, &Impl::RunThunk, this);
+}
+
+Node::Impl::~Impl() {
+  shutdown();
+}
+
+Result<Pid> Node::Impl::spawn(std::string_view module, Term args, const SpawnOptions& options) {
+  ModuleVersionPtr code = code_server_.current(module);
+  if (!code) {
+    return Status::NotFound("module '" + std::string(module) +
+                            "' is not loaded; load a version of it first (relup load " +
+                            std::string(module) + "-VSN.so)");
+  }
+  if (!options.name.empty() && options.name.front() == '<' &&
+      ProcessRef::parse(options.name).pid() != nullptr) {
+    return Status::InvalidArgument("'" + options.name +
+                                   "' reads as a pid and cannot be a registered name");
+  }
+  Pid pid{next_pid_.fetch_add(1, std::memory_order_relaxed)};
+  auto* p = new Process(pid);
+  p->ctl.store(kLocked, std::memory_order_relaxed);  // ours until init is done
+  p->code = std::move(code);
+  if (!options.name.empty()) {
+    Status s = registry_.add(options.name, pid);
+    if (!s.ok()) {
+      delete p;
+      return s;
+    }
+    p->name = std::make_unique<const std::string>(options.name);
+  }
+  // Published before init so that init may send requests and get replies;
+  // messages that arrive meanwhile wait until init is done.
+  p->refs.store(2, std::memory_order_relaxed);  // the table's and ours
+  table_.insert(p);
+  ProcessHandle ours(this, p);
+
+  rt::Context ctx(this, p);
+  Status s = p->code->callbacks().init(ctx, args, &p->state);
+  if (!s.ok()) {
+    std::string who = describe(p);
+    finalize(p, kLocked, ExitInfo{Term::atom("error"), "init failed: " + s.message(), true});
+    return Status::CallbackError("could not start " + who + ": init failed: " + s.message());
+  }
+  release(p, kLocked);
+  return pid;
+}
+
+Result<Term> Node::Impl::call(const ProcessRef& to, Term request, Millis timeout) {
+  if (scheduler_->on_worker_thread()) {
+    return Status::FailedPrecondition(
+        "Node::call from inside a callback would block a scheduler thread; use "
+        "ctx().send_request and handle the reply in handle_info");
+  }
+  RELUP_ASSIGN_OR_RETURN(ProcessHandle h, resolve(to));
+  Process* p = h.get();
+  static thread_local rt::CallWaiter waiter;
+  uint64_t tag = calls_.add(&waiter, p->pid);
+  if ((p->ctl.load(std::memory_order_acquire) & rt::kExited) != 0) {
+    (void)calls_.cancel(tag);
+    return Status::ProcessExited("process " + label(p) + " has exited");
+  }
+  push(p, new Message(Message::Kind::kCall, std::move(request), From{0, tag}));
+
+  std::unique_lock<std::mutex> lock(waiter.mu);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  if (!waiter.cv.wait_until(lock, deadline, [] { return waiter.done; })) {
+    lock.unlock();
+    if (calls_.cancel(tag)) {
+      bool suspended = (p->ctl.load(std::memory_order_relaxed) & kSuspended) != 0;
+      return Status::Timeout(
+          "call to " + label(p) + " timed out after " + std::to_string(timeout.count()) + " ms" +
+          (suspended ? ": the process is suspended (resume it with relup resume)"
+                     : ": the process did not answer in time (busy, or it never replies)"));
+    }
+    // The answer is being delivered right now: wait for it, it is imminent.
+    lock.lock();
+    waiter.cv.wait(lock, [] { return waiter.done; });
+  }
+  if (!waiter.error.ok()) return waiter.error;
+  return std::move(waiter.value);
+}
+
+}  // namespace relup
