@@ -1,0 +1,178 @@
+#include "cli_harness.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "node/node_lock.h"
+
+namespace relup::test {
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+RunResult Relup(const std::vector<std::string>& args, std::chrono::seconds timeout) {
+  int out_pipe[2], err_pipe[2];
+  REQUIRE(::pipe2(out_pipe, O_CLOEXEC) == 0);
+  REQUIRE(::pipe2(err_pipe, O_CLOEXEC) == 0);
+  std::vector<std::string> argv_store = {RELUP_BIN};
+  argv_store.insert(argv_store.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_store) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::dup2(out_pipe[1], STDOUT_FILENO);
+    ::dup2(err_pipe[1], STDERR_FILENO);
+    ::unsetenv("RELUP_ROOT");
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+
+  RunResult result;
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  std::string* sinks[2] = {&result.out, &result.err};
+  int open_fds = 2;
+  auto deadline = Clock::now() + timeout;
+  bool timed_out = false;
+  while (open_fds > 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      break;
+    }
+    int n = ::poll(fds, 2, static_cast<int>(left.count()));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) continue;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char buf[4096];
+      ssize_t got = ::read(fds[i].fd, buf, sizeof buf);
+      if (got > 0) {
+        sinks[i]->append(buf, static_cast<size_t>(got));
+      } else {
+        ::close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      }
+    }
+  }
+  for (auto& f : fds) {
+    if (f.fd >= 0) ::close(f.fd);
+  }
+  if (timed_out) ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  INFO("relup " << (args.empty() ? "" : args[0]) << " output:\n" << result.out << result.err);
+  REQUIRE_FALSE(timed_out);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+std::string Trimmed(const std::string& text) {
+  std::string s = text;
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+bool WaitUntil(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+  auto deadline = Clock::now() + timeout;
+  while (!done()) {
+    if (Clock::now() >= deadline) return done();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+NodeRoot::NodeRoot() {
+  char tmpl[] = "/tmp/relup-node-XXXXXX";
+  REQUIRE(::mkdtemp(tmpl) != nullptr);
+  path_ = tmpl;
+}
+
+NodeRoot::~NodeRoot() {
+  kill_node();
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+pid_t NodeRoot::node_pid() const {
+  auto holder = NodeLockHolder(path_);
+  return holder ? *holder : -1;
+}
+
+void NodeRoot::kill_node() {
+  pid_t pid = node_pid();
+  if (pid <= 0) return;
+  ::kill(pid, SIGKILL);
+  // The node is not our child (it detached): its lock going away is the sign
+  // that the kernel has torn it down.
+  WaitUntil([&] { return !NodeLockHolder(path_).has_value(); }, std::chrono::seconds(10));
+}
+
+void NodeRoot::start(const std::string& tarball) {
+  std::vector<std::string> args = {"node", "start", "--root", path_};
+  if (!tarball.empty()) {
+    args.push_back("--release");
+    args.push_back(tarball);
+  }
+  RunResult r = Relup(args);
+  INFO(r.both());
+  REQUIRE(r.exit_code == 0);
+}
+
+void NodeRoot::stop() {
+  RunResult r = Relup({"node", "stop", "--root", path_});
+  INFO(r.both());
+  REQUIRE(r.exit_code == 0);
+}
+
+const std::string& DemoTarball(int n) {
+  static std::mutex mu;
+  static std::map<int, std::string> built;
+  static std::string dir;
+  std::lock_guard lock(mu);
+  if (auto it = built.find(n); it != built.end()) return it->second;
+  if (dir.empty()) {
+    char tmpl[] = "/tmp/relup-dist-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    dir = tmpl;
+    // Removed when the test binary exits.
+    static struct Cleanup {
+      ~Cleanup() {
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+      }
+    } cleanup;
+  }
+  std::string spec = std::string(RELUP_SOURCE_DIR) + "/release-specs/demo-" + std::to_string(n) +
+                     ".yaml";
+  std::string out = dir + "/demo-" + std::to_string(n) + ".tar.gz";
+  RunResult r = Relup({"build", spec, "-o", out, "--quiet"});
+  INFO(r.both());
+  REQUIRE(r.exit_code == 0);
+  return built[n] = out;
+}
+
+std::string ExampleModule(const std::string& file) {
+  return std::string(RELUP_MODULE_DIR) + "/" + file;
+}
+std::string TestModule(const std::string& file) {
+  return std::string(RELUP_TEST_MODULE_DIR) + "/" + file;
+}
+
+}  // namespace relup::test

@@ -1,0 +1,73 @@
+// Helpers for the integration tests that drive the real `relup` binary
+// (RELUP_BIN) against real node processes.
+//
+// Every test gets a fresh NodeRoot (a short temp directory: Unix socket paths
+// are limited to 107 bytes). Its destructor kills (SIGKILL) any node still
+// holding the root's lock and waits until that node is gone, so a failing
+// test never leaks a node into the next one.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace relup::test {
+
+struct RunResult {
+  int exit_code = -1;  // the command's exit status; -1 if it was killed
+  std::string out;     // stdout
+  std::string err;     // stderr
+  std::string both() const { return out + err; }
+};
+
+// Runs RELUP_BIN with `args` (no shell; RELUP_ROOT removed from the
+// environment). A command still running after `timeout` is killed and the
+// test fails.
+RunResult Relup(const std::vector<std::string>& args,
+                std::chrono::seconds timeout = std::chrono::seconds(60));
+
+// Stdout without its trailing newline.
+std::string Trimmed(const std::string& text);
+
+class NodeRoot {
+ public:
+  NodeRoot();
+  ~NodeRoot();
+  NodeRoot(const NodeRoot&) = delete;
+  NodeRoot& operator=(const NodeRoot&) = delete;
+
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+  // The pid of the node holding this root's lock, or -1.
+  pid_t node_pid() const;
+  // SIGKILLs the node and waits until it is gone (its lock released).
+  void kill_node();
+
+  // `relup node start --root R --release T` (T empty: no --release); the
+  // test fails with the command's output unless it exits 0.
+  void start(const std::string& tarball);
+  void stop();
+
+ private:
+  std::string path_;
+};
+
+// dist tarballs of the demo releases (release-specs/demo-N.yaml), built once
+// per test binary with `relup build` into a temp directory.
+const std::string& DemoTarball(int n);
+
+// A built module library: RELUP_MODULE_DIR or RELUP_TEST_MODULE_DIR + file.
+std::string ExampleModule(const std::string& file);
+std::string TestModule(const std::string& file);
+
+// Polls `done` every few milliseconds until it is true or `timeout` passes
+// (for facts that have no event to wait on, such as a process of another
+// session having exited). Returns the last value of done().
+bool WaitUntil(const std::function<bool()>& done,
+               std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+}  // namespace relup::test

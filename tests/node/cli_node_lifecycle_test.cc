@@ -1,0 +1,197 @@
+// relup node start/stop and the release store across restarts, driven
+// through the real binary: one node per root, the socket's permissions,
+// terminate on stop, the permanent release after a restart or a kill -9.
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "cli_harness.h"
+
+namespace relup::test {
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool Contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+TEST_CASE("node start returns once the node answers, and node stop waits until it is gone",
+          "[cli][node]") {
+  NodeRoot root;
+  RunResult start = Relup({"node", "start", "--root", root.path(), "--release", DemoTarball(1)});
+  INFO(start.both());
+  REQUIRE(start.exit_code == 0);
+  CHECK(Contains(start.out, "release demo 1"));
+  REQUIRE(root.node_pid() > 0);
+  // Answers at once: no waiting between start and the first command.
+  CHECK(Relup({"status", "--root", root.path()}).exit_code == 0);
+
+  RunResult stop = Relup({"node", "stop", "--root", root.path()});
+  INFO(stop.both());
+  REQUIRE(stop.exit_code == 0);
+  CHECK(root.node_pid() == -1);
+  CHECK_FALSE(std::filesystem::exists(root.file("node.sock")));
+}
+
+TEST_CASE("a second node on the same root is refused, naming the running node's pid",
+          "[cli][node]") {
+  NodeRoot root;
+  root.start(DemoTarball(1));
+  pid_t pid = root.node_pid();
+  RunResult second = Relup({"node", "start", "--root", root.path(), "--release", DemoTarball(1)});
+  CHECK(second.exit_code != 0);
+  CHECK(Contains(second.err, "already running at " + root.path()));
+  CHECK(Contains(second.err, "pid " + std::to_string(pid)));
+  // The first node is untouched.
+  CHECK(root.node_pid() == pid);
+  CHECK(Relup({"state", "--root", root.path(), "blackode"}).exit_code == 0);
+}
+
+TEST_CASE("every command says no node is running, and how to start one, with exit status 5",
+          "[cli][node]") {
+  NodeRoot root;
+  for (std::vector<std::string> cmd :
+       {std::vector<std::string>{"status"}, {"ps"}, {"state", "blackode"},
+        {"call", "blackode", "{add: 1}"}, {"suspend", "blackode"}, {"node", "stop"},
+        {"apply", DemoTarball(2)}}) {
+    cmd.push_back("--root");
+    cmd.push_back(root.path());
+    RunResult r = Relup(cmd);
+    INFO(cmd[0] << ": " << r.both());
+    CHECK(r.exit_code == 5);
+    CHECK(Contains(r.err, "no relup node is running at " + root.path()));
+    CHECK(Contains(r.err, "relup node start --root " + root.path()));
+  }
+}
+
+TEST_CASE("a command without --root or RELUP_ROOT is a usage error", "[cli][node]") {
+  RunResult r = Relup({"status"});
+  CHECK(r.exit_code == 2);
+  CHECK(Contains(r.err, "--root"));
+}
+
+TEST_CASE("the control socket is readable and writable by the node's user only", "[cli][node]") {
+  NodeRoot root;
+  root.start(DemoTarball(1));
+  struct stat st {};
+  REQUIRE(::stat(root.file("node.sock").c_str(), &st) == 0);
+  CHECK(S_ISSOCK(st.st_mode));
+  CHECK((st.st_mode & 0777) == 0600);
+  CHECK(st.st_uid == ::geteuid());
+}
+
+TEST_CASE("node stop runs every process's terminate before the node exits", "[cli][node]") {
+  NodeRoot root;
+  root.start(DemoTarball(1));
+  const std::string& r = root.path();
+  std::string marker = root.file("terminated");
+  REQUIRE(Relup({"load", "--root", r, TestModule("terminate_probe-1.so")}).exit_code == 0);
+  RunResult spawn = Relup({"spawn", "--root", r, "terminate_probe", "{file: " + marker + "}",
+                           "--name", "probe"});
+  INFO(spawn.both());
+  REQUIRE(spawn.exit_code == 0);
+  CHECK(Contains(spawn.out, "probe"));
+  REQUIRE_FALSE(std::filesystem::exists(marker));
+
+  root.stop();
+  // stop returned: the node is gone, so terminate has already run.
+  CHECK(ReadFile(marker).find("shutdown") != std::string::npos);
+}
+
+TEST_CASE("a restarted node boots the permanent release from its store", "[cli][node]") {
+  NodeRoot root;
+  const std::string& r = root.path();
+  root.start(DemoTarball(1));
+  REQUIRE(Relup({"call", "--root", r, "blackode", "{add: 30000}"}).exit_code == 0);
+  root.stop();
+
+  root.start("");  // no --release: the store's permanent release
+  RunResult status = Relup({"status", "--root", r});
+  INFO(status.both());
+  CHECK(Contains(status.out, "release:   demo 1 (permanent)"));
+  // A fresh process: in-memory state does not survive a stop.
+  CHECK(Trimmed(Relup({"state", "--root", r, "blackode"}).out) ==
+        "{money: 30000, name: blackode}");
+}
+
+TEST_CASE("an applied release never made permanent does not survive a restart", "[cli][node]") {
+  NodeRoot root;
+  const std::string& r = root.path();
+  root.start(DemoTarball(1));
+  RunResult apply = Relup({"apply", DemoTarball(2), "--root", r});
+  INFO(apply.both());
+  REQUIRE(apply.exit_code == 0);
+  RunResult releases = Relup({"releases", "--root", r, "--json"});
+  CHECK(Contains(releases.out, "\"state\":\"current\""));
+  root.stop();
+
+  root.start("");
+  CHECK(Contains(Relup({"status", "--root", r}).out, "release:   demo 1 (permanent)"));
+  RunResult after = Relup({"releases", "--root", r});
+  INFO(after.both());
+  CHECK(Contains(after.out, "unpacked"));
+
+  // Made permanent, it is what the next restart boots.
+  REQUIRE(Relup({"apply", DemoTarball(2), "--root", r, "--permanent"}).exit_code == 0);
+  root.stop();
+  root.start("");
+  CHECK(Contains(Relup({"status", "--root", r}).out, "release:   demo 2 (permanent)"));
+  RunResult old = Relup({"releases", "--root", r});
+  CHECK(Contains(old.out, "old"));
+}
+
+TEST_CASE("after kill -9 the socket is stale, and a restart boots from the intact store",
+          "[cli][node]") {
+  NodeRoot root;
+  const std::string& r = root.path();
+  root.start(DemoTarball(1));
+  root.kill_node();
+
+  RunResult dead = Relup({"status", "--root", r});
+  CHECK(dead.exit_code == 5);
+  CHECK(Contains(dead.err, "stale"));
+
+  // The store file is read without a node.
+  RunResult offline = Relup({"releases", "--root", r});
+  INFO(offline.both());
+  CHECK(offline.exit_code == 0);
+  CHECK(Contains(offline.out, "permanent"));
+
+  root.start("");
+  CHECK(Trimmed(Relup({"call", "--root", r, "blackode", "{add: 1}"}).out) ==
+        "\"1 added to blackode \"");
+}
+
+TEST_CASE("starting on a root without releases and without --release says how to install one",
+          "[cli][node]") {
+  NodeRoot root;
+  RunResult r = Relup({"node", "start", "--root", root.path()});
+  CHECK(r.exit_code != 0);
+  CHECK(Contains(r.err, "--release TARBALL"));
+  CHECK(root.node_pid() == -1);
+}
+
+TEST_CASE("remove refuses the permanent release; make-permanent names an unknown one",
+          "[cli][node]") {
+  NodeRoot root;
+  const std::string& r = root.path();
+  root.start(DemoTarball(1));
+  RunResult remove = Relup({"remove", "1", "--root", r});
+  CHECK(remove.exit_code != 0);
+  CHECK(Contains(remove.err, "release 1 is permanent"));
+  RunResult unknown = Relup({"make-permanent", "7", "--root", r});
+  CHECK(unknown.exit_code != 0);
+  CHECK(Contains(unknown.err, "release 7"));
+}
+
+}  // namespace
+}  // namespace relup::test

@@ -1,0 +1,79 @@
+// The seed article's story, step by step through the relup CLI against a
+// real node: iex's start_link, add_money, :sys.get_state, :sys.suspend,
+// c "demo_server_v2.ex", :sys.change_code, :sys.resume, add_money.
+#include <catch2/catch.hpp>
+
+#include "cli_harness.h"
+
+namespace relup::test {
+namespace {
+
+TEST_CASE("the seed story runs by the manual steps: suspend, load v2, change-code, resume",
+          "[cli][seed]") {
+  NodeRoot root;
+  root.start(DemoTarball(1));
+  const std::string& r = root.path();
+
+  RunResult call = Relup({"call", "--root", r, "blackode", "{add: 30000}"});
+  INFO(call.both());
+  REQUIRE(call.exit_code == 0);
+  CHECK(Trimmed(call.out) == "\"30000 added to blackode \"");
+
+  RunResult state = Relup({"state", "--root", r, "blackode"});
+  REQUIRE(state.exit_code == 0);
+  CHECK(Trimmed(state.out) == "{money: 60000, name: blackode}");
+
+  REQUIRE(Relup({"suspend", "--root", r, "blackode"}).exit_code == 0);
+  RunResult status = Relup({"status", "--root", r});
+  REQUIRE(status.exit_code == 0);
+  CHECK(status.out.find("suspended: 1") != std::string::npos);
+
+  RunResult load = Relup({"load", "--root", r, ExampleModule("demo_server-2.so")});
+  INFO(load.both());
+  REQUIRE(load.exit_code == 0);
+  CHECK(load.out.find("loaded demo_server 2") != std::string::npos);
+
+  RunResult change = Relup({"change-code", "--root", r, "blackode", "demo_server", "1"});
+  INFO(change.both());
+  REQUIRE(change.exit_code == 0);
+  CHECK(change.out.find("demo_server 1 -> 2") != std::string::npos);
+
+  REQUIRE(Relup({"resume", "--root", r, "blackode"}).exit_code == 0);
+
+  RunResult add = Relup({"call", "--root", r, "blackode", "{add: 100000}"});
+  INFO(add.both());
+  REQUIRE(add.exit_code == 0);
+  CHECK(Trimmed(add.out) == "{name: blackode, salary: 160000}");
+
+  RunResult ps = Relup({"ps", "--root", r, "--json"});
+  REQUIRE(ps.exit_code == 0);
+  CHECK(ps.out.find("\"module\":\"demo_server\"") != std::string::npos);
+  CHECK(ps.out.find("\"vsn\":\"2\"") != std::string::npos);
+  root.stop();
+}
+
+TEST_CASE("a message cast while a process is suspended is handled after resume",
+          "[cli][seed]") {
+  NodeRoot root;
+  root.start(DemoTarball(1));
+  const std::string& r = root.path();
+  REQUIRE(Relup({"suspend", "--root", r, "blackode"}).exit_code == 0);
+  REQUIRE(Relup({"cast", "--root", r, "blackode", "{add: 5}"}).exit_code == 0);
+  RunResult ps = Relup({"ps", "--root", r});
+  REQUIRE(ps.exit_code == 0);
+  CHECK(ps.out.find("suspended") != std::string::npos);
+  REQUIRE(Relup({"resume", "--root", r, "blackode"}).exit_code == 0);
+  RunResult state = Relup({"state", "--root", r, "blackode"});
+  CHECK(Trimmed(state.out) == "{money: 30005, name: blackode}");
+}
+
+TEST_CASE("a term argument that is not YAML text is refused with the expected form",
+          "[cli]") {
+  NodeRoot root;
+  RunResult r = Relup({"call", "--root", root.path(), "blackode", "{add: "});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("is not a term in YAML text form") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace relup::test

@@ -1,0 +1,234 @@
+// ControlServer / ControlClient / the frame format: requests and replies,
+// progress frames, bad input that must never take the server down,
+// concurrency, and stop with a request in flight.
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <catch2/catch.hpp>
+#include <condition_variable>
+#include <filesystem>
+#include <future>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include "node/control_client.h"
+#include "node/control_protocol.h"
+#include "node/control_server.h"
+
+namespace relup {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct TempRoot {
+  TempRoot() {
+    char tmpl[] = "/tmp/relup-ctl-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    path = tmpl;
+  }
+  ~TempRoot() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  std::string path;
+};
+
+// Echoes {ok: REQUEST}; {cmd: progress, n: N} sends N progress frames first;
+// {cmd: throw} throws.
+Term EchoHandler(const Term& request, const ControlServer::ProgressFn& progress) {
+  const Term* cmd = request.find("cmd");
+  if (cmd && cmd->is_atom("throw")) throw std::runtime_error("boom");
+  if (cmd && cmd->is_atom("progress")) {
+    for (int64_t i = 1; i <= request.at("n").as_int(); ++i) progress(Term(i));
+  }
+  return control::OkReply(request);
+}
+
+std::unique_ptr<ControlServer> Serve(const std::string& root, ControlServer::Handler handler) {
+  auto server = ControlServer::Listen(control::SocketPath(root), std::move(handler));
+  REQUIRE(server.ok());
+  return std::move(server).value();
+}
+
+std::unique_ptr<ControlClient> Connect(const std::string& root) {
+  auto client = ControlClient::Connect(root);
+  REQUIRE(client.ok());
+  return std::move(client).value();
+}
+
+int RawConnect(const std::string& root) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::string path = control::SocketPath(root);
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  return fd;
+}
+
+TEST_CASE("a request gets the handler's reply after its progress frames", "[control]") {
+  TempRoot root;
+  auto server = Serve(root.path, EchoHandler);
+  auto client = Connect(root.path);
+  std::vector<int64_t> seen;
+  Term request = MakeRequest("progress", {{Term::atom("n"), Term(3)}});
+  auto value = client->request(request, [&](const Term& info) { seen.push_back(info.as_int()); });
+  REQUIRE(value.ok());
+  CHECK(*value == request);
+  CHECK(seen == std::vector<int64_t>{1, 2, 3});
+  // The same connection serves the next exchange.
+  auto again = client->request(MakeRequest("ping"));
+  REQUIRE(again.ok());
+  CHECK(again->find("cmd")->is_atom("ping"));
+}
+
+TEST_CASE("an error reply comes back as the Status it carries", "[control]") {
+  TempRoot root;
+  auto server = Serve(root.path, [](const Term&, const ControlServer::ProgressFn&) {
+    return control::ErrorReply(Status::NotFound("no process named ghost"));
+  });
+  auto value = Connect(root.path)->request(MakeRequest("state"));
+  REQUIRE_FALSE(value.ok());
+  CHECK(value.status() == Status::NotFound("no process named ghost"));
+}
+
+TEST_CASE("a handler that throws gets an error reply and the server goes on", "[control]") {
+  TempRoot root;
+  auto server = Serve(root.path, EchoHandler);
+  auto client = Connect(root.path);
+  auto thrown = client->request(MakeRequest("throw"));
+  REQUIRE_FALSE(thrown.ok());
+  CHECK(thrown.status().code() == StatusCode::kInternal);
+  CHECK(thrown.status().message().find("boom") != std::string::npos);
+  CHECK(client->request(MakeRequest("ping")).ok());
+}
+
+TEST_CASE("a frame that is not a term gets an error reply naming the problem", "[control]") {
+  TempRoot root;
+  auto server = Serve(root.path, EchoHandler);
+  int fd = RawConnect(root.path);
+  REQUIRE(control::WriteFrame(fd, "{cmd: [unclosed").ok());
+  auto reply = control::ReceiveTerm(fd);
+  REQUIRE(reply.ok());
+  auto value = control::ReplyValue(*reply);
+  REQUIRE_FALSE(value.ok());
+  CHECK(value.status().message().find("malformed request") != std::string::npos);
+  // The connection still works.
+  REQUIRE(control::SendTerm(fd, MakeRequest("ping")).ok());
+  CHECK(control::ReceiveTerm(fd).ok());
+  ::close(fd);
+}
+
+TEST_CASE("an oversized frame length closes that connection only", "[control]") {
+  TempRoot root;
+  auto server = Serve(root.path, EchoHandler);
+  int fd = RawConnect(root.path);
+  const unsigned char huge[4] = {0xff, 0xff, 0xff, 0xff};
+  REQUIRE(::write(fd, huge, 4) == 4);
+  auto reply = control::ReceiveTerm(fd);
+  REQUIRE(reply.ok());
+  CHECK_FALSE(control::ReplyValue(*reply).ok());
+  CHECK(control::ReadFrame(fd).status().code() == StatusCode::kUnavailable);  // closed
+  ::close(fd);
+  CHECK(Connect(root.path)->request(MakeRequest("ping")).ok());
+}
+
+TEST_CASE("a client that disconnects mid-frame does not disturb the others", "[control]") {
+  TempRoot root;
+  auto server = Serve(root.path, EchoHandler);
+  int fd = RawConnect(root.path);
+  const unsigned char partial[6] = {0, 0, 0, 100, '{', 'c'};
+  REQUIRE(::write(fd, partial, 6) == 6);
+  ::close(fd);
+  CHECK(Connect(root.path)->request(MakeRequest("ping")).ok());
+}
+
+TEST_CASE("requests on different connections are handled concurrently", "[control]") {
+  TempRoot root;
+  constexpr int kClients = 4;
+  std::mutex mu;
+  std::condition_variable cv;
+  int inside = 0;
+  // Each handler waits until every client's handler is inside: this only
+  // completes if the server runs them at the same time.
+  auto server = Serve(root.path, [&](const Term& request, const ControlServer::ProgressFn&) {
+    std::unique_lock lock(mu);
+    ++inside;
+    cv.notify_all();
+    bool all = cv.wait_for(lock, std::chrono::seconds(10), [&] { return inside == kClients; });
+    return all ? control::OkReply(request) : control::ErrorReply(Status::Timeout("not concurrent"));
+  });
+  std::vector<std::future<Result<Term>>> replies;
+  for (int i = 0; i < kClients; ++i) {
+    replies.push_back(std::async(std::launch::async, [&root, i] {
+      auto client = ControlClient::Connect(root.path);
+      if (!client.ok()) return Result<Term>(client.status());
+      return (*client)->request(MakeRequest("ping", {{Term::atom("i"), Term(i)}}));
+    }));
+  }
+  for (auto& r : replies) CHECK(r.get().ok());
+}
+
+TEST_CASE("stop lets a request in flight send its reply, then removes the socket",
+          "[control]") {
+  TempRoot root;
+  std::promise<void> entered;
+  std::promise<void> release;
+  auto release_future = release.get_future().share();
+  auto server = Serve(root.path, [&](const Term& request, const ControlServer::ProgressFn&) {
+    entered.set_value();
+    release_future.wait();
+    return control::OkReply(request);
+  });
+  auto client = Connect(root.path);
+  auto pending = std::async(std::launch::async, [&] { return client->request(MakeRequest("slow")); });
+  entered.get_future().wait();
+  auto stopping = std::async(std::launch::async, [&] { server->stop(); });
+  release.set_value();
+  stopping.get();
+  auto reply = pending.get();
+  CHECK(reply.ok());
+  CHECK_FALSE(fs::exists(control::SocketPath(root.path)));
+}
+
+TEST_CASE("the socket is created with mode 0600", "[control]") {
+  TempRoot root;
+  ::umask(0);  // even with a permissive umask
+  auto server = Serve(root.path, EchoHandler);
+  ::umask(022);
+  struct stat st {};
+  REQUIRE(::stat(control::SocketPath(root.path).c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+}
+
+TEST_CASE("connecting where no node listens says so and how to start one", "[control]") {
+  TempRoot root;
+  auto none = ControlClient::Connect(root.path);
+  REQUIRE_FALSE(none.ok());
+  CHECK(none.status().code() == StatusCode::kUnavailable);
+  CHECK(none.status().message().find("no relup node is running at " + root.path) !=
+        std::string::npos);
+  CHECK(none.status().message().find("relup node start --root") != std::string::npos);
+
+  // A socket file left behind by a killed node: bound once, nothing listens.
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::string path = control::SocketPath(root.path);
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  ::close(fd);
+  auto stale = ControlClient::Connect(root.path);
+  REQUIRE_FALSE(stale.ok());
+  CHECK(stale.status().code() == StatusCode::kUnavailable);
+  CHECK(stale.status().message().find("stale") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace relup
