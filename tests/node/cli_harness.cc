@@ -159,8 +159,8 @@ const std::string& DemoTarball(int n) {
       }
     } cleanup;
   }
-  std::string spec = std::string(RELUP_SOURCE_DIR) + "/release-specs/demo-" + std::to_string(n) +
-                     ".yaml";
+  std::string spec =
+      std::string(RELUP_SOURCE_DIR) + "/release-specs/demo-" + std::to_string(n) + ".yaml";
   std::string out = dir + "/demo-" + std::to_string(n) + ".tar.gz";
   RunResult r = Relup({"build", spec, "-o", out, "--quiet"});
   INFO(r.both());

@@ -59,10 +59,13 @@ TEST_CASE("a second node on the same root is refused, naming the running node's 
 TEST_CASE("every command says no node is running, and how to start one, with exit status 5",
           "[cli][node]") {
   NodeRoot root;
-  for (std::vector<std::string> cmd :
-       {std::vector<std::string>{"status"}, {"ps"}, {"state", "blackode"},
-        {"call", "blackode", "{add: 1}"}, {"suspend", "blackode"}, {"node", "stop"},
-        {"apply", DemoTarball(2)}}) {
+  for (std::vector<std::string> cmd : {std::vector<std::string>{"status"},
+                                       {"ps"},
+                                       {"state", "blackode"},
+                                       {"call", "blackode", "{add: 1}"},
+                                       {"suspend", "blackode"},
+                                       {"node", "stop"},
+                                       {"apply", DemoTarball(2)}}) {
     cmd.push_back("--root");
     cmd.push_back(root.path());
     RunResult r = Relup(cmd);
@@ -95,8 +98,8 @@ TEST_CASE("node stop runs every process's terminate before the node exits", "[cl
   const std::string& r = root.path();
   std::string marker = root.file("terminated");
   REQUIRE(Relup({"load", "--root", r, TestModule("terminate_probe-1.so")}).exit_code == 0);
-  RunResult spawn = Relup({"spawn", "--root", r, "terminate_probe", "{file: " + marker + "}",
-                           "--name", "probe"});
+  RunResult spawn =
+      Relup({"spawn", "--root", r, "terminate_probe", "{file: " + marker + "}", "--name", "probe"});
   INFO(spawn.both());
   REQUIRE(spawn.exit_code == 0);
   CHECK(Contains(spawn.out, "probe"));
@@ -119,8 +122,7 @@ TEST_CASE("a restarted node boots the permanent release from its store", "[cli][
   INFO(status.both());
   CHECK(Contains(status.out, "release:   demo 1 (permanent)"));
   // A fresh process: in-memory state does not survive a stop.
-  CHECK(Trimmed(Relup({"state", "--root", r, "blackode"}).out) ==
-        "{money: 30000, name: blackode}");
+  CHECK(Trimmed(Relup({"state", "--root", r, "blackode"}).out) == "{money: 30000, name: blackode}");
 }
 
 TEST_CASE("an applied release never made permanent does not survive a restart", "[cli][node]") {

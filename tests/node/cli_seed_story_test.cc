@@ -52,8 +52,7 @@ TEST_CASE("the seed story runs by the manual steps: suspend, load v2, change-cod
   root.stop();
 }
 
-TEST_CASE("a message cast while a process is suspended is handled after resume",
-          "[cli][seed]") {
+TEST_CASE("a message cast while a process is suspended is handled after resume", "[cli][seed]") {
   NodeRoot root;
   root.start(DemoTarball(1));
   const std::string& r = root.path();
@@ -67,8 +66,7 @@ TEST_CASE("a message cast while a process is suspended is handled after resume",
   CHECK(Trimmed(state.out) == "{money: 30005, name: blackode}");
 }
 
-TEST_CASE("a term argument that is not YAML text is refused with the expected form",
-          "[cli]") {
+TEST_CASE("a term argument that is not YAML text is refused with the expected form", "[cli]") {
   NodeRoot root;
   RunResult r = Relup({"call", "--root", root.path(), "blackode", "{add: "});
   CHECK(r.exit_code == 2);

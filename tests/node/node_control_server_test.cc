@@ -7,9 +7,9 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstring>
 #include <catch2/catch.hpp>
 #include <condition_variable>
+#include <cstring>
 #include <filesystem>
 #include <future>
 #include <mutex>
@@ -175,8 +175,7 @@ TEST_CASE("requests on different connections are handled concurrently", "[contro
   for (auto& r : replies) CHECK(r.get().ok());
 }
 
-TEST_CASE("stop lets a request in flight send its reply, then removes the socket",
-          "[control]") {
+TEST_CASE("stop lets a request in flight send its reply, then removes the socket", "[control]") {
   TempRoot root;
   std::promise<void> entered;
   std::promise<void> release;
@@ -187,7 +186,8 @@ TEST_CASE("stop lets a request in flight send its reply, then removes the socket
     return control::OkReply(request);
   });
   auto client = Connect(root.path);
-  auto pending = std::async(std::launch::async, [&] { return client->request(MakeRequest("slow")); });
+  auto pending =
+      std::async(std::launch::async, [&] { return client->request(MakeRequest("slow")); });
   entered.get_future().wait();
   auto stopping = std::async(std::launch::async, [&] { server->stop(); });
   release.set_value();

@@ -1,12 +1,12 @@
 // ReleaseStore: release states as in OTP's release_handler, persisted in one
 // file that is replaced atomically.
-#include "node/release_store.h"
-
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+
+#include "node/release_store.h"
 
 namespace relup {
 namespace {
@@ -69,8 +69,7 @@ TEST_CASE("the first release goes unpacked -> current -> permanent", "[store]") 
   CHECK(store->running()->vsn == "1");
 }
 
-TEST_CASE("an upgrade makes the new release current while the old one stays permanent",
-          "[store]") {
+TEST_CASE("an upgrade makes the new release current while the old one stays permanent", "[store]") {
   TempDir dir;
   auto store = FirstRelease(dir.path);
   REQUIRE(store->add_unpacked("demo", "2").ok());

@@ -52,7 +52,8 @@ CommandRunner Setup(CLI::App& sub) {
     std::error_code ec;
     std::string path = std::filesystem::absolute(args->tarball, ec).lexically_normal().string();
     if (!std::filesystem::is_regular_file(path, ec)) {
-      return UsageError("apply", Status::InvalidArgument("tarball " + args->tarball + " not found"));
+      return UsageError("apply",
+                        Status::InvalidArgument("tarball " + args->tarball + " not found"));
     }
     if (int rc = VerifyLocally(path); rc != kExitOk) return rc;
     return WithNode("apply", args->root, [&](ControlClient& client) {

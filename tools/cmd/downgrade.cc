@@ -16,7 +16,8 @@ CommandRunner Setup(CLI::App& sub) {
   sub.add_option("vsn", args->vsn, "the release version to go back to")->required();
   AddRootOption(sub, args->root);
   sub.add_flag("--json", args->json, "print the report as JSON");
-  sub.add_flag("--dry-run", args->dry_run, "run every check on copies of the states; change nothing");
+  sub.add_flag("--dry-run", args->dry_run,
+               "run every check on copies of the states; change nothing");
   sub.add_flag("--atomic", args->atomic, "keep every affected process suspended until all changed");
   return [args] {
     return WithNode("downgrade", args->root, [&](ControlClient& client) {

@@ -37,9 +37,12 @@ using Clock = std::chrono::steady_clock;
 
 int ExitCodeForStartError(const Status& s) {
   switch (s.code()) {
-    case StatusCode::kCorruption: return kExitVerifyFailed;
-    case StatusCode::kInvalidArgument: return kExitUsage;
-    default: return kExitFailure;
+    case StatusCode::kCorruption:
+      return kExitVerifyFailed;
+    case StatusCode::kInvalidArgument:
+      return kExitUsage;
+    default:
+      return kExitFailure;
   }
 }
 
@@ -111,8 +114,9 @@ struct StartArgs {
 int StartForeground(const NodeHostOptions& options) {
   Status s = RunNodeHost(options, [&](const Status& ready) {
     if (ready.ok()) {
-      std::fprintf(stderr, "relup node running at %s (pid %d); stop it with `relup node stop "
-                           "--root %s` or SIGTERM\n",
+      std::fprintf(stderr,
+                   "relup node running at %s (pid %d); stop it with `relup node stop "
+                   "--root %s` or SIGTERM\n",
                    options.root.c_str(), static_cast<int>(::getpid()), options.root.c_str());
     }
   });
@@ -138,13 +142,13 @@ int Start(const StartArgs& args) {
     }
   }
   if (auto holder = NodeLockHolder(options.root)) {
-    return ReportError("node start",
-                       Status::AlreadyExists(
-                           "another relup node" +
-                           (*holder > 0 ? " (pid " + std::to_string(*holder) + ")" : "") +
-                           " is already running at " + options.root +
-                           ": stop it first with `relup node stop --root " + options.root +
-                           "`, or use another --root"));
+    return ReportError(
+        "node start",
+        Status::AlreadyExists("another relup node" +
+                              (*holder > 0 ? " (pid " + std::to_string(*holder) + ")" : "") +
+                              " is already running at " + options.root +
+                              ": stop it first with `relup node stop --root " + options.root +
+                              "`, or use another --root"));
   }
   if (args.foreground) {
     options.log_to_stderr = true;
@@ -177,7 +181,8 @@ int Start(const StartArgs& args) {
       // Paths are absolute already; the working directory only matters for
       // not pinning a mount point.
     }
-    Status s = RunNodeHost(options, [ready_fd](const Status& ready) { WriteReady(ready_fd, ready); });
+    Status s =
+        RunNodeHost(options, [ready_fd](const Status& ready) { WriteReady(ready_fd, ready); });
     std::fflush(nullptr);
     ::_exit(s.ok() ? 0 : 1);
   }
@@ -188,10 +193,9 @@ int Start(const StartArgs& args) {
   ::close(pipe_fds[0]);
   std::string log = control::LogPath(options.root);
   if (!ready) {
-    return ReportError("node start",
-                       Status::Timeout("the node did not come up within " +
-                                       std::to_string(args.timeout_ms) + " ms; see " + log +
-                                       ":\n" + LogTail(options.root, 10)));
+    return ReportError("node start", Status::Timeout("the node did not come up within " +
+                                                     std::to_string(args.timeout_ms) + " ms; see " +
+                                                     log + ":\n" + LogTail(options.root, 10)));
   }
   if (ready->rfind("ok\n", 0) != 0) {
     if (ready->empty()) {
@@ -249,12 +253,11 @@ int Stop(const std::string& root_arg, int64_t timeout_ms) {
   auto client = ControlClient::Connect(*root);
   if (!client.ok()) {
     if (holder) {
-      return ReportError("node stop",
-                         Status::Unavailable("the node at " + *root + " (pid " +
-                                             std::to_string(*holder) +
-                                             ") holds its lock but does not answer on " +
-                                             control::SocketPath(*root) + "; see " +
-                                             control::LogPath(*root)));
+      return ReportError(
+          "node stop",
+          Status::Unavailable("the node at " + *root + " (pid " + std::to_string(*holder) +
+                              ") holds its lock but does not answer on " +
+                              control::SocketPath(*root) + "; see " + control::LogPath(*root)));
     }
     return ReportError("node stop", client.status());
   }
@@ -266,10 +269,10 @@ int Stop(const std::string& root_arg, int64_t timeout_ms) {
   client->reset();
   pid_t pid = holder.value_or(-1);
   if (!WaitGone(*root, pid, std::chrono::milliseconds(timeout_ms))) {
-    return ReportError("node stop", Status::Timeout("the node (pid " + std::to_string(pid) +
-                                                    ") has not exited after " +
-                                                    std::to_string(timeout_ms) + " ms; see " +
-                                                    control::LogPath(*root)));
+    return ReportError(
+        "node stop",
+        Status::Timeout("the node (pid " + std::to_string(pid) + ") has not exited after " +
+                        std::to_string(timeout_ms) + " ms; see " + control::LogPath(*root)));
   }
   PrintLine("relup node at " + *root + " stopped" +
             (pid > 0 ? " (pid " + std::to_string(pid) + ")" : ""));

@@ -51,8 +51,7 @@ Result<Term> ParseTermArgument(std::string_view text, std::string_view what) {
   auto term = Term::parse(text);
   if (!term.ok()) {
     return Status::InvalidArgument(std::string(what) + " '" + std::string(text) +
-                                   "' is not a term in YAML text form (" +
-                                   term.status().message() +
+                                   "' is not a term in YAML text form (" + term.status().message() +
                                    "); write maps as '{add: 30000}', lists as '[1, 2]'");
   }
   return term;
@@ -64,11 +63,21 @@ void AppendJsonString(std::string& out, std::string_view s) {
   out += '"';
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -83,8 +92,7 @@ void AppendJsonString(std::string& out, std::string_view s) {
 }
 
 std::string Base64(std::string_view bytes) {
-  static const char* kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
   size_t i = 0;
   for (; i + 2 < bytes.size(); i += 3) {
@@ -104,9 +112,15 @@ std::string Base64(std::string_view bytes) {
 
 void AppendJson(std::string& out, const Term& t) {
   switch (t.type()) {
-    case Term::Type::kNil: out += "null"; break;
-    case Term::Type::kBool: out += t.as_bool() ? "true" : "false"; break;
-    case Term::Type::kInt: out += std::to_string(t.as_int()); break;
+    case Term::Type::kNil:
+      out += "null";
+      break;
+    case Term::Type::kBool:
+      out += t.as_bool() ? "true" : "false";
+      break;
+    case Term::Type::kInt:
+      out += std::to_string(t.as_int());
+      break;
     case Term::Type::kFloat: {
       double d = t.as_float();
       if (!std::isfinite(d)) {
@@ -118,9 +132,15 @@ void AppendJson(std::string& out, const Term& t) {
       }
       break;
     }
-    case Term::Type::kAtom: AppendJsonString(out, t.as_atom()); break;
-    case Term::Type::kString: AppendJsonString(out, t.as_string()); break;
-    case Term::Type::kBinary: AppendJsonString(out, Base64(t.as_binary())); break;
+    case Term::Type::kAtom:
+      AppendJsonString(out, t.as_atom());
+      break;
+    case Term::Type::kString:
+      AppendJsonString(out, t.as_string());
+      break;
+    case Term::Type::kBinary:
+      AppendJsonString(out, Base64(t.as_binary()));
+      break;
     case Term::Type::kTuple:
     case Term::Type::kList: {
       out += '[';

@@ -32,7 +32,8 @@ CommandRunner Setup(CLI::App& sub) {
         return int{kExitOk};
       }
       static const char* kColumns[] = {"pid", "name", "module", "vsn", "state", "queue"};
-      std::vector<std::vector<std::string>> rows = {{"PID", "NAME", "MODULE", "VSN", "STATE", "QUEUE"}};
+      std::vector<std::vector<std::string>> rows = {
+          {"PID", "NAME", "MODULE", "VSN", "STATE", "QUEUE"}};
       if (a.value.is_list()) {
         for (const Term& p : a.value.elements()) {
           std::vector<std::string> row;

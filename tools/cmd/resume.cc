@@ -20,7 +20,7 @@ CommandRunner Setup(CLI::App& sub) {
       std::vector<Term> targets(args->targets.begin(), args->targets.end());
       Answer a = Ask("resume", client,
                      MakeRequest("resume", {{Term::atom("targets"), Term::list(std::move(targets))},
-                                          {Term::atom("timeout_ms"), Term(args->timeout_ms)}}));
+                                            {Term::atom("timeout_ms"), Term(args->timeout_ms)}}));
       if (!a) return a.exit;
       for (const std::string& t : args->targets) PrintLine("resumed " + t);
       return int{kExitOk};
@@ -28,7 +28,8 @@ CommandRunner Setup(CLI::App& sub) {
   };
 }
 
-RELUP_COMMAND("resume", "resume suspended processes; their queued messages are handled in order", Setup);
+RELUP_COMMAND("resume", "resume suspended processes; their queued messages are handled in order",
+              Setup);
 
 }  // namespace
 }  // namespace relup::cli

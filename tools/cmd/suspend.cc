@@ -18,9 +18,10 @@ CommandRunner Setup(CLI::App& sub) {
   return [args] {
     return WithNode("suspend", args->root, [&](ControlClient& client) {
       std::vector<Term> targets(args->targets.begin(), args->targets.end());
-      Answer a = Ask("suspend", client,
-                     MakeRequest("suspend", {{Term::atom("targets"), Term::list(std::move(targets))},
-                                          {Term::atom("timeout_ms"), Term(args->timeout_ms)}}));
+      Answer a =
+          Ask("suspend", client,
+              MakeRequest("suspend", {{Term::atom("targets"), Term::list(std::move(targets))},
+                                      {Term::atom("timeout_ms"), Term(args->timeout_ms)}}));
       if (!a) return a.exit;
       for (const std::string& t : args->targets) PrintLine("suspended " + t);
       return int{kExitOk};
@@ -28,7 +29,8 @@ CommandRunner Setup(CLI::App& sub) {
   };
 }
 
-RELUP_COMMAND("suspend", "suspend processes at their next message boundary (as :sys.suspend)", Setup);
+RELUP_COMMAND("suspend", "suspend processes at their next message boundary (as :sys.suspend)",
+              Setup);
 
 }  // namespace
 }  // namespace relup::cli

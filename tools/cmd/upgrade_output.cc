@@ -99,9 +99,8 @@ std::string FormatUpgradeReport(const UpgradeReport& r, const UpgradeRequestOpti
     }
   }
   if (r.pause.count > 0) {
-    line("pause per process: p50 " + Us(r.pause.p50_us) + ", p99 " + Us(r.pause.p99_us) +
-         ", max " + Us(r.pause.max_us) + " (" + Plural(r.pause.count, "process", "processes") +
-         ")");
+    line("pause per process: p50 " + Us(r.pause.p50_us) + ", p99 " + Us(r.pause.p99_us) + ", max " +
+         Us(r.pause.max_us) + " (" + Plural(r.pause.count, "process", "processes") + ")");
   } else if (r.dry_run && !r.touched.empty()) {
     line("checked " + Plural(r.touched.size(), "process", "processes") +
          " (code_change on a copy of each state)");
@@ -148,7 +147,8 @@ int RunUpgradeRequest(std::string_view cmd, ControlClient& client, const Term& r
     return ReportError(cmd, control::ReplyValue(*reply).status());
   }
   auto report = UpgradeReport::FromTerm(*report_term);
-  if (!report.ok()) return ReportError(cmd, report.status().WithContext("bad report from the node"));
+  if (!report.ok())
+    return ReportError(cmd, report.status().WithContext("bad report from the node"));
   if (options.json) {
     PrintLine(ToJson(*report_term));
   } else {
@@ -156,7 +156,8 @@ int RunUpgradeRequest(std::string_view cmd, ControlClient& client, const Term& r
     std::fwrite(text.data(), 1, text.size(), stdout);
   }
   switch (report->outcome) {
-    case UpgradeOutcome::kOk: return kExitOk;
+    case UpgradeOutcome::kOk:
+      return kExitOk;
     case UpgradeOutcome::kRefused:
       std::fprintf(stderr, "relup %.*s: refused: %s\n", static_cast<int>(cmd.size()), cmd.data(),
                    report->status().message().c_str());

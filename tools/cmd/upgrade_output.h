@@ -24,7 +24,6 @@ int RunUpgradeRequest(std::string_view cmd, ControlClient& client, const Term& r
                       const UpgradeRequestOptions& options);
 
 // The human-readable report (several lines, each ending in a newline).
-std::string FormatUpgradeReport(const UpgradeReport& report,
-                                const UpgradeRequestOptions& options);
+std::string FormatUpgradeReport(const UpgradeReport& report, const UpgradeRequestOptions& options);
 
 }  // namespace relup::cli

@@ -35,7 +35,8 @@ Result<std::unique_ptr<ControlClient>> ControlClient::Connect(const std::string&
     return Status::Unavailable(NoNodeMessage(root, "no " + path));
   }
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Status::IOError(std::string("cannot create a socket: ") + std::strerror(errno));
+  if (fd < 0)
+    return Status::IOError(std::string("cannot create a socket: ") + std::strerror(errno));
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     int err = errno;
     ::close(fd);

@@ -13,7 +13,8 @@ Status WriteAll(int fd, const char* data, size_t size) {
   while (size > 0) {
     ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Status::IOError(std::string("control socket write failed: ") + std::strerror(errno));
+    if (n < 0)
+      return Status::IOError(std::string("control socket write failed: ") + std::strerror(errno));
     data += n;
     size -= static_cast<size_t>(n);
   }
@@ -27,7 +28,8 @@ Status ReadAll(int fd, char* data, size_t size, bool* eof_at_start) {
   while (done < size) {
     ssize_t n = ::read(fd, data + done, size - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Status::IOError(std::string("control socket read failed: ") + std::strerror(errno));
+    if (n < 0)
+      return Status::IOError(std::string("control socket read failed: ") + std::strerror(errno));
     if (n == 0) {
       if (done == 0) {
         *eof_at_start = true;
@@ -42,9 +44,15 @@ Status ReadAll(int fd, char* data, size_t size, bool* eof_at_start) {
 
 }  // namespace
 
-std::string SocketPath(const std::string& root) { return root + "/node.sock"; }
-std::string LockPath(const std::string& root) { return root + "/node.lock"; }
-std::string LogPath(const std::string& root) { return root + "/node.log"; }
+std::string SocketPath(const std::string& root) {
+  return root + "/node.sock";
+}
+std::string LockPath(const std::string& root) {
+  return root + "/node.lock";
+}
+std::string LogPath(const std::string& root) {
+  return root + "/node.log";
+}
 
 Status WriteFrame(int fd, std::string_view payload) {
   if (payload.size() > kMaxFrameBytes) {
@@ -82,7 +90,9 @@ Result<std::string> ReadFrame(int fd) {
   return payload;
 }
 
-Status SendTerm(int fd, const Term& term) { return WriteFrame(fd, term.to_yaml()); }
+Status SendTerm(int fd, const Term& term) {
+  return WriteFrame(fd, term.to_yaml());
+}
 
 Result<Term> ReceiveTerm(int fd) {
   RELUP_ASSIGN_OR_RETURN(std::string payload, ReadFrame(fd));
@@ -91,16 +101,22 @@ Result<Term> ReceiveTerm(int fd) {
   return term;
 }
 
-Term OkReply(Term value) { return Term::map({{Term::atom("ok"), std::move(value)}}); }
+Term OkReply(Term value) {
+  return Term::map({{Term::atom("ok"), std::move(value)}});
+}
 
 Term ErrorReply(const Status& status) {
   return Term::map({{Term::atom("error"), Term(status.message())},
                     {Term::atom("code"), Term(std::string(StatusCodeName(status.code())))}});
 }
 
-Term ProgressFrame(Term info) { return Term::map({{Term::atom("progress"), std::move(info)}}); }
+Term ProgressFrame(Term info) {
+  return Term::map({{Term::atom("progress"), std::move(info)}});
+}
 
-bool IsProgress(const Term& frame) { return frame.is_map() && frame.find("progress") != nullptr; }
+bool IsProgress(const Term& frame) {
+  return frame.is_map() && frame.find("progress") != nullptr;
+}
 
 StatusCode StatusCodeFromName(std::string_view name) {
   for (int c = static_cast<int>(StatusCode::kInvalidArgument);
@@ -113,18 +129,30 @@ StatusCode StatusCodeFromName(std::string_view name) {
 namespace {
 Status MakeStatus(StatusCode code, std::string msg) {
   switch (code) {
-    case StatusCode::kInvalidArgument: return Status::InvalidArgument(std::move(msg));
-    case StatusCode::kNotFound: return Status::NotFound(std::move(msg));
-    case StatusCode::kAlreadyExists: return Status::AlreadyExists(std::move(msg));
-    case StatusCode::kFailedPrecondition: return Status::FailedPrecondition(std::move(msg));
-    case StatusCode::kTimeout: return Status::Timeout(std::move(msg));
-    case StatusCode::kCallbackError: return Status::CallbackError(std::move(msg));
-    case StatusCode::kProcessExited: return Status::ProcessExited(std::move(msg));
-    case StatusCode::kModuleError: return Status::ModuleError(std::move(msg));
-    case StatusCode::kIOError: return Status::IOError(std::move(msg));
-    case StatusCode::kCorruption: return Status::Corruption(std::move(msg));
-    case StatusCode::kUnavailable: return Status::Unavailable(std::move(msg));
-    default: return Status::Internal(std::move(msg));
+    case StatusCode::kInvalidArgument:
+      return Status::InvalidArgument(std::move(msg));
+    case StatusCode::kNotFound:
+      return Status::NotFound(std::move(msg));
+    case StatusCode::kAlreadyExists:
+      return Status::AlreadyExists(std::move(msg));
+    case StatusCode::kFailedPrecondition:
+      return Status::FailedPrecondition(std::move(msg));
+    case StatusCode::kTimeout:
+      return Status::Timeout(std::move(msg));
+    case StatusCode::kCallbackError:
+      return Status::CallbackError(std::move(msg));
+    case StatusCode::kProcessExited:
+      return Status::ProcessExited(std::move(msg));
+    case StatusCode::kModuleError:
+      return Status::ModuleError(std::move(msg));
+    case StatusCode::kIOError:
+      return Status::IOError(std::move(msg));
+    case StatusCode::kCorruption:
+      return Status::Corruption(std::move(msg));
+    case StatusCode::kUnavailable:
+      return Status::Unavailable(std::move(msg));
+    default:
+      return Status::Internal(std::move(msg));
   }
 }
 }  // namespace
@@ -135,8 +163,8 @@ Result<Term> ReplyValue(const Term& reply) {
     if (const Term* err = reply.find("error")) {
       std::string msg = err->is_string() ? err->as_string() : err->to_yaml();
       const Term* code = reply.find("code");
-      StatusCode c = code && code->is_string() ? StatusCodeFromName(code->as_string())
-                                               : StatusCode::kInternal;
+      StatusCode c =
+          code && code->is_string() ? StatusCodeFromName(code->as_string()) : StatusCode::kInternal;
       if (c == StatusCode::kOk) c = StatusCode::kInternal;
       return MakeStatus(c, std::move(msg));
     }

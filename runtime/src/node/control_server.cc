@@ -110,10 +110,10 @@ void ControlServer::accept_loop() {
     ucred cred{};
     socklen_t len = sizeof cred;
     if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != ::geteuid()) {
-      (void)control::SendTerm(
-          fd, control::ErrorReply(Status::FailedPrecondition(
-                  "permission denied: this node only accepts its own user (uid " +
-                  std::to_string(::geteuid()) + ")")));
+      (void)control::SendTerm(fd,
+                              control::ErrorReply(Status::FailedPrecondition(
+                                  "permission denied: this node only accepts its own user (uid " +
+                                  std::to_string(::geteuid()) + ")")));
       ::close(fd);
       continue;
     }

@@ -56,10 +56,14 @@ class NodeLog {
  private:
   static const char* LevelName(LogLevel level) {
     switch (level) {
-      case LogLevel::kDebug: return "debug";
-      case LogLevel::kInfo: return "info";
-      case LogLevel::kWarning: return "warning";
-      case LogLevel::kError: return "error";
+      case LogLevel::kDebug:
+        return "debug";
+      case LogLevel::kInfo:
+        return "info";
+      case LogLevel::kWarning:
+        return "warning";
+      case LogLevel::kError:
+        return "error";
     }
     return "?";
   }
@@ -101,8 +105,10 @@ Status BootRelease(const NodeHostOptions& options, ReleaseStore& store, ReleaseH
     if (permanent->vsn != *vsn) {
       return Status::FailedPrecondition(
           options.root + " already holds permanent release " + permanent->name + " " +
-          permanent->vsn + ": start it without --release to boot that one, then upgrade with "
-          "`relup apply " + options.release + " --root " + options.root + "`");
+          permanent->vsn +
+          ": start it without --release to boot that one, then upgrade with "
+          "`relup apply " +
+          options.release + " --root " + options.root + "`");
     }
   }
   if (store.empty()) {
@@ -182,10 +188,13 @@ Status RunNodeHost(const NodeHostOptions& in, const std::function<void(const Sta
     return fail(s);
   }
 
-  NodeService service(node, **store, handler, [stop_fd] {
-    uint64_t one = 1;
-    (void)!::write(stop_fd, &one, sizeof one);
-  });
+  NodeService service(
+      node, **store, handler,
+      [stop_fd] {
+        uint64_t one = 1;
+        (void)!::write(stop_fd, &one, sizeof one);
+      },
+      [&log](LogLevel level, std::string_view line) { log.write(level, line); });
   auto server = ControlServer::Listen(
       control::SocketPath(options.root),
       [&service](const Term& request, const ControlServer::ProgressFn& progress) {

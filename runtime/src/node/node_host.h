@@ -31,8 +31,8 @@
 namespace relup {
 
 struct NodeHostOptions {
-  std::string root;     // made absolute; created if missing
-  std::string release;  // tarball to install; empty: boot the permanent release
+  std::string root;      // made absolute; created if missing
+  std::string release;   // tarball to install; empty: boot the permanent release
   unsigned workers = 0;  // scheduler threads; 0: one per core
   bool log_to_stderr = false;
 };

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <map>
 #include <utility>
 #include <vector>
@@ -19,7 +20,9 @@ using control::OptionalInt;
 using control::OptionalString;
 using control::RequiredString;
 
-Term A(std::string_view name) { return Term::atom(name); }
+Term A(std::string_view name) {
+  return Term::atom(name);
+}
 
 Term ProcessTerm(const ProcessStatus& p) {
   return Term::map({{A("pid"), Term(p.pid.to_string())},
@@ -56,7 +59,8 @@ Result<std::vector<ProcessRef>> Targets(const Term& request) {
     return Status::InvalidArgument("'targets' must be a non-empty list of names or pids");
   }
   for (const Term& t : list->elements()) {
-    if (!t.is_string()) return Status::InvalidArgument("'targets' holds a non-string: " + t.to_yaml());
+    if (!t.is_string())
+      return Status::InvalidArgument("'targets' holds a non-string: " + t.to_yaml());
     out.push_back(ProcessRef::parse(t.as_string()));
   }
   return out;
@@ -81,10 +85,68 @@ Term OldVsn(const Term& request) {
 }  // namespace
 
 NodeService::NodeService(Node& node, ReleaseStore& store, ReleaseHandler& handler,
-                         std::function<void()> request_stop)
-    : node_(node), store_(store), handler_(handler), request_stop_(std::move(request_stop)) {}
+                         std::function<void()> request_stop, LogSink log)
+    : node_(node),
+      store_(store),
+      handler_(handler),
+      request_stop_(std::move(request_stop)),
+      log_(std::move(log)) {}
+
+namespace {
+
+bool ChangesSomething(std::string_view cmd) {
+  for (std::string_view read_only : {"ping", "status", "ps", "state", "releases"}) {
+    if (cmd == read_only) return false;
+  }
+  return true;
+}
+
+// One log line for a request and its reply: the request without its `cmd`,
+// and the outcome (an upgrade's report is summarized, not dumped).
+std::string LogLine(std::string_view cmd, const Term& request, const Term& reply) {
+  std::string line = "control: " + std::string(cmd);
+  if (request.is_map()) {
+    Term args = request.erase("cmd");
+    if (args.size() > 0) line += " " + args.to_yaml();
+  }
+  if (const Term* err = reply.find("error")) {
+    line += " -> error: " + (err->is_string() ? err->as_string() : err->to_yaml());
+    return line;
+  }
+  const Term* ok = reply.find("ok");
+  if (ok && ok->is_map() && ok->find("outcome")) {
+    auto report = UpgradeReport::FromTerm(*ok);
+    if (report.ok()) {
+      char buf[160];
+      std::snprintf(buf, sizeof buf,
+                    " -> ok: %s -> %s, %zu processes, pause p50 %lld us p99 %lld us max %lld us, "
+                    "%.1f ms",
+                    report->from_release.c_str(), report->to_release.c_str(), report->upgraded,
+                    static_cast<long long>(report->pause.p50_us),
+                    static_cast<long long>(report->pause.p99_us),
+                    static_cast<long long>(report->pause.max_us), report->total_ms);
+      return line + buf;
+    }
+  }
+  return line + " -> ok";
+}
+
+}  // namespace
 
 Term NodeService::handle(const Term& request, const ControlServer::ProgressFn& progress) {
+  Term reply = handle_request(request, progress);
+  if (log_ && request.is_map()) {
+    const Term* cmd = request.find("cmd");
+    std::string name = cmd && cmd->is_atom() ? std::string(cmd->as_atom()) : "?";
+    if (ChangesSomething(name)) {
+      LogLevel level = reply.find("error") ? LogLevel::kWarning : LogLevel::kInfo;
+      log_(level, LogLine(name, request, reply));
+    }
+  }
+  return reply;
+}
+
+Term NodeService::handle_request(const Term& request, const ControlServer::ProgressFn& progress) {
   if (!request.is_map()) {
     return control::ErrorReply(
         Status::InvalidArgument("a request must be a map {cmd: ...}, not " + request.to_yaml()));
@@ -253,17 +315,17 @@ Result<Term> NodeService::status() {
                                  {A("processes"), Term(n)},
                                  {A("current"), Term(is_current)}}));
   }
-  auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
-      std::chrono::steady_clock::now() - started_);
+  auto uptime =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_);
   return Term::map({
       {A("root"), Term(store_.root())},
       {A("node_pid"), Term(static_cast<long long>(::getpid()))},
       {A("uptime_s"), Term(static_cast<long long>(uptime.count()))},
-      {A("release"), running ? Term::map({{A("name"), Term(running->name)},
-                                          {A("vsn"), Term(running->vsn)},
-                                          {A("state"), Term(std::string(ReleaseStateName(
-                                                           running->state)))}})
-                             : Term()},
+      {A("release"),
+       running ? Term::map({{A("name"), Term(running->name)},
+                            {A("vsn"), Term(running->vsn)},
+                            {A("state"), Term(std::string(ReleaseStateName(running->state)))}})
+               : Term()},
       {A("permanent"), Term(permanent ? permanent->vsn : "")},
       {A("processes"), Term(static_cast<long long>(procs.size()))},
       {A("modules"), Term::list(std::move(modules))},

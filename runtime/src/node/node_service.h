@@ -21,7 +21,9 @@
 //                upgrade is an error reply with `outcome` and `report` keys
 //   downgrade    vsn [dry_run atomic]    like apply
 //   stop                                 replies, then the node stops
-// Unknown commands and bad fields get an error reply naming them.
+// Unknown commands and bad fields get an error reply naming them. Every
+// request that changes something (all but ping, status, ps, state,
+// releases) is written to the node log with its outcome.
 //
 // Thread-safe: handle() runs concurrently on connection threads.
 #pragma once
@@ -45,11 +47,12 @@ class NodeService {
   // request_stop: asks the host to stop the node once the reply is sent
   // (called from the connection thread; must not block).
   NodeService(Node& node, ReleaseStore& store, ReleaseHandler& handler,
-              std::function<void()> request_stop);
+              std::function<void()> request_stop, LogSink log = {});
 
   Term handle(const Term& request, const ControlServer::ProgressFn& progress);
 
  private:
+  Term handle_request(const Term& request, const ControlServer::ProgressFn& progress);
   Result<Term> dispatch(std::string_view cmd, const Term& request,
                         const ControlServer::ProgressFn& progress);
   Result<Term> status();
@@ -60,6 +63,7 @@ class NodeService {
   ReleaseStore& store_;
   ReleaseHandler& handler_;
   std::function<void()> request_stop_;
+  LogSink log_;
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 

@@ -130,10 +130,14 @@ const ReleaseEntry* RunningIn(const std::vector<ReleaseEntry>& entries) {
 
 std::string_view ReleaseStateName(ReleaseState s) {
   switch (s) {
-    case ReleaseState::kUnpacked: return "unpacked";
-    case ReleaseState::kCurrent: return "current";
-    case ReleaseState::kPermanent: return "permanent";
-    case ReleaseState::kOld: return "old";
+    case ReleaseState::kUnpacked:
+      return "unpacked";
+    case ReleaseState::kCurrent:
+      return "current";
+    case ReleaseState::kPermanent:
+      return "permanent";
+    case ReleaseState::kOld:
+      return "old";
   }
   return "unknown";
 }
@@ -181,8 +185,12 @@ Result<std::vector<ReleaseEntry>> ReleaseStore::ReadFile(const std::string& root
   return Parse(text, path);
 }
 
-std::string ReleaseStore::file_path() const { return releases_dir() + "/RELEASES.yaml"; }
-std::string ReleaseStore::releases_dir() const { return root_ + "/releases"; }
+std::string ReleaseStore::file_path() const {
+  return releases_dir() + "/RELEASES.yaml";
+}
+std::string ReleaseStore::releases_dir() const {
+  return root_ + "/releases";
+}
 std::string ReleaseStore::release_dir(std::string_view vsn) const {
   return releases_dir() + "/" + std::string(vsn);
 }
@@ -242,8 +250,10 @@ Status ReleaseStore::add_unpacked(const std::string& name, const std::string& vs
     }
     if (e->name != name) {
       return Status::AlreadyExists("release vsn " + vsn + " is already unpacked as release '" +
-                                   e->name + "', not '" + name + "': remove it first (`relup "
-                                   "remove " + vsn + "`)");
+                                   e->name + "', not '" + name +
+                                   "': remove it first (`relup "
+                                   "remove " +
+                                   vsn + "`)");
     }
     return Status::Ok();
   }

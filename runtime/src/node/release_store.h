@@ -25,8 +25,8 @@
 // Unpacking is the release handler's job, not the store's: it extracts a
 // tarball into a staging directory (staging_dir()), renames it into place,
 // then calls add_unpacked(). remove() deletes only release_dir(vsn): lib/
-// directories may be shared with other releases. A directory under releases/ that the file does not list is
-// ignored (left over by a crash) and may be replaced.
+// directories may be shared with other releases. A directory under releases/ that the file does not
+// list is ignored (left over by a crash) and may be replaced.
 //
 // Thread-safe: every method may be called from any thread; each mutation is
 // atomic with respect to the others.
@@ -80,7 +80,7 @@ class ReleaseStore {
   // Snapshots: copies, in the order the releases were unpacked.
   std::vector<ReleaseEntry> releases() const;
   std::optional<ReleaseEntry> find(std::string_view vsn) const;
-  std::optional<ReleaseEntry> running() const;    // current, else permanent
+  std::optional<ReleaseEntry> running() const;  // current, else permanent
   std::optional<ReleaseEntry> permanent() const;
   bool empty() const;
 
