@@ -180,8 +180,8 @@ void CheckCycles(const Context& c) {
     stack.pop_back();
     state[m] = 2;
   };
-  for (const auto& [m, in] : updates) {
-    if (state[m] == 0) visit(m);
+  for (const auto& in : c.entry.instructions) {
+    if (in.kind == InstructionKind::kUpdate && state[in.module] == 0) visit(in.module);
   }
 }
 

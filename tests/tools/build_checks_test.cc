@@ -1,0 +1,356 @@
+// Every build-time check of `relup build`: each names file:line:column, says
+// what is wrong and how to fix it, and one run reports them all.
+#include <catch2/catch.hpp>
+
+#include "build_test_util.h"
+
+namespace relup::build {
+namespace {
+
+using testing::Options;
+using testing::TempDir;
+
+// The one diagnostic whose message contains `phrase` (fails if none or several).
+const Diagnostic& Find(const Diagnostics& diags, const std::string& phrase) {
+  const Diagnostic* found = nullptr;
+  int count = 0;
+  for (const auto& d : diags.items()) {
+    if (d.message.find(phrase) != std::string::npos) {
+      found = &d;
+      ++count;
+    }
+  }
+  INFO("looking for '" << phrase << "' in:\n" << diags.format());
+  REQUIRE(count == 1);
+  return *found;
+}
+
+Diagnostics Build(const std::string& spec, const std::string& from = {}) {
+  Diagnostics diags;
+  auto out = BuildRelease(Options(spec, from), &diags);
+  CHECK(out.has_value() == diags.empty());
+  return diags;
+}
+
+TEST_CASE("a valid spec builds without diagnostics", "[build][checks]") {
+  TempDir dir;
+  std::string spec = dir.write("ok.yaml", R"(release: shop
+vsn: "2"
+modules:
+  - {name: bwidget, vsn: "2"}
+  - {name: bplain, vsn: "2"}
+processes:
+  - {module: bwidget, name: w, args: {n: 1}}
+appup:
+  up:
+    - from: "1"
+      instructions:
+        - update: bwidget
+        - load_module: bplain
+)");
+  Diagnostics diags;
+  auto out = BuildRelease(Options(spec), &diags);
+  INFO(diags.format());
+  REQUIRE(out);
+  CHECK(out->release.modules.size() == 2);
+  CHECK(out->plans.up.size() == 1);
+}
+
+TEST_CASE("malformed YAML is reported with its line and column", "[build][checks]") {
+  TempDir dir;
+  std::string spec = dir.write("bad.yaml", "release: demo\nvsn: \"1\"\nmodules: [\n  {name: x\n");
+  Diagnostics diags = Build(spec);
+  const Diagnostic& d = Find(diags, "malformed YAML");
+  CHECK(d.loc.file == spec);
+  CHECK(d.loc.line >= 3);
+  CHECK(d.loc.column >= 1);
+  CHECK_THAT(d.fix, Catch::Contains("YAML syntax"));
+}
+
+TEST_CASE("an unknown key is an error that suggests the closest known key", "[build][checks]") {
+  TempDir dir;
+  std::string spec = dir.write("typo.yaml", R"(release: demo
+vsn: "1"
+modules:
+  - name: bwidget
+    vsn: "1"
+    libary: bwidget-1.so
+proceses: []
+)");
+  Diagnostics diags = Build(spec);
+  const Diagnostic& key = Find(diags, "unknown key 'libary' in module entry");
+  CHECK(key.loc.line == 6);
+  CHECK(key.loc.column == 5);
+  CHECK_THAT(key.fix, Catch::Contains("did you mean 'library'?"));
+  const Diagnostic& top = Find(diags, "unknown key 'proceses'");
+  CHECK(top.loc.line == 7);
+  CHECK(top.loc.column == 1);
+  CHECK_THAT(top.fix, Catch::Contains("did you mean 'processes'?"));
+}
+
+TEST_CASE("an unknown instruction suggests the closest instruction", "[build][checks]") {
+  TempDir dir;
+  std::string spec = dir.write("instr.yaml", R"(release: demo
+vsn: "2"
+modules: [{name: bwidget, vsn: "2"}]
+appup:
+  up:
+    - from: "1"
+      instructions:
+        - updte: bwidget
+        - {update: bwidget, extra: 1}
+)");
+  Diagnostics diags = Build(spec);
+  const Diagnostic& unknown = Find(diags, "unknown instruction 'updte'");
+  CHECK(unknown.loc.line == 8);
+  CHECK(unknown.loc.column == 11);
+  CHECK_THAT(unknown.fix, Catch::Contains("did you mean 'update'?"));
+  const Diagnostic& two = Find(diags, "an instruction is a map with one key");
+  CHECK(two.loc.line == 9);
+  CHECK_THAT(two.fix, Catch::Contains("{module: demo_server, extra: ...}"));
+}
+
+TEST_CASE("a missing field is an error saying what to add", "[build][checks]") {
+  TempDir dir;
+  std::string spec = dir.write("missing.yaml", R"(release: demo
+modules:
+  - name: bwidget
+processes:
+  - {name: w}
+)");
+  Diagnostics diags = Build(spec);
+  const Diagnostic& vsn = Find(diags, "the release spec has no 'vsn'");
+  CHECK(vsn.loc.line == 1);
+  CHECK_THAT(vsn.fix, Catch::Contains("add `vsn:"));
+  const Diagnostic& module_vsn = Find(diags, "module entry has no 'vsn'");
+  CHECK(module_vsn.loc.line == 3);
+  CHECK(module_vsn.loc.column == 5);
+  const Diagnostic& process = Find(diags, "process entry has no 'module'");
+  CHECK(process.loc.line == 5);
+}
+
+TEST_CASE("a missing module library is named with the directories searched", "[build][checks]") {
+  TempDir dir;
+  std::string spec = dir.write("nolib.yaml", R"(release: demo
+vsn: "1"
+modules:
+  - name: bnothere
+    vsn: "1"
+)");
+  Diagnostics diags = Build(spec);
+  const Diagnostic& d = Find(diags, "library bnothere-1.so of module bnothere not found");
+  CHECK(d.loc.line == 4);
+  CHECK_THAT(d.message, Catch::Contains(testing::kBuilderModules));
+  CHECK_THAT(d.message, Catch::Contains(dir.path()));
+  CHECK_THAT(d.fix, Catch::Contains("--lib-dir"));
+}
+
+TEST_CASE("a library that is not a relup module is refused", "[build][checks]") {
+  TempDir dir;
+  dir.write("fake.so", "this is not a shared library\n");
+  std::string spec = dir.write("fake.yaml", R"(release: demo
+vsn: "1"
+modules:
+  - name: bwidget
+    vsn: "1"
+    library: fake.so
+)");
+  Diagnostics diags = Build(spec);
+  const Diagnostic& d = Find(diags, "is not a usable relup module");
+  CHECK(d.loc.line == 6);
+  CHECK(d.loc.column == 14);
+  CHECK_THAT(d.message, Catch::Contains("fake.so"));
+  CHECK_THAT(d.fix, Catch::Contains("relup_add_module"));
+}
+
+TEST_CASE("a library whose descriptor name or vsn differ from the spec is refused",
+          "[build][checks]") {
+  TempDir dir;
+  std::string spec = dir.write("mismatch.yaml", R"(release: demo
+vsn: "1"
+modules:
+  - {name: bwidget, vsn: "1", library: bplain-1.so}
+  - {name: bgadget, vsn: "2", library: bgadget-1.so}
+)");
+  Diagnostics diags = Build(spec);
+  const Diagnostic& name = Find(diags, "is module 'bplain', but the spec says 'bwidget'");
+  CHECK(name.loc.line == 4);
+  CHECK_THAT(name.fix, Catch::Contains("point `library:` at the build of bwidget"));
+  const Diagnostic& vsn = Find(diags, "is bgadget vsn 1, but the spec says vsn 2");
+  CHECK(vsn.loc.line == 5);
+  CHECK_THAT(vsn.fix, Catch::Contains("set `vsn: \"1\"`"));
+}
+
+TEST_CASE("an update of a module without code_change is refused", "[build][checks]") {
+  TempDir dir;
+  std::string spec = dir.write("nocc.yaml", R"(release: demo
+vsn: "2"
+modules: [{name: bplain, vsn: "2"}]
+appup:
+  up:
+    - from: "1"
+      instructions:
+        - update: bplain
+)");
+  Diagnostics diags = Build(spec);
+  const Diagnostic& d = Find(diags, "has no code_change");
+  CHECK(d.loc.line == 8);
+  CHECK(d.loc.column == 11);
+  CHECK_THAT(d.message, Catch::StartsWith("update bplain"));
+  CHECK_THAT(d.fix, Catch::Contains("load_module: bplain"));
+}
+
+TEST_CASE("a plan naming a module not in the release is refused", "[build][checks]") {
+  TempDir dir;
+  std::string spec = dir.write("notin.yaml", R"(release: demo
+vsn: "2"
+modules: [{name: bwidget, vsn: "2"}, {name: bgadget, vsn: "2"}]
+appup:
+  up:
+    - from: "1"
+      instructions:
+        - update: {module: bwidget, depends_on: [bghost]}
+        - load_module: bmissing
+        - apply: {module: bnowhere, function: warm}
+        - delete_module: bgadget
+)");
+  Diagnostics diags = Build(spec);
+  const Diagnostic& load = Find(diags, "module bmissing is not in release demo 2");
+  CHECK(load.loc.line == 9);
+  CHECK_THAT(load.fix, Catch::Contains("add bmissing to the release's modules"));
+  const Diagnostic& dep = Find(diags, "depends_on names module bghost");
+  CHECK(dep.loc.line == 8);
+  Find(diags, "module bnowhere is not in release demo 2");
+  const Diagnostic& del = Find(diags, "bgadget is still in release demo 2");
+  CHECK(del.loc.line == 11);
+}
+
+TEST_CASE("a depends_on cycle is refused, naming the cycle", "[build][checks]") {
+  TempDir dir;
+  std::string spec = dir.write("cycle.yaml", R"(release: demo
+vsn: "2"
+modules: [{name: bwidget, vsn: "2"}, {name: bgadget, vsn: "2"}]
+appup:
+  up:
+    - from: "1"
+      instructions:
+        - update: {module: bwidget, depends_on: [bgadget]}
+        - update: {module: bgadget, depends_on: [bwidget]}
+)");
+  Diagnostics diags = Build(spec);
+  const Diagnostic& d = Find(diags, "depends_on cycle:");
+  CHECK_THAT(d.message, Catch::Contains("bwidget -> bgadget -> bwidget"));
+  CHECK(d.loc.line == 8);
+  CHECK_THAT(d.fix, Catch::Contains("one direction only"));
+}
+
+TEST_CASE("a module whose content changed while its vsn did not is refused with --from",
+          "[build][checks]") {
+  TempDir dir;
+  std::string old_spec = dir.write("old.yaml", R"(release: demo
+vsn: "1"
+modules: [{name: bplain, vsn: "1"}]
+)");
+  std::string spec = dir.write("new.yaml", R"(release: demo
+vsn: "2"
+modules:
+  - {name: bplain, vsn: "1", library: )" + testing::kBuilderModules +
+                                               R"(/variant/bplain-1.so}
+)");
+  // Without --from the change cannot be seen; with it, it is refused.
+  CHECK(Build(spec).empty());
+  Diagnostics diags = Build(spec, old_spec);
+  const Diagnostic& d = Find(diags, "module bplain vsn 1 differs in content from bplain 1");
+  CHECK(d.loc.line == 4);
+  CHECK_THAT(d.fix, Catch::Contains("bump bplain's vsn"));
+}
+
+TEST_CASE("an appup entry for the release's own vsn is refused", "[build][checks]") {
+  TempDir dir;
+  std::string spec = dir.write("own.yaml", R"(release: demo
+vsn: "2"
+modules: [{name: bwidget, vsn: "2"}]
+appup:
+  up:
+    - from: "2"
+      instructions: [{update: bwidget}]
+  down:
+    - to: "2"
+      instructions: [{update: bwidget}]
+)");
+  Diagnostics diags = Build(spec);
+  const Diagnostic& up =
+      Find(diags, "appup up entry for version 2, which is this release's own vsn");
+  CHECK(up.loc.line == 6);
+  CHECK(up.loc.column == 13);
+  CHECK_THAT(up.fix, Catch::Contains("an upgrade goes from an older release"));
+  Find(diags, "appup down entry for version 2, which is this release's own vsn");
+}
+
+TEST_CASE("a process running a module not in the release is refused", "[build][checks]") {
+  TempDir dir;
+  std::string spec = dir.write("proc.yaml", R"(release: demo
+vsn: "1"
+modules: [{name: bwidget, vsn: "1"}]
+processes:
+  - {module: bwidget, name: a}
+  - {module: bgone, name: b}
+  - {module: bwidget, name: a}
+)");
+  Diagnostics diags = Build(spec);
+  const Diagnostic& d = Find(diags, "process b runs module bgone, which is not in the release");
+  CHECK(d.loc.line == 6);
+  Find(diags, "registered name a is used by two processes");
+}
+
+TEST_CASE("every error in a spec is reported in one run, not only the first", "[build][checks]") {
+  TempDir dir;
+  std::string spec = dir.write("many.yaml", R"(release: demo
+vsn: "2"
+modules:
+  - {name: bwidget, vsn: "2", libary: x}
+  - {name: bnothere, vsn: "1"}
+  - {name: bplain, vsn: "2"}
+appup:
+  up:
+    - from: "1"
+      instructions:
+        - update: bplain
+        - update: {module: bwidget, depends_on: [bwidget]}
+)");
+  Diagnostics diags = Build(spec);
+  INFO(diags.format());
+  Find(diags, "unknown key 'libary'");
+  Find(diags, "library bnothere-1.so of module bnothere not found");
+  Find(diags, "update bplain: bplain 2 (in release demo 2) has no code_change");
+  Find(diags, "depends_on cycle: bwidget -> bwidget");
+  CHECK(diags.size() == 4);
+  // Each is printed as file:line:col: error: ..., then its fix.
+  CHECK_THAT(diags.format(), Catch::Contains(spec + ":4:31: error: unknown key 'libary'"));
+  CHECK_THAT(diags.format(), Catch::Contains("    fix: did you mean 'library'?"));
+}
+
+TEST_CASE("a bad purge mode, timeout and term are each reported at their value",
+          "[build][checks]") {
+  TempDir dir;
+  std::string spec = dir.write("values.yaml", R"(release: demo
+vsn: "2"
+modules: [{name: bwidget, vsn: "2"}]
+processes:
+  - {module: bwidget, name: w, args: !tuple {a: 1}, count: 0}
+appup:
+  up:
+    - from: "1"
+      instructions:
+        - update: {module: bwidget, purge: gentle, timeout: soon}
+)");
+  Diagnostics diags = Build(spec);
+  INFO(diags.format());
+  CHECK(Find(diags, "purge must be soft or brutal, not 'gentle'").loc.line == 10);
+  CHECK(Find(diags, "'timeout' must be an integer").loc.line == 10);
+  CHECK(Find(diags, "'count' must be an integer from 1").loc.line == 5);
+  CHECK(Find(diags, "'args' is not a valid term").loc.line == 5);
+}
+
+}  // namespace
+}  // namespace relup::build
