@@ -1,0 +1,56 @@
+%% Helpers shared by the OTP benchmarks: JSON rows, statistics, code loading.
+-module(bench_util).
+-export([row/5, median/1, percentile/2, now_us/0, load_account/2, median_rows/1,
+         spawn_accounts/1, kill_all/1, quiet_logger/0]).
+
+%% Prints one JSON result row on its own line.
+row(Bench, N, Metric, Value, Unit) ->
+    io:format("{\"bench\": \"~s\", \"system\": \"otp\", \"n\": ~b, \"metric\": \"~s\", "
+              "\"value\": ~s, \"unit\": \"~s\"}~n",
+              [Bench, N, Metric, format_value(Value), Unit]).
+
+format_value(V) when is_integer(V) -> integer_to_list(V);
+format_value(V) when is_float(V) -> float_to_list(V, [{decimals, 3}, compact]).
+
+now_us() -> erlang:monotonic_time(microsecond).
+
+median([]) -> 0;
+median(L) -> percentile(L, 50).
+
+%% Nearest-rank percentile of a list of numbers.
+percentile([], _) -> 0;
+percentile(L, P) ->
+    S = lists:sort(L),
+    Len = length(S),
+    Rank = max(1, min(Len, ceil(P / 100 * Len))),
+    lists:nth(Rank, S).
+
+%% [[{Metric, Value, Unit}]] from several repetitions -> the median of each.
+median_rows([First | _] = Reps) ->
+    [{M, median([V || Rep <- Reps, {M2, V, _} <- Rep, M2 =:= M]), U} || {M, _, U} <- First].
+
+%% Loads version "1" or "2" of bench_account from Dir/v1 or Dir/v2 as the
+%% current code (the previous current version becomes old code).
+load_account(Dir, Vsn) ->
+    File = filename:join([Dir, "v" ++ Vsn, "bench_account.beam"]),
+    {ok, Bin} = file:read_file(File),
+    _ = code:purge(bench_account),
+    {module, bench_account} = code:load_binary(bench_account, File, Bin),
+    ok.
+
+%% N unlinked account servers with the seed's state, as a tuple of pids.
+spawn_accounts(N) ->
+    list_to_tuple([begin
+                       {ok, P} = bench_account:start(#{name => <<"blackode">>, money => 30000}),
+                       P
+                   end || _ <- lists:seq(1, N)]).
+
+kill_all(Pids) ->
+    L = tuple_to_list(Pids),
+    Refs = [erlang:monitor(process, P) || P <- L],
+    [exit(P, kill) || P <- L],
+    [receive {'DOWN', R, process, _, _} -> ok end || R <- Refs],
+    ok.
+
+%% Crashing gen_servers are part of a benchmark; do not print their reports.
+quiet_logger() -> logger:set_primary_config(level, none).
