@@ -245,12 +245,16 @@ void Node::Impl::run_terminate(Process* p, const Term& reason) {
   p->code->callbacks().terminate(ctx, reason, p->state);
 }
 
-void Node::Impl::finalize(Process* p, uint32_t owner, const ExitInfo& info) {
+void Node::Impl::finalize(Process* p, uint32_t owner, const ExitInfo& info, const From* caller,
+                          const Status& caller_error) {
   std::string who = describe(p);
   p->ctl.fetch_or(kExited, std::memory_order_seq_cst);
   bool removed = table_.erase(p->pid);
   if (p->name) registry_.remove(*p->name, p->pid);
 
+  log(info.abnormal ? LogLevel::kError : LogLevel::kInfo,
+      "process " + who + " exited: " + info.text);
+  if (caller != nullptr) fail_reply(*caller, caller_error);
   Status exited = Status::ProcessExited("process " + who + " exited: " + info.text);
   while (Message* m = p->mailbox.pop()) {
     if (m->kind == Message::Kind::kCall) fail_reply(m->from, exited);
@@ -258,8 +262,6 @@ void Node::Impl::finalize(Process* p, uint32_t owner, const ExitInfo& info) {
   }
   calls_.fail_target(p->pid, exited);
 
-  log(info.abnormal ? LogLevel::kError : LogLevel::kInfo,
-      "process " + who + " exited: " + info.text);
   // Dropped outside any callback: this may be the last reference to the
   // version, which closes the library.
   ModuleVersionPtr code = std::move(p->code);

@@ -117,8 +117,10 @@ class Node::Impl {
   Status deliver_to(rt::Process* p, rt::Message::Kind kind, Term message, From from);
   void destroy(rt::Process* p) noexcept;
 
-  // Process ends (node_impl.cc). The caller owns p through `owner`.
-  void finalize(rt::Process* p, uint32_t owner, const ExitInfo& info);
+  // Process ends (node_impl.cc). The caller owns p through `owner`. `caller`,
+  // if given, is told `caller_error` once the process is gone from the table.
+  void finalize(rt::Process* p, uint32_t owner, const ExitInfo& info, const From* caller = nullptr,
+                const Status& caller_error = Status());
   void run_terminate(rt::Process* p, const Term& reason);
   // "<0.5.0> (blackode, demo_server 1)": owner only (reads code).
   static std::string describe(const rt::Process* p);

@@ -96,21 +96,17 @@ void Node::Impl::crash(Process* p, std::string_view callback, const Status& erro
                        const From* caller) {
   std::string text = error.message();
   if (text.compare(0, callback.size(), callback) != 0) text = std::string(callback) + ": " + text;
-  if (caller != nullptr) {
-    fail_reply(*caller, Status::CallbackError("process " + describe(p) +
-                                              " failed while handling this call: " + text));
-  }
-  finalize(p, kScheduled, ExitInfo{Term::atom("error"), text, true});
+  Status for_caller =
+      Status::CallbackError("process " + describe(p) + " failed while handling this call: " + text);
+  finalize(p, kScheduled, ExitInfo{Term::atom("error"), text, true}, caller, for_caller);
 }
 
 void Node::Impl::stop(Process* p, const Term& reason, const From* unanswered) {
   run_terminate(p, reason);
   std::string text = "stopped with reason " + reason.to_yaml();
-  if (unanswered != nullptr) {
-    fail_reply(*unanswered, Status::ProcessExited("process " + describe(p) + " " + text +
-                                                  " without replying to this call"));
-  }
-  finalize(p, kScheduled, ExitInfo{reason, text, !IsQuietReason(reason)});
+  Status for_caller = Status::ProcessExited("process " + describe(p) + " " + text +
+                                            " without replying to this call");
+  finalize(p, kScheduled, ExitInfo{reason, text, !IsQuietReason(reason)}, unanswered, for_caller);
 }
 
 }  // namespace relup

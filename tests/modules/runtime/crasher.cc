@@ -5,7 +5,7 @@
 //   call :crash         -> throws
 //   call :stop          -> stops with reason :normal, without replying
 //   call :stop_reply    -> replies :bye, then stops with reason :normal
-//   call {sleep_ms: N}  -> sleeps N ms, then replies :slept (a busy process)
+//   call {sleep_ms: N}  -> logs "sleeping", sleeps N ms, logs "woke", replies :slept
 //   cast :crash         -> throws;  cast {stop: R} -> stops with reason R
 //   terminate           -> logs "terminate REASON"
 #include <chrono>
@@ -32,7 +32,9 @@ class Crasher : public relup::Server {
     if (request.is_atom("crash")) throw std::runtime_error("crashed on purpose");
     if (request.is_atom("stop")) return stop(Term::atom("normal"));
     if (request.is_atom("stop_reply")) return stop(Term::atom("normal"), Term::atom("bye"));
+    log("sleeping");
     std::this_thread::sleep_for(std::chrono::milliseconds(request.at("sleep_ms").as_int()));
+    log("woke");
     return reply(Term::atom("slept"));
   }
 
