@@ -114,6 +114,7 @@ class Execution {
   bool Commit();
   bool CatchNewcomers();
   bool RunDeferred(const PlanStep& step);
+  void SweepLateSpawns();
   void PurgeAndDelete();
   void Rollback();
   void TakeBack(Proc& p);

@@ -44,6 +44,7 @@ UpgradeReport Execution::Run() {
     UnloadStaged();
   } else {
     report_.outcome = UpgradeOutcome::kOk;
+    SweepLateSpawns();
     PurgeAndDelete();
   }
   Progress(true);

@@ -89,8 +89,9 @@ struct PlanContext {
 struct ExecuteOptions {
   bool dry_run = false;  // phases 1-2 only, then unload: nothing changes
   bool atomic = false;   // the whole plan is one group
-  // Called with (done, total) processes as the rollout advances, and once
-  // with (total, total) at the end. May be empty.
+  // Called with (done, total) processes: once with (0, total) when the
+  // rollout starts (after the precheck, before the first suspend), then at
+  // most every 50 ms as it advances, and once at the end. May be empty.
   std::function<void(size_t done, size_t total)> progress;
 };
 

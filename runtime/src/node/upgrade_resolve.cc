@@ -185,6 +185,8 @@ std::vector<std::pair<Pid, ModuleVersionPtr>> Execution::FindRunning(const Chang
     if (!change.from_vsn.empty() && v->vsn() != change.from_vsn) continue;
     for (Pid pid : node_.processes_running(change.module, v->vsn())) out.emplace_back(pid, v);
   }
+  // Spawn order: reports and rollouts read the same way every time.
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   return out;
 }
 

@@ -136,7 +136,7 @@ void Execution::ResumeGroup(const std::vector<size_t>& members) {
 }
 
 bool Execution::Rollout() {
-  last_progress_ = Clock::now();
+  Progress(true);  // (0, total): the rollout starts
   for (uint32_t si = 0; si < segments_.size(); ++si) {
     const Segment& seg = segments_[si];
     if (seg.held) continue;  // the held group goes last
@@ -246,6 +246,28 @@ bool Execution::Commit() {
   }
   ResumeGroup(held_);
   return true;
+}
+
+void Execution::SweepLateSpawns() {
+  // A spawn that picked the old version just before it stopped being current
+  // may be published after CatchNewcomers looked: change it now, or name it.
+  size_t before = procs_.size();
+  for (uint32_t ci = 0; ci < changes_.size(); ++ci) {
+    for (auto& [pid, version] : FindRunning(changes_[ci])) {
+      AddProc(pid, ci, changes_[ci].segment, version);
+    }
+  }
+  total_ += procs_.size() - before;
+  for (size_t i = before; i < procs_.size(); ++i) {
+    Proc& p = procs_[i];
+    size_t failures = report_.failures.size();
+    if (RunProcess(p, segments_[p.segment].timeout)) continue;
+    std::string why =
+        report_.failures.size() > failures ? report_.failures.back().reason.message() : "";
+    report_.failures.resize(failures);
+    report_.warnings.push_back(ProcessName(p.pid) + ", spawned on " + p.from->name() + " " +
+                               p.from->vsn() + " as the upgrade committed, stays on it: " + why);
+  }
 }
 
 void Execution::PurgeAndDelete() {

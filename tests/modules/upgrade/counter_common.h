@@ -10,6 +10,7 @@
 //   {sleep_ms: N}             be busy for N ms (a straggler), reply :ok
 //   {sleep_ms: N, mark: PATH} create PATH first, then sleep: a test can wait
 //                             until the process is really busy
+//   {set: KEY, to: V}         put V under the atom KEY in the state (call only)
 //
 // code_change knobs, read from the state (set through init args) or from
 // the appup's extra:
@@ -99,6 +100,10 @@ class Counter : public relup::Server {
     if (request.is_atom("get")) return reply(state);
     if (request.contains("sleep_ms")) {
       BeBusy(request);
+      return reply(Term::atom("ok"));
+    }
+    if (request.contains("set")) {
+      state = state.put(std::string_view(request.at("set").as_string()), request.at("to"));
       return reply(Term::atom("ok"));
     }
     state = state.put(Field, state.at(Field).as_int() + request.at("add").as_int());
