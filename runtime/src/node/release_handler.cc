@@ -39,22 +39,6 @@ Result<ReleaseOnDisk> ReadReleaseDir(const std::string& dir) {
   return out;
 }
 
-// Reads and verifies a tarball: every refusal names the tarball and the fix.
-Result<std::pair<ReleaseFiles, Release>> ReadVerified(const std::string& tarball) {
-  RELUP_ASSIGN_OR_RETURN(ReleaseFiles files, ReadTarball(tarball));
-  std::vector<std::string> problems = VerifyManifest(files);
-  if (!problems.empty()) {
-    std::string text;
-    for (const std::string& p : problems) text += "\n  " + p;
-    return Status::Corruption(tarball + " failed verification against its MANIFEST:" + text +
-                              "\nthe tarball was changed after relup build made it: rebuild it, "
-                              "or fetch it again");
-  }
-  RELUP_ASSIGN_OR_RETURN(Release release, ReleaseFromFiles(files, tarball));
-  RELUP_RETURN_IF_ERROR(CheckReleaseLayout(files, release, tarball));
-  return std::make_pair(std::move(files), std::move(release));
-}
-
 std::string Versions(const std::vector<UpgradePlan>& plans) {
   std::string out;
   for (const UpgradePlan& p : plans) out += (out.empty() ? "" : ", ") + p.vsn;
@@ -71,6 +55,56 @@ Status NoUpPlan(const PlanSet& plans, const ReleaseEntry& running) {
 }
 
 }  // namespace
+
+// A tarball read, verified against its MANIFEST, and parsed.
+struct ReleaseHandler::Verified {
+  ReleaseFiles files;
+  Release release;
+  PlanSet plans;
+};
+
+Result<ReleaseHandler::Verified> ReleaseHandler::ReadVerified(const std::string& tarball) {
+  Verified v;
+  RELUP_ASSIGN_OR_RETURN(v.files, ReadTarball(tarball));
+  std::vector<std::string> problems = VerifyManifest(v.files);
+  if (!problems.empty()) {
+    std::string text;
+    for (const std::string& p : problems) text += "\n  " + p;
+    return Status::Corruption(tarball + " failed verification against its MANIFEST:" + text +
+                              "\nthe tarball was changed after relup build made it: rebuild it, "
+                              "or fetch it again");
+  }
+  RELUP_ASSIGN_OR_RETURN(v.release, ReleaseFromFiles(v.files, tarball));
+  RELUP_RETURN_IF_ERROR(CheckReleaseLayout(v.files, v.release, tarball));
+  auto relup = v.files.find(RelupYamlPath(v.release.vsn));
+  if (relup != v.files.end()) {
+    RELUP_ASSIGN_OR_RETURN(v.plans, ParsePlanSetYaml(relup->second, tarball + ":" + relup->first));
+  } else {
+    v.plans.release = v.release.name;  // a first release: no plans
+    v.plans.vsn = v.release.vsn;
+  }
+  return v;
+}
+
+// Why `v` cannot be installed over the running release, or ok.
+Status ReleaseHandler::CheckUpgradable(const Verified& v) const {
+  auto running = store_.running();
+  if (!running) {
+    return Status::FailedPrecondition(
+        "no release runs on this node yet: start it with relup node start --release TARBALL");
+  }
+  if (v.release.name != running->name) {
+    return Status::FailedPrecondition("release " + v.release.name + " " + v.release.vsn +
+                                      " is not an upgrade of the running release " + running->name +
+                                      " " + running->vsn + ": a node runs one release name");
+  }
+  if (running->vsn == v.release.vsn) {
+    return Status::FailedPrecondition("release " + running->name + " " + running->vsn +
+                                      " is already running on this node");
+  }
+  if (v.plans.find_up(running->vsn) == nullptr) return NoUpPlan(v.plans, *running);
+  return Status::Ok();
+}
 
 ReleaseHandler::ReleaseHandler(Node& node, ReleaseStore& store, std::string root)
     : node_(node), store_(store), root_(std::move(root)), executor_(node) {}
@@ -101,8 +135,13 @@ Result<std::string> ReleaseHandler::Unpack(const std::string& tarball) {
 }
 
 Result<std::string> ReleaseHandler::UnpackLocked(const std::string& tarball) {
-  RELUP_ASSIGN_OR_RETURN(auto verified, ReadVerified(tarball));
-  const auto& [files, release] = verified;
+  RELUP_ASSIGN_OR_RETURN(Verified v, ReadVerified(tarball));
+  return UnpackVerified(v, tarball);
+}
+
+Result<std::string> ReleaseHandler::UnpackVerified(const Verified& v, const std::string& tarball) {
+  const ReleaseFiles& files = v.files;
+  const Release& release = v.release;
   std::string dir = store_.release_dir(release.vsn);
   if (auto known = store_.find(release.vsn)) {
     if (known->name == release.name && ReleaseOnDiskMatches(files, release, root_, dir)) {
@@ -183,27 +222,11 @@ UpgradeReport ReleaseHandler::InstallLocked(std::string_view vsn_view,
   return report;
 }
 
-UpgradeReport ReleaseHandler::DryRunTarball(const std::string& tarball,
-                                            const ApplyOptions& options) {
-  auto running = store_.running();
-  std::string from = running ? running->vsn : "";
-  Result<std::pair<ReleaseFiles, Release>> verified = ReadVerified(tarball);
-  if (!verified.ok()) return RefusedReport(from, "", "verify", verified.status());
-  const auto& [files, release] = *verified;
-  if (!running) {
-    return RefusedReport(from, release.vsn, "from_version",
-                         Status::FailedPrecondition("no release runs on this node yet"));
-  }
-  auto relup = files.find(RelupYamlPath(release.vsn));
-  Result<PlanSet> plans =
-      relup == files.end()
-          ? Result<PlanSet>(Status::NotFound(tarball + " has no " + RelupYamlPath(release.vsn)))
-          : ParsePlanSetYaml(relup->second, tarball + ":" + relup->first);
-  if (!plans.ok()) return RefusedReport(from, release.vsn, "verify", plans.status());
-  const UpgradePlan* plan = plans->find_up(from);
-  if (plan == nullptr)
-    return RefusedReport(from, release.vsn, "from_version", NoUpPlan(*plans, *running));
-
+UpgradeReport ReleaseHandler::DryRun(const Verified& v, const ApplyOptions& options) {
+  const std::string from = store_.running()->vsn;
+  const ReleaseFiles& files = v.files;
+  const Release& release = v.release;
+  const UpgradePlan* plan = v.plans.find_up(from);
   // The libraries go to a scratch root under ROOT, removed afterwards.
   static std::atomic<uint64_t> counter{0};
   std::string scratch =
@@ -218,7 +241,7 @@ UpgradeReport ReleaseHandler::DryRunTarball(const std::string& tarball,
   context.to_release = release.vsn;
   context.target = &release;
   context.lib_root = scratch;
-  context.back = plans->find_down(from);
+  context.back = v.plans.find_down(from);
   ExecuteOptions exec;
   exec.dry_run = true;
   exec.atomic = options.atomic;
@@ -232,15 +255,18 @@ UpgradeReport ReleaseHandler::Apply(const std::string& tarball, const ApplyOptio
   std::unique_lock<std::mutex> lock(busy_, std::try_to_lock);
   if (!lock.owns_lock()) return Busy("");
   SetActivity("apply " + tarball);
-  if (options.dry_run) return DryRunTarball(tarball, options);
-  Result<std::string> vsn = UnpackLocked(tarball);
-  if (!vsn.ok()) {
-    auto running = store_.running();
-    StatusCode code = vsn.status().code();
-    std::string step =
-        code == StatusCode::kIOError || code == StatusCode::kAlreadyExists ? "unpack" : "verify";
-    return RefusedReport(running ? running->vsn : "", "", step, vsn.status());
+  auto running = store_.running();
+  std::string from = running ? running->vsn : "";
+  // Everything is checked before anything is written: a refusal leaves the
+  // root as it was.
+  Result<Verified> v = ReadVerified(tarball);
+  if (!v.ok()) return RefusedReport(from, "", "verify", v.status());
+  if (Status s = CheckUpgradable(*v); !s.ok()) {
+    return RefusedReport(from, v->release.vsn, "from_version", s);
   }
+  if (options.dry_run) return DryRun(*v, options);
+  Result<std::string> vsn = UnpackVerified(*v, tarball);
+  if (!vsn.ok()) return RefusedReport(from, v->release.vsn, "unpack", vsn.status());
   UpgradeReport report = InstallLocked(*vsn, options);
   if (report.ok() && options.permanent) {
     Status s = store_.make_permanent(*vsn);

@@ -21,9 +21,12 @@
 //                      process is paused) and, on success, makes VSN the
 //                      store's current release.
 //   Apply(tarball)     Unpack + Install (+ MakePermanent with `permanent`):
-//                      `relup apply`. With dry_run the tarball is unpacked to
-//                      a temporary directory under ROOT that is removed
-//                      afterwards; the store and the processes are untouched.
+//                      `relup apply`. The tarball is verified and its plan
+//                      checked against the running release BEFORE anything is
+//                      written, so a refusal leaves ROOT as it was. With
+//                      dry_run the libraries are written to a temporary
+//                      directory under ROOT that is removed afterwards; the
+//                      store and the processes are untouched.
 //   Downgrade(vsn)     runs the CURRENT release's down plan to VSN: the old
 //                      module versions are re-loaded from ROOT/lib/, and each
 //                      code_change runs on the older version with old_vsn
@@ -85,9 +88,13 @@ class ReleaseHandler {
   const std::string& root() const { return root_; }
 
  private:
+  struct Verified;  // a tarball read, verified and parsed
+  static Result<Verified> ReadVerified(const std::string& tarball);
+  Status CheckUpgradable(const Verified& v) const;
   Result<std::string> UnpackLocked(const std::string& tarball);
+  Result<std::string> UnpackVerified(const Verified& v, const std::string& tarball);
   UpgradeReport InstallLocked(std::string_view vsn, const ApplyOptions& options);
-  UpgradeReport DryRunTarball(const std::string& tarball, const ApplyOptions& options);
+  UpgradeReport DryRun(const Verified& v, const ApplyOptions& options);
   // Refusal report when another operation holds busy_.
   UpgradeReport Busy(std::string_view to) const;
   void SetActivity(std::string what);

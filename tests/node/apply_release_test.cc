@@ -1,0 +1,257 @@
+// ReleaseHandler against an in-process node and a real release store: apply
+// a tarball, refuse what must be refused without writing anything, dry runs,
+// downgrades, and booting a release.
+#include <filesystem>
+#include <future>
+
+#include "apply_fixture.h"
+#include "node/release_handler.h"
+#include "node/release_store.h"
+
+namespace relup::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string DemoPlans() {
+  return R"(format: 1
+release: test
+vsn: "2"
+up:
+  - from: "1"
+    steps:
+      - {op: load_object_code, modules: [{module: demo_server, vsn: "2"}]}
+      - {op: point_of_no_return}
+      - {op: suspend, modules: [demo_server], timeout: 5000}
+      - {op: code_change, module: demo_server, from_vsn: "1", to_vsn: "2", extra: ~}
+      - {op: resume, modules: [demo_server]}
+      - {op: purge, module: demo_server, mode: soft}
+down:
+  - to: "1"
+    steps:
+      - {op: load_object_code, modules: [{module: demo_server, vsn: "1"}]}
+      - {op: point_of_no_return}
+      - {op: suspend, modules: [demo_server], timeout: 5000}
+      - {op: code_change, module: demo_server, from_vsn: "2", to_vsn: "1", down: true, extra: ~}
+      - {op: resume, modules: [demo_server]}
+      - {op: purge, module: demo_server, mode: soft}
+)";
+}
+
+ReleaseProcess Blackode() {
+  ReleaseProcess p;
+  p.module = "demo_server";
+  p.name = "blackode";
+  p.args = Map("{name: blackode, money: 30000}");
+  return p;
+}
+
+// A node booted on release 1 of `modules`, with its store and handler.
+class ReleaseFixture {
+ public:
+  explicit ReleaseFixture(Release r1) : release1_(std::move(r1)) {
+    auto store = ReleaseStore::Open(f_.root());
+    REQUIRE(store.ok());
+    store_ = std::move(*store);
+    handler_ = std::make_unique<ReleaseHandler>(f_.node(), *store_, f_.root());
+    std::string t1 = WriteTarball(tarballs_.path(), release1_, "");
+    auto vsn = handler_->Unpack(t1);
+    INFO(vsn.status().ToString());
+    REQUIRE(vsn.ok());
+    Status booted = handler_->Boot(*vsn);
+    INFO(booted.ToString());
+    REQUIRE(booted.ok());
+    REQUIRE(handler_->MakePermanent(*vsn).ok());
+  }
+
+  Node& node() { return f_.node(); }
+  ReleaseStore& store() { return *store_; }
+  ReleaseHandler& handler() { return *handler_; }
+  const std::string& root() const { return f_.root(); }
+  std::string Tarball(const Release& r, const std::string& relup_yaml) {
+    return WriteTarball(tarballs_.path(), r, relup_yaml);
+  }
+  Term State(const std::string& name) {
+    auto s = f_.node().get_state(ProcessRef(std::string_view(name)));
+    REQUIRE(s.ok());
+    return *s;
+  }
+  std::string Running() { return store_->running()->vsn; }
+
+ private:
+  UpgradeFixture f_;
+  ScratchDir tarballs_;
+  Release release1_;
+  std::unique_ptr<ReleaseStore> store_;
+  std::unique_ptr<ReleaseHandler> handler_;
+};
+
+TEST_CASE("Booting a release loads its modules, starts the processes it lists and makes it run") {
+  ReleaseFixture rf(MakeRelease("1", {{"demo_server", "1"}}, {Blackode()}));
+  CHECK(rf.State("blackode") == Map("{name: blackode, money: 30000}"));
+  CHECK(rf.Running() == "1");
+  CHECK(rf.store().permanent()->vsn == "1");
+  CHECK(fs::exists(rf.root() + "/releases/1/release.yaml"));
+  CHECK(fs::exists(rf.root() + "/lib/demo_server-1/demo_server.so"));
+}
+
+TEST_CASE(
+    "The seed story: apply demo 2 migrates blackode's money to salary, downgrade 1 brings it "
+    "back") {
+  ReleaseFixture rf(MakeRelease("1", {{"demo_server", "1"}}, {Blackode()}));
+  REQUIRE(rf.node().call("blackode", Map("{add: 30000}")).ok());
+  CHECK(rf.State("blackode") == Map("{money: 60000, name: blackode}"));
+  std::string t2 = rf.Tarball(MakeRelease("2", {{"demo_server", "2"}}, {Blackode()}), DemoPlans());
+
+  UpgradeReport up = rf.handler().Apply(t2);
+
+  INFO(up.status().ToString());
+  REQUIRE(up.outcome == UpgradeOutcome::kOk);
+  CHECK(up.from_release == "1");
+  CHECK(up.to_release == "2");
+  CHECK(rf.State("blackode") == Map("{name: blackode, salary: 60000}"));
+  auto reply = rf.node().call("blackode", Map("{add: 100000}"));
+  REQUIRE(reply.ok());
+  CHECK(*reply == Map("{name: blackode, salary: 160000}"));
+  CHECK(rf.Running() == "2");
+  CHECK(rf.store().permanent()->vsn == "1");  // not made permanent: a restart boots 1
+  CHECK(fs::exists(rf.root() + "/releases/2/relup.yaml"));
+  CHECK(fs::exists(rf.root() + "/lib/demo_server-2/demo_server.so"));
+
+  UpgradeReport down = rf.handler().Downgrade("1");
+
+  INFO(down.status().ToString());
+  REQUIRE(down.outcome == UpgradeOutcome::kOk);
+  CHECK(down.downgrade);
+  CHECK(rf.State("blackode") == Map("{money: 160000, name: blackode}"));
+  CHECK(rf.Running() == "1");
+  CHECK(rf.node().processes_running("demo_server", "1").size() == 1);
+  // New processes start on the version the node runs now.
+  auto fresh = rf.node().spawn("demo_server", Map("{name: x, money: 1}"));
+  REQUIRE(fresh.ok());
+  CHECK(rf.node().get_status(*fresh)->vsn == "1");
+
+  SECTION("and applying 2 again, permanently, upgrades and records it as permanent") {
+    ApplyOptions options;
+    options.permanent = true;
+    UpgradeReport again = rf.handler().Apply(t2, options);
+    INFO(again.status().ToString());
+    REQUIRE(again.outcome == UpgradeOutcome::kOk);
+    CHECK(rf.store().permanent()->vsn == "2");
+  }
+}
+
+TEST_CASE(
+    "A release whose plan does not upgrade from the running one is refused, naming both, and "
+    "nothing is written") {
+  ReleaseFixture rf(MakeRelease("1", {{"demo_server", "1"}}, {Blackode()}));
+  std::string plans = DemoPlans();
+  plans.replace(plans.find("from: \"1\""), 9, "from: \"0.9\"");
+  std::string t2 = rf.Tarball(MakeRelease("2", {{"demo_server", "2"}}), plans);
+
+  UpgradeReport report = rf.handler().Apply(t2);
+
+  REQUIRE(report.outcome == UpgradeOutcome::kRefused);
+  CHECK(report.failures[0].step == "from_version");
+  CHECK_THAT(report.status().message(), Catch::Contains("upgrades from 0.9"));
+  CHECK_THAT(report.status().message(), Catch::Contains("runs release test 1"));
+  CHECK(!fs::exists(rf.root() + "/releases/2"));
+  CHECK(!fs::exists(rf.root() + "/lib/demo_server-2"));
+  CHECK(!rf.store().find("2"));
+  CHECK(rf.State("blackode") == Map("{name: blackode, money: 30000}"));
+}
+
+TEST_CASE("A tampered tarball is refused, naming the file, and nothing is written") {
+  ReleaseFixture rf(MakeRelease("1", {{"demo_server", "1"}}, {Blackode()}));
+  Release r2 = MakeRelease("2", {{"demo_server", "2"}});
+  ReleaseFiles files = ReleaseTarballFiles(r2, DemoPlans());
+  files["lib/demo_server-2/demo_server.so"][100] ^= 1;
+  ScratchDir dir;
+  std::string t2 = dir.path() + "/tampered.tar.gz";
+  REQUIRE(WriteTarballAtomically(t2, files).ok());
+
+  UpgradeReport report = rf.handler().Apply(t2);
+
+  REQUIRE(report.outcome == UpgradeOutcome::kRefused);
+  CHECK(report.failures[0].step == "verify");
+  CHECK_THAT(report.status().message(), Catch::Contains("lib/demo_server-2/demo_server.so"));
+  CHECK(!fs::exists(rf.root() + "/releases/2"));
+  CHECK(!fs::exists(rf.root() + "/lib/demo_server-2"));
+  CHECK(rf.Running() == "1");
+}
+
+TEST_CASE(
+    "A dry run of a tarball reports what would change and leaves the root and the node as they "
+    "were") {
+  ReleaseFixture rf(MakeRelease("1", {{"demo_server", "1"}}, {Blackode()}));
+  std::string t2 = rf.Tarball(MakeRelease("2", {{"demo_server", "2"}}, {Blackode()}), DemoPlans());
+  auto entries_before = rf.store().releases();
+  ApplyOptions options;
+  options.dry_run = true;
+
+  UpgradeReport report = rf.handler().Apply(t2, options);
+
+  INFO(report.status().ToString());
+  REQUIRE(report.outcome == UpgradeOutcome::kOk);
+  CHECK(report.dry_run);
+  REQUIRE(report.modules.size() == 1);
+  CHECK(report.modules[0].processes == 1);
+  CHECK(report.touched.size() == 1);
+  CHECK(report.touched[0].name == "blackode");
+  CHECK(rf.store().releases().size() == entries_before.size());
+  CHECK(!fs::exists(rf.root() + "/releases/2"));
+  CHECK(!fs::exists(rf.root() + "/lib/demo_server-2"));
+  for (const auto& e : fs::directory_iterator(rf.root())) {
+    CHECK(e.path().filename().string().rfind(".dry-run", 0) != 0);
+  }
+  CHECK(rf.State("blackode") == Map("{name: blackode, money: 30000}"));
+  CHECK(rf.node().code_server().find("demo_server", "2") == nullptr);
+}
+
+TEST_CASE("A downgrade to a release that is not installed is refused, naming it") {
+  ReleaseFixture rf(MakeRelease("1", {{"demo_server", "1"}}, {Blackode()}));
+  UpgradeReport report = rf.handler().Downgrade("0.5");
+  REQUIRE(report.outcome == UpgradeOutcome::kRefused);
+  CHECK_THAT(report.status().message(), Catch::Contains("0.5"));
+  CHECK_THAT(report.status().message(), Catch::Contains("not installed"));
+}
+
+TEST_CASE("A second upgrade while one is running is refused at once, not queued") {
+  ReleaseFixture rf(MakeRelease("1", {{"demo_server", "1"}}, {Blackode()}));
+  std::string t2 = rf.Tarball(MakeRelease("2", {{"demo_server", "2"}}, {Blackode()}), DemoPlans());
+  UpgradeReport second;
+  ApplyOptions options;
+  options.progress = [&, armed = false](size_t done, size_t) mutable {
+    if (done != 0 || armed) return;
+    armed = true;
+    second = std::async(std::launch::async, [&] { return rf.handler().Apply(t2); }).get();
+  };
+
+  UpgradeReport first = rf.handler().Apply(t2, options);
+
+  CHECK(first.outcome == UpgradeOutcome::kOk);
+  REQUIRE(second.outcome == UpgradeOutcome::kRefused);
+  CHECK_THAT(second.status().message(), Catch::Contains("in progress"));
+}
+
+TEST_CASE(
+    "Unpacking a tarball a second time is a no-op; one with other content under the same vsn is "
+    "refused") {
+  ReleaseFixture rf(MakeRelease("1", {{"demo_server", "1"}}, {Blackode()}));
+  Release r2 = MakeRelease("2", {{"demo_server", "2"}}, {Blackode()});
+  std::string t2 = rf.Tarball(r2, DemoPlans());
+  REQUIRE(rf.handler().Unpack(t2).ok());
+  REQUIRE(rf.handler().Unpack(t2).ok());
+  CHECK(rf.store().find("2")->state == ReleaseState::kUnpacked);
+
+  Release other = r2;
+  other.processes.clear();
+  ScratchDir dir;
+  std::string t2b = WriteTarball(dir.path(), other, DemoPlans());
+  auto refused = rf.handler().Unpack(t2b);
+  REQUIRE(!refused.ok());
+  CHECK_THAT(refused.status().message(), Catch::Contains("already installed"));
+}
+
+}  // namespace
+}  // namespace relup::test
