@@ -108,7 +108,7 @@ void CheckRolledBackExactly(UpgradeFixture& f, const std::vector<Pid>& pids, con
                            ", count: " + std::to_string(load.sent(i)) +
                            (i == victim ? ", fail_on_upgrade: true}" : "}");
     INFO("process " << i);
-    CHECK(f.State(pids[i]) == Map(expected));
+    CHECK(f.Get(pids[i]) == Map(expected));
   }
   // The node is back on its old code: version 2 unloaded, spawn uses 1.
   CHECK(f.node().code_server().find("counter", "2") == nullptr);
@@ -244,7 +244,7 @@ TEST_CASE("Under concurrent casts an upgrade loses no message: every process's s
   REQUIRE(report.outcome == UpgradeOutcome::kOk);
   int64_t total = 0, expected = 0;
   for (size_t i = 0; i < pids.size(); ++i) {
-    Term s = f.State(pids[i]);
+    Term s = f.Get(pids[i]);
     CHECK(s == Map("{id: " + std::to_string(i) + ", total: " + std::to_string(load.sent(i)) + "}"));
     total += s.at("total").as_int();
     expected += load.sent(i);

@@ -160,6 +160,14 @@ class UpgradeFixture {
     REQUIRE(s.ok());
     return *s;
   }
+  // The state through the mailbox (a :get call): unlike get_state it comes
+  // after every message already queued, so it counts them all.
+  Term Get(Pid pid) {
+    auto s = node_.call(pid, Term::atom("get"));
+    INFO(s.status().ToString());
+    REQUIRE(s.ok());
+    return *s;
+  }
   std::string Vsn(Pid pid) {
     auto st = node_.get_status(pid);
     REQUIRE(st.ok());
