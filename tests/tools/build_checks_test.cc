@@ -88,6 +88,15 @@ proceses: []
   CHECK_THAT(top.fix, Catch::Contains("did you mean 'processes'?"));
 }
 
+TEST_CASE("a key written twice is an error, not a silent choice", "[build][checks]") {
+  TempDir dir;
+  std::string spec = dir.write("dup.yaml", "release: demo\nvsn: \"1\"\nvsn: \"2\"\nmodules: []\n");
+  Diagnostics diags = Build(spec);
+  const Diagnostic& d = Find(diags, "key 'vsn' appears twice in the release spec");
+  CHECK(d.loc.line == 3);
+  CHECK(d.loc.column == 1);
+}
+
 TEST_CASE("an unknown instruction suggests the closest instruction", "[build][checks]") {
   TempDir dir;
   std::string spec = dir.write("instr.yaml", R"(release: demo

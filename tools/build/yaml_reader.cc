@@ -1,5 +1,7 @@
 #include "build/yaml_reader.h"
 
+#include <set>
+
 #include "relup/release.h"
 #include "relup/term_yaml.h"
 
@@ -45,8 +47,14 @@ bool YamlReader::expect_map(const YAML::Node& node, std::string_view what,
           "write it as `key: value` lines");
     return false;
   }
+  std::set<std::string> seen;
   for (const auto& entry : node) {
     std::string key = entry.first.Scalar();
+    if (!seen.insert(key).second) {
+      error(entry.first, "key '" + key + "' appears twice in " + std::string(what),
+            "keep one of them: YAML would silently use only the first");
+      continue;
+    }
     bool ok = false;
     for (auto k : known) ok = ok || k == key;
     if (ok) continue;
