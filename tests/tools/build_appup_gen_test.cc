@@ -229,7 +229,7 @@ TEST_CASE("two releases with the same modules generate an empty appup, not an er
   CHECK(appup->down[0].instructions.empty());
 }
 
-TEST_CASE("--from accepts a release tarball as well as a spec", "[build][appup]") {
+TEST_CASE("relup build accepts a release tarball for --from as well as a spec", "[build][appup]") {
   TempDir dir;
   std::string old_spec = dir.write("shop-1.yaml", kOld);
   std::string new_spec = dir.write("shop-2.yaml", kNew);
@@ -241,7 +241,7 @@ TEST_CASE("--from accepts a release tarball as well as a spec", "[build][appup]"
   CHECK(from_spec.files == from_tarball.files);
 }
 
-TEST_CASE("--from a release with the same vsn is refused", "[build][appup]") {
+TEST_CASE("a --from release with the same vsn as the spec is refused", "[build][appup]") {
   TempDir dir;
   std::string spec = dir.write("shop-2.yaml", kNew);
   Diagnostics diags;
