@@ -20,6 +20,7 @@ const std::string kJournal1 = TestModule("rt_journal-1.so");
 const std::string kCrasher = TestModule("rt_crasher-1.so");
 const std::string kAsker = TestModule("rt_asker-1.so");
 const std::string kEcho = TestModule("rt_echo-1.so");
+const std::string kPinger = TestModule("rt_pinger-1.so");
 
 bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
@@ -295,4 +296,31 @@ TEST_CASE("shutdown terminates every process, newest first, and later operations
   CHECK(node->call(*a, Term::atom("ping")).status().code() == StatusCode::kUnavailable);
   CHECK(node->processes().empty());
   node->shutdown();  // idempotent
+}
+
+TEST_CASE("request/reply loops between pairs of processes complete every round, in order") {
+  constexpr int kPairs = 4;
+  constexpr int kRounds = 2000;
+  TestNode node({kPinger, kEcho});
+  std::vector<Pid> pingers;
+  for (int i = 0; i < kPairs; ++i) {
+    auto pinger = node->spawn("rt_pinger", Term());
+    auto echo = node->spawn("rt_echo", Term());
+    REQUIRE(pinger.ok());
+    REQUIRE(echo.ok());
+    REQUIRE(
+        node->cast(*pinger, Term::map({{Term::atom("ping"), Term(static_cast<long long>(echo->id))},
+                                       {Term::atom("rounds"), Term(kRounds)}}))
+            .ok());
+    pingers.push_back(*pinger);
+  }
+  for (Pid pinger : pingers) {
+    REQUIRE(Eventually(
+        [&] {
+          auto state = node->get_state(pinger);
+          return state.ok() && state->at("done") == Term(kRounds);
+        },
+        std::chrono::seconds(30)));
+  }
+  CHECK(node->processes().size() == 2 * kPairs);  // nobody failed
 }

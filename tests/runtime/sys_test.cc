@@ -1,6 +1,7 @@
 // sys operations with OTP's meaning: the seed's upgrade session, suspend and
 // resume, change_code and its refusals, switch_code, state access, status,
 // snapshot/restore, purge.
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <thread>
 
@@ -346,4 +347,46 @@ TEST_CASE("a brutal purge ends the processes on the version, then unloads it") {
   CHECK(node.log.contains("killed"));
   CHECK(*node->call(*fresh, Term::atom("vsn")) == Term("2"));
   CHECK(node->purge("rt_counter", "1", PurgeMode::kSoft).code() == StatusCode::kNotFound);
+}
+
+TEST_CASE("sys operations racing with casts from several threads lose no message") {
+  constexpr int kCasts = 5000;
+  TestNode node({kCounter1});
+  auto pid = node->spawn("rt_counter", Term(0));
+  REQUIRE(pid.ok());
+  node.load(kCounter2);
+  const Term inc = Yaml("{inc: 1}");
+  std::atomic<bool> casting{true};
+  std::atomic<int> sys_errors{0};
+
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kCasts; ++i) {
+        if (!node->cast(*pid, inc).ok()) sys_errors.fetch_add(1);
+      }
+    });
+  }
+  std::thread suspender([&] {
+    while (casting) {
+      if (!node->suspend(*pid).ok() || !node->resume(*pid).ok()) sys_errors.fetch_add(1);
+    }
+  });
+  std::thread reader([&] {
+    while (casting) {
+      if (!node->get_state(*pid).ok() || !node->get_status(*pid).ok()) sys_errors.fetch_add(1);
+    }
+  });
+  for (auto& t : threads) t.join();
+  // Upgrade it while the sys threads are still at it.
+  REQUIRE(node->suspend(*pid).ok());
+  REQUIRE(node->change_code(*pid, "rt_counter", Term("1"), Term()).ok());
+  REQUIRE(node->resume(*pid).ok());
+  casting = false;
+  suspender.join();
+  reader.join();
+
+  CHECK(sys_errors.load() == 0);
+  CHECK(*node->call(*pid, Term::atom("get")) == Term(2 * kCasts));
+  CHECK(*node->call(*pid, Term::atom("vsn")) == Term("2"));
 }

@@ -147,6 +147,11 @@ Status Node::Impl::acquire(Process* p, Millis timeout, std::string_view what) {
   while ((s & (kOwned | kExited)) == 0) {
     if (p->ctl.compare_exchange_weak(s, s | kLocked, std::memory_order_acq_rel)) return Status();
   }
+  if (scheduler_->on_worker_thread()) {
+    return Status::FailedPrecondition("cannot " + std::string(what) + " " + label(p) +
+                                      " from inside a callback: waiting for it would block a "
+                                      "scheduler thread");
+  }
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::unique_lock<std::mutex> lock(sys_mu_);
   ++sys_waiters_[p];
@@ -162,8 +167,8 @@ Status Node::Impl::acquire(Process* p, Millis timeout, std::string_view what) {
   for (;;) {
     s = p->ctl.load(std::memory_order_seq_cst);
     if ((s & kExited) != 0) {
-      return Status::ProcessExited("process " + label(p) + " exited before it could " +
-                                   std::string(what));
+      return Status::ProcessExited("could not " + std::string(what) + " " + label(p) +
+                                   ": it exited");
     }
     if ((s & kOwned) == 0) {
       if (p->ctl.compare_exchange_strong(s, s | kLocked, std::memory_order_seq_cst)) {
