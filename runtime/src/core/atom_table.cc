@@ -1,5 +1,8 @@
-// The program-wide atom table. Lookups of existing atoms take a shared lock
-// only; the first use of a name takes the exclusive lock once.
+// The program-wide atom table. A per-thread direct-mapped cache answers most
+// lookups without touching shared state (entries are never freed, so a cached
+// pointer stays valid); a miss takes the table's shared lock, and only the
+// first use of a name takes the exclusive lock.
+#include <array>
 #include <functional>
 #include <mutex>
 #include <shared_mutex>
@@ -10,10 +13,24 @@
 namespace relup::detail {
 namespace {
 
+// FNV-1a: atom names are short, where this beats std::hash's Murmur.
+size_t HashName(std::string_view name) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (char c : name) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ULL;
+  }
+  return static_cast<size_t>(h);
+}
+
+struct NameHash {
+  size_t operator()(std::string_view name) const { return HashName(name); }
+};
+
 struct AtomTable {
   std::shared_mutex mu;
   // Keys view the names owned by the (never freed) entries.
-  std::unordered_map<std::string_view, const AtomEntry*> by_name;
+  std::unordered_map<std::string_view, const AtomEntry*, NameHash> by_name;
 };
 
 AtomTable& Table() {
@@ -22,13 +39,25 @@ AtomTable& Table() {
   return *table;
 }
 
+constexpr size_t kCacheSlots = 256;
+thread_local std::array<const AtomEntry*, kCacheSlots> tls_cache{};
+
+const AtomEntry*& CacheSlot(size_t hash) {
+  return tls_cache[hash % kCacheSlots];
+}
+
 }  // namespace
 
 const AtomEntry* FindAtom(std::string_view name) {
+  size_t hash = HashName(name);
+  const AtomEntry*& slot = CacheSlot(hash);
+  if (slot != nullptr && slot->hash == hash && slot->name == name) return slot;
   AtomTable& t = Table();
   std::shared_lock lock(t.mu);
   auto it = t.by_name.find(name);
-  return it == t.by_name.end() ? nullptr : it->second;
+  if (it == t.by_name.end()) return nullptr;
+  slot = it->second;
+  return slot;
 }
 
 const AtomEntry* InternAtom(std::string_view name) {
@@ -37,8 +66,9 @@ const AtomEntry* InternAtom(std::string_view name) {
   std::unique_lock lock(t.mu);
   auto it = t.by_name.find(name);
   if (it != t.by_name.end()) return it->second;
-  auto* entry = new AtomEntry{std::string(name), std::hash<std::string_view>{}(name)};
+  auto* entry = new AtomEntry{std::string(name), HashName(name)};
   t.by_name.emplace(entry->name, entry);
+  CacheSlot(entry->hash) = entry;
   return entry;
 }
 

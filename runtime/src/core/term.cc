@@ -39,21 +39,23 @@ std::string Preview(const Term& t) {
   throw BadTermAccess(msg);
 }
 
-// Sorts entries by key; of equal keys the last one wins.
+// Sorts entries by key; of equal keys the last one wins. In place: building
+// a process state should not allocate twice.
 std::vector<TermPair> NormalizeEntries(std::vector<TermPair> entries) {
   std::stable_sort(entries.begin(), entries.end(),
                    [](const TermPair& a, const TermPair& b) { return a.first < b.first; });
-  std::vector<TermPair> out;
-  out.reserve(entries.size());
-  for (auto& e : entries) {
-    if (!out.empty() && out.back().first == e.first) {
-      out.back().second = std::move(e.second);
+  size_t out = 0;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (out > 0 && entries[out - 1].first == entries[i].first) {
+      entries[out - 1].second = std::move(entries[i].second);
+    } else if (out != i) {
+      entries[out++] = std::move(entries[i]);
     } else {
-      out.push_back(std::move(e));
+      ++out;
     }
   }
-  out.shrink_to_fit();
-  return out;
+  entries.resize(out);
+  return entries;
 }
 
 // Index of `key` in sorted entries, or of where it would be inserted.
@@ -261,6 +263,14 @@ const Term& Term::operator[](size_t i) const {
 const Term* Term::find(const Term& key) const {
   if (type_ != Type::kMap) return nullptr;
   const auto& es = static_cast<const MapBody*>(body_)->value;
+  if (key.type_ == Type::kAtom && es.size() <= 8) {
+    // The hot path of every callback reading its state: interned atoms
+    // compare by pointer, inline.
+    for (const TermPair& e : es) {
+      if (e.first.type_ == Type::kAtom && e.first.atom_ == key.atom_) return &e.second;
+    }
+    return nullptr;
+  }
   auto [i, found] = Locate(es, key);
   return found ? &es[i].second : nullptr;
 }
