@@ -324,3 +324,41 @@ TEST_CASE("request/reply loops between pairs of processes complete every round, 
   }
   CHECK(node->processes().size() == 2 * kPairs);  // nobody failed
 }
+
+TEST_CASE("shutdown ends the wait of a caller blocked on a process") {
+  TestNode node({kCounter1});
+  auto pid = node->spawn("rt_counter", Term());
+  REQUIRE(pid.ok());
+  REQUIRE(node->suspend(*pid).ok());  // the call below cannot be answered
+  Result<Term> reply = Status::Internal("not run");
+  std::thread caller(
+      [&] { reply = node->call(*pid, Term::atom("get"), std::chrono::seconds(60)); });
+  REQUIRE(Eventually([&] { return node->get_status(*pid)->queue_length == 1; }));
+  auto start = std::chrono::steady_clock::now();
+  node->shutdown();
+  caller.join();
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(30));
+  REQUIRE_FALSE(reply.ok());
+  CHECK(reply.status().code() == StatusCode::kProcessExited);
+  CHECK(Contains(reply.status().message(), "shut down"));
+}
+
+TEST_CASE("a flooded process does not starve the others, even on one worker") {
+  constexpr int kFlood = 50000;
+  TestNode node({kCounter1, kCrasher}, /*workers=*/1);
+  auto flooded = node->spawn("rt_counter", Term());
+  auto other = node->spawn("rt_crasher", Term());
+  REQUIRE(flooded.ok());
+  REQUIRE(other.ok());
+  REQUIRE(node->suspend(*flooded).ok());
+  const Term inc = Yaml("{inc: 1}");
+  int refused = 0;
+  for (int i = 0; i < kFlood; ++i) refused += node->cast(*flooded, inc).ok() ? 0 : 1;
+  REQUIRE(refused == 0);
+  REQUIRE(node->resume(*flooded).ok());
+
+  CHECK(*node->call(*other, Term::atom("ping")) == Term::atom("pong"));
+  // The ping was answered while the flood was still being worked off.
+  CHECK(node->get_status(*flooded)->queue_length > 0);
+  CHECK(*node->call(*flooded, Term::atom("get")) == Term(kFlood));
+}
