@@ -90,8 +90,9 @@ bool Node::Impl::dispatch(Process* p, Message* raw) {
   return true;
 }
 
-// A callback failed: the process ends without terminate (OTP runs terminate
-// only for a stop it asked for, or an exit it traps).
+// A callback failed: the process ends without terminate. node.h runs
+// terminate only for stop outcomes, exit and shutdown (OTP's gen_server also
+// calls it after a crash; here a crash is reported, not cleaned up after).
 void Node::Impl::crash(Process* p, std::string_view callback, const Status& error,
                        const From* caller) {
   std::string text = error.message();

@@ -279,6 +279,11 @@ void Node::Impl::drop_queued() {
 }
 
 void Node::Impl::shutdown() {
+  if (scheduler_->on_worker_thread()) {
+    // It would have to join the very thread it runs on.
+    log(LogLevel::kError, "Node::shutdown called from inside a callback: ignored");
+    return;
+  }
   std::lock_guard<std::mutex> lock(shutdown_mu_);
   if (shut_down_.exchange(true, std::memory_order_acq_rel)) return;
   scheduler_->stop();
