@@ -174,6 +174,8 @@ void ControlServer::serve(Connection* conn) {
     }
     if (!control::SendTerm(fd, reply).ok()) break;
   }
+  // The peer sees EOF now; the fd itself is closed when the thread is reaped.
+  ::shutdown(fd, SHUT_RDWR);
   std::lock_guard lock(mu_);
   conn->busy = false;
   conn->done = true;
