@@ -32,7 +32,10 @@ trap cleanup EXIT
 show() {
   local line="\$ relup"
   for arg in "$@"; do
-    if [[ "$arg" =~ [[:space:]{}\[\]\"\'] ]]; then line+=" '$arg'"; else line+=" $arg"; fi
+    case "$arg" in
+      *[[:space:]{}\[\]\"\']*) line+=" '$arg'" ;;
+      *) line+=" $arg" ;;
+    esac
   done
   printf '\n%s\n' "$line"
 }
