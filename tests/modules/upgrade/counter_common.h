@@ -17,12 +17,19 @@
 //   state fail_on_upgrade: true     the upgrade's code_change fails
 //   state fail_on_downgrade: true   the down code_change fails
 //   extra {fail_id: I}              the upgrade fails for the process with id I
+//   extra {fail_id: I, fail_attempt: K}  ... only on the K-th code_change call
+//                                   for id I in this library (the precheck
+//                                   makes the 1st, the rollout the 2nd), so a
+//                                   test through the CLI can fail mid-rollout.
+//                                   A library-global counter: test-only, real
+//                                   modules keep everything in the state.
 //   extra {slow_ms: N}              every code_change sleeps N ms (kill -9 test)
 #pragma once
 
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -58,7 +65,11 @@ inline Status UpgradeKnobs(const Term& state, const Term& extra) {
       std::this_thread::sleep_for(std::chrono::milliseconds(slow->as_int()));
     }
     const Term* fail_id = extra.find("fail_id");
-    if (fail_id != nullptr && *fail_id == state.at("id")) {
+    const Term* fail_attempt = extra.find("fail_attempt");
+    static std::atomic<int64_t> attempts{0};
+    bool fail = fail_id != nullptr && *fail_id == state.at("id") &&
+                (fail_attempt == nullptr || ++attempts == fail_attempt->as_int());
+    if (fail) {
       return Status::CallbackError("extra fail_id " + fail_id->to_yaml() +
                                    " asks this process to refuse the upgrade");
     }
