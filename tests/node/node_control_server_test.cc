@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -205,6 +206,48 @@ TEST_CASE("the socket is created with mode 0600", "[control]") {
   struct stat st {};
   REQUIRE(::stat(control::SocketPath(root.path).c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
+}
+
+TEST_CASE("a peer of another user is refused even when the socket's mode would let it in",
+          "[control]") {
+  // Needs root to act as another user; the 0600 mode alone already keeps
+  // other users out, this checks the SO_PEERCRED line behind it.
+  if (::geteuid() != 0) {
+    WARN("not root: cannot connect as another user, SO_PEERCRED refusal not exercised");
+    return;
+  }
+  TempRoot root;
+  auto server = Serve(root.path, EchoHandler);
+  REQUIRE(::chmod(control::SocketPath(root.path).c_str(), 0666) == 0);
+  REQUIRE(::chmod(root.path.c_str(), 0755) == 0);
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::close(fds[0]);
+    std::string verdict = "setuid failed";
+    if (::setgid(65534) == 0 && ::setuid(65534) == 0) {
+      auto client = ControlClient::Connect(root.path);
+      if (!client.ok()) {
+        verdict = "connect failed: " + client.status().message();
+      } else {
+        auto reply = (*client)->request(MakeRequest("ping"));
+        verdict = reply.ok() ? "accepted" : reply.status().message();
+      }
+    }
+    (void)!::write(fds[1], verdict.data(), verdict.size());
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::string verdict;
+  char buf[512];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) verdict.append(buf, n);
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  CHECK(verdict.find("permission denied: this node only accepts its own user") !=
+        std::string::npos);
 }
 
 TEST_CASE("connecting where no node listens says so and how to start one", "[control]") {

@@ -57,7 +57,13 @@ ControlClient::~ControlClient() {
 }
 
 Result<Term> ControlClient::exchange(const Term& request, const ProgressFn& on_progress) {
-  RELUP_RETURN_IF_ERROR(control::SendTerm(fd_, request));
+  if (Status sent = control::SendTerm(fd_, request); !sent.ok()) {
+    // The node may have refused the connection (another user) and closed it
+    // with a reason already waiting to be read: that reason beats EPIPE.
+    auto refusal = control::ReceiveTerm(fd_);
+    if (refusal.ok() && refusal->find("error")) return refusal;
+    return sent;
+  }
   for (;;) {
     auto frame = control::ReceiveTerm(fd_);
     if (!frame.ok()) {

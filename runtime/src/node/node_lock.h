@@ -33,8 +33,9 @@ class NodeLock {
   int fd_;
 };
 
-// The pid of the node holding the root's lock, or nullopt when no node runs
-// there (no lock file, or nobody holds it). Does not create anything.
+// The pid of the node holding the root's lock (-1 if it holds the lock but
+// has not written its pid yet), or nullopt when no node runs there (no lock
+// file, or nobody holds it). Does not create anything.
 std::optional<pid_t> NodeLockHolder(const std::string& root);
 
 }  // namespace relup

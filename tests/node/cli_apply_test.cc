@@ -1,0 +1,94 @@
+// The client side of `relup apply` / `relup downgrade`: local verification
+// before anything reaches the node, the report, --json, --dry-run, and the
+// exit codes pipelines branch on.
+#include <catch2/catch.hpp>
+
+#include "cli_harness.h"
+#include "node/tarball.h"
+
+namespace relup::test {
+namespace {
+
+bool Contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+TEST_CASE("apply refuses a tampered tarball before contacting the node, naming the file",
+          "[cli][apply]") {
+  NodeRoot root;
+  root.start(DemoTarball(1));
+  auto files = ReadTarball(DemoTarball(2));
+  REQUIRE(files.ok());
+  const std::string lib = "lib/demo_server-2/demo_server.so";
+  REQUIRE(files->count(lib) == 1);
+  (*files)[lib] += '\0';  // one byte more than MANIFEST says
+  std::string tampered = root.file("tampered.tar.gz");
+  REQUIRE(WriteTarballAtomically(tampered, *files).ok());
+
+  RunResult r = Relup({"apply", tampered, "--root", root.path()});
+  CHECK(r.exit_code == 6);  // kExitVerifyFailed
+  CHECK(Contains(r.err, lib));
+  CHECK(Contains(r.err, "MANIFEST"));
+  // Nothing changed on the node.
+  CHECK(Contains(Relup({"status", "--root", root.path()}).out, "release:   demo 1 (permanent)"));
+  CHECK(Contains(Relup({"releases", "--root", root.path()}).out, "demo  1"));
+  CHECK_FALSE(Contains(Relup({"releases", "--root", root.path()}).out, "demo  2"));
+}
+
+TEST_CASE("apply of a release with no plan from the running one is refused with exit status 3",
+          "[cli][apply]") {
+  NodeRoot root;
+  root.start(DemoTarball(1));
+  // demo-1 has no upgrade plan from 1 (it is 1).
+  RunResult r = Relup({"apply", DemoTarball(1), "--root", root.path()});
+  INFO(r.both());
+  CHECK(r.exit_code == 3);  // kExitRefused
+  CHECK(Contains(r.out, "refused, nothing changed"));
+  CHECK(Contains(Relup({"status", "--root", root.path()}).out, "release:   demo 1 (permanent)"));
+}
+
+TEST_CASE("apply --dry-run checks every code_change and changes nothing", "[cli][apply]") {
+  NodeRoot root;
+  root.start(DemoTarball(1));
+  RunResult r = Relup({"apply", DemoTarball(2), "--root", root.path(), "--dry-run"});
+  INFO(r.both());
+  CHECK(r.exit_code == 0);
+  CHECK(Contains(r.out, "dry run of upgrade 1 -> 2"));
+  CHECK(Trimmed(Relup({"state", "--root", root.path(), "blackode"}).out) ==
+        "{money: 30000, name: blackode}");
+  CHECK(Contains(Relup({"status", "--root", root.path()}).out, "demo_server 1: 1 process"));
+}
+
+TEST_CASE("apply --json prints one JSON report with the pause statistics", "[cli][apply]") {
+  NodeRoot root;
+  root.start(DemoTarball(1));
+  RunResult r = Relup({"apply", DemoTarball(2), "--root", root.path(), "--json", "--permanent"});
+  INFO(r.both());
+  REQUIRE(r.exit_code == 0);
+  std::string json = Trimmed(r.out);
+  CHECK(json.front() == '{');
+  CHECK(json.back() == '}');
+  CHECK(json.find('\n') == std::string::npos);
+  CHECK(Contains(json, "\"outcome\":\"ok\""));
+  CHECK(Contains(json, "\"p99_us\":"));
+  CHECK(Contains(json, "\"to\":\"2\""));
+  CHECK(Contains(Relup({"status", "--root", root.path()}).out, "release:   demo 2 (permanent)"));
+}
+
+TEST_CASE("downgrade runs the down instructions back to the earlier release", "[cli][apply]") {
+  NodeRoot root;
+  const std::string& r = root.path();
+  root.start(DemoTarball(1));
+  REQUIRE(Relup({"apply", DemoTarball(2), "--root", r}).exit_code == 0);
+  REQUIRE(Relup({"call", "--root", r, "blackode", "{add: 100000}"}).exit_code == 0);
+  RunResult down = Relup({"downgrade", "1", "--root", r});
+  INFO(down.both());
+  CHECK(down.exit_code == 0);
+  CHECK(Contains(down.out, "downgrade 2 -> 1: done"));
+  CHECK(Trimmed(Relup({"state", "--root", r, "blackode"}).out) ==
+        "{money: 130000, name: blackode}");
+  CHECK(Contains(Relup({"status", "--root", r}).out, "release:   demo 1 (permanent)"));
+}
+
+}  // namespace
+}  // namespace relup::test
