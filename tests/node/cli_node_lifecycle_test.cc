@@ -182,7 +182,7 @@ TEST_CASE("starting on a root without releases and without --release says how to
   CHECK(root.node_pid() == -1);
 }
 
-TEST_CASE("remove refuses the permanent release; make-permanent names an unknown one",
+TEST_CASE("remove refuses the permanent release and make-permanent names an unknown one",
           "[cli][node]") {
   NodeRoot root;
   const std::string& r = root.path();

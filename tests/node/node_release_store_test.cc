@@ -181,7 +181,7 @@ TEST_CASE("a release vsn must be usable as one directory name", "[store]") {
   CHECK(store->add_unpacked("demo", "1.2.3-rc1+b7").ok());
 }
 
-TEST_CASE("unpacking a known unpacked release again is a no-op; another name is refused",
+TEST_CASE("unpacking a known unpacked release again is a no-op but under another name is refused",
           "[store]") {
   TempDir dir;
   auto store = OpenStore(dir.path);
