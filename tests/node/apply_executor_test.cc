@@ -407,6 +407,29 @@ TEST_CASE("A process spawned while the upgrade runs starts on the old code and i
   CHECK(f.node().processes_running("counter", "1").empty());
 }
 
+TEST_CASE("A process suspended before the upgrade is upgraded and left suspended, with a warning") {
+  UpgradeFixture f;
+  f.Load("counter", "1");
+  f.Install("counter", "2");
+  std::vector<Pid> pids = f.Spawn("counter", 5);
+  REQUIRE(f.node().suspend(pids[2]).ok());
+  PlanSet plans = Plans(CounterPlans({"counter"}));
+  Release r2 = MakeRelease("2", {{"counter", "2"}});
+
+  UpgradeReport report = f.Run(plans.up[0], r2, &plans.down[0]);
+
+  REQUIRE(report.outcome == UpgradeOutcome::kOk);
+  auto status = f.node().get_status(pids[2]);
+  REQUIRE(status.ok());
+  CHECK(status->state == ProcessState::kSuspended);
+  CHECK(status->vsn == "2");
+  CHECK(f.State(pids[2]) == Map("{id: 2, total: 0}"));
+  REQUIRE(report.warnings.size() == 1);
+  CHECK_THAT(report.warnings[0], Catch::Contains(pids[2].to_string()));
+  CHECK(f.node().get_status(pids[1])->state != ProcessState::kSuspended);
+  REQUIRE(f.node().resume(pids[2]).ok());
+}
+
 TEST_CASE("load_module switches the code of a module without code_change and keeps its state") {
   UpgradeFixture f;
   f.Load("plain", "1");

@@ -79,6 +79,7 @@ struct Proc {
   Clock::time_point t0{};
   int64_t pause_us = -1;  // -1: never paused
   Phase phase = Phase::kPending;
+  bool keep_suspended = false;  // suspended by someone else before the upgrade: left so
 };
 
 // Steps that run at commit (start, stop, apply) or after it (purge, delete).
@@ -145,6 +146,7 @@ class Execution {
   std::vector<Segment> segments_;
   std::vector<Proc> procs_;
   std::unordered_set<uint64_t> known_;              // pids in procs_
+  std::unordered_set<uint64_t> was_suspended_;      // suspended (relup suspend) when found
   std::vector<std::vector<size_t>> segment_procs_;  // procs of each segment, in change order
   std::vector<size_t> held_;                        // procs of the held group, in order
   std::vector<DeferredStep> commit_steps_;          // start / stop / apply

@@ -48,6 +48,13 @@ UpgradeReport Execution::Run() {
     PurgeAndDelete();
   }
   Progress(true);
+  for (const Proc& p : procs_) {
+    if (p.keep_suspended && p.pause_us >= 0) {
+      report_.warnings.push_back(ProcessName(p.pid) +
+                                 " was suspended before the upgrade and is left suspended "
+                                 "(relup resume it)");
+    }
+  }
   FinishReport();
   return std::move(report_);
 }

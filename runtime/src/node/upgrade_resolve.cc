@@ -194,6 +194,7 @@ void Execution::AddProc(Pid pid, uint32_t change, uint32_t segment, ModuleVersio
   if (!known_.insert(pid.id).second) return;
   Proc p;
   p.pid = pid;
+  p.keep_suspended = was_suspended_.count(pid.id) > 0;
   p.change = change;
   p.segment = segment;
   if (change != kNoChange && changes_[change].update) {
@@ -206,6 +207,7 @@ void Execution::AddProc(Pid pid, uint32_t change, uint32_t segment, ModuleVersio
 bool Execution::Precheck() {
   for (const ProcessStatus& s : node_.processes()) {
     if (!s.name.empty()) names_.emplace_back(s.pid, s.name);
+    if (s.state == ProcessState::kSuspended) was_suspended_.insert(s.pid.id);
   }
   std::sort(names_.begin(), names_.end());
 

@@ -40,7 +40,9 @@ Status Execution::Suspend(Proc& p, Millis timeout) {
 }
 
 void Execution::Resume(Proc& p) {
-  Status s = node_.resume(p.pid);
+  // A process someone suspended before the upgrade (relup suspend) changes
+  // code like the others but stays suspended, as they left it.
+  Status s = p.keep_suspended ? Status::Ok() : node_.resume(p.pid);
   p.pause_us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - p.t0).count();
   p.phase = p.phase == Phase::kChanged ? Phase::kDone : Phase::kPending;
   if (!s.ok() && !IsGone(s)) {
