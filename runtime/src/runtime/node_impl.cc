@@ -3,6 +3,7 @@
 #include "runtime/node_impl.h"
 
 #include <cstdio>
+#include <vector>
 
 #include "runtime/process_context.h"
 
@@ -30,6 +31,16 @@ const Term& ValueAtom() {
 const Term& ErrorAtom() {
   static const Term t = Term::atom("error");
   return t;
+}
+
+// {reply: ID, value: V} or {reply: ID, error: E}; built from a vector so the
+// value is moved in, not copied.
+Term ReplyMessage(uint64_t id, const Term& key, Term value) {
+  std::vector<TermPair> entries;
+  entries.reserve(2);
+  entries.emplace_back(ReplyAtom(), Term(static_cast<long long>(id)));
+  entries.emplace_back(key, std::move(value));
+  return Term::map(std::move(entries));
 }
 
 std::string NoSuchPid(Pid pid) {
@@ -227,8 +238,7 @@ void Node::Impl::reply(const From& from, Term value) {
     calls_.complete(from.tag, std::move(value));  // false: the caller gave up; drop it
     return;
   }
-  Term message = Term::map(
-      {{ReplyAtom(), Term(static_cast<long long>(from.tag))}, {ValueAtom(), std::move(value)}});
+  Term message = ReplyMessage(from.tag, ValueAtom(), std::move(value));
   (void)deliver(Pid{from.caller}, Message::Kind::kInfo, std::move(message));
 }
 
@@ -237,8 +247,7 @@ void Node::Impl::fail_reply(const From& from, const Status& error) {
     calls_.fail(from.tag, error);
     return;
   }
-  Term message = Term::map({{ReplyAtom(), Term(static_cast<long long>(from.tag))},
-                            {ErrorAtom(), Term(error.message())}});
+  Term message = ReplyMessage(from.tag, ErrorAtom(), Term(error.message()));
   (void)deliver(Pid{from.caller}, Message::Kind::kInfo, std::move(message));
 }
 
