@@ -457,5 +457,99 @@ up:
   CHECK(f.State(*pid) == Map("{kept: [1, 2]}"));
 }
 
+// Node on counter 1 and plain 1 (a process `temp`); the plan to 2 updates
+// counter, adds ledger with a process `books`, stops `temp`, deletes plain,
+// and then runs `apply_step` (empty: none).
+std::string MixedPlans(const std::string& apply_step) {
+  return R"(format: 1
+release: test
+vsn: "2"
+up:
+  - from: "1"
+    steps:
+      - {op: load_object_code, modules: [{module: counter, vsn: "2"}, {module: ledger, vsn: "1"}]}
+      - {op: point_of_no_return}
+      - {op: suspend, modules: [counter], timeout: 5000}
+      - {op: code_change, module: counter, from_vsn: "1", to_vsn: "2", extra: ~}
+      - {op: resume, modules: [counter]}
+      - {op: load, module: ledger, vsn: "1"}
+      - {op: start, module: ledger, name: books, args: {id: 7}}
+      - {op: stop, name: temp}
+)" + apply_step +
+         R"(      - {op: delete_module, module: plain}
+      - {op: purge, module: counter, mode: soft}
+down:
+  - to: "1"
+    steps:
+      - {op: load_object_code, modules: [{module: counter, vsn: "1"}]}
+      - {op: point_of_no_return}
+      - {op: suspend, modules: [counter], timeout: 5000}
+      - {op: code_change, module: counter, from_vsn: "2", to_vsn: "1", down: true, extra: ~}
+      - {op: resume, modules: [counter]}
+)";
+}
+
+TEST_CASE(
+    "Start, stop, add_module and delete_module steps run once every code change has succeeded") {
+  UpgradeFixture f;
+  f.Load("counter", "1");
+  f.Load("plain", "1");
+  f.Install("counter", "2");
+  f.Install("ledger", "1");
+  std::vector<Pid> pids = f.Spawn("counter", 3);
+  auto temp = f.node().spawn("plain", Map("{}"), SpawnOptions{"temp"});
+  auto other = f.node().spawn("plain", Map("{}"));
+  REQUIRE(temp.ok());
+  REQUIRE(other.ok());
+  PlanSet plans = Plans(MixedPlans(""));
+  Release r2 = MakeRelease("2", {{"counter", "2"}, {"ledger", "1"}});
+
+  UpgradeReport report = f.Run(plans.up[0], r2, &plans.down[0]);
+
+  INFO(report.status().ToString());
+  REQUIRE(report.outcome == UpgradeOutcome::kOk);
+  CHECK(AllRun(f.node(), pids, "counter", "2"));
+  auto books = f.node().whereis("books");
+  REQUIRE(books.ok());
+  CHECK(f.State(*books) == Map("{id: 7, count: 0}"));
+  CHECK(!f.node().whereis("temp").ok());
+  CHECK(f.node().processes_running("plain").empty());  // delete_module: brutal
+  CHECK(f.node().code_server().find("plain", "1") == nullptr);
+  std::vector<std::string> instructions;
+  for (const auto& m : report.modules) instructions.push_back(m.module + " " + m.instruction);
+  CHECK(instructions ==
+        std::vector<std::string>{"counter update", "ledger add_module", "plain delete_module"});
+}
+
+TEST_CASE(
+    "A failing apply step rolls back: started processes stop, updated ones go back, nothing is "
+    "deleted") {
+  UpgradeFixture f;
+  f.Load("counter", "1");
+  f.Load("plain", "1");
+  f.Install("counter", "2");
+  f.Install("ledger", "1");
+  std::vector<Pid> pids = f.Spawn("counter", 3);
+  auto temp = f.node().spawn("plain", Map("{}"), SpawnOptions{"temp"});
+  REQUIRE(temp.ok());
+  // counter has no {apply: ...} request: the temporary process fails the call.
+  PlanSet plans = Plans(MixedPlans(
+      "      - {op: apply, module: counter, function: migrate, args: ~, init_args: {id: 99}, "
+      "timeout: 1000}\n"));
+  Release r2 = MakeRelease("2", {{"counter", "2"}, {"ledger", "1"}});
+
+  UpgradeReport report = f.Run(plans.up[0], r2, &plans.down[0]);
+
+  REQUIRE(report.outcome == UpgradeOutcome::kRolledBack);
+  CHECK(report.failures[0].step == "apply");
+  CHECK(AllRun(f.node(), pids, "counter", "1"));
+  for (size_t i = 0; i < pids.size(); ++i) {
+    CHECK(f.State(pids[i]) == Map("{id: " + std::to_string(i) + ", count: 0}"));
+  }
+  CHECK(!f.node().whereis("books").ok());
+  CHECK(f.node().code_server().find("plain", "1") != nullptr);
+  CHECK(f.node().code_server().find("ledger", "1") == nullptr);
+}
+
 }  // namespace
 }  // namespace relup::test

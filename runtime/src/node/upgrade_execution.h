@@ -37,6 +37,7 @@ struct LoadedVersion {
 // load step (code switch, state kept).
 struct Change {
   bool update = true;
+  bool added = false;  // a load step of a module the node had no version of (add_module)
   std::string module;
   std::string from_vsn;  // empty: every version other than to_vsn
   std::string to_vsn;

@@ -111,8 +111,7 @@ void Execution::FinishReport() {
     if (m.from_vsn.empty()) {
       for (const std::string& v : froms) m.from_vsn += (m.from_vsn.empty() ? "" : ",") + v;
     }
-    m.instruction =
-        c.update ? "update" : (found == 0 && m.from_vsn.empty() ? "add_module" : "load_module");
+    m.instruction = c.update ? "update" : (c.added ? "add_module" : "load_module");
     m.processes = report_.outcome == UpgradeOutcome::kOk && !options_.dry_run ? c.moved : found;
     report_.modules.push_back(std::move(m));
   }

@@ -90,6 +90,12 @@ bool Execution::AddChange(Change change, Segment& segment) {
                              "give the module a code_change, or use load_module in the appup"));
     return false;
   }
+  if (!change.update) {
+    change.added = true;
+    for (const ModuleVersionPtr& v : node_.code_server().loaded()) {
+      if (v->name() == change.module && v->vsn() != change.to_vsn) change.added = false;
+    }
+  }
   if (change.update && ctx_.back != nullptr) {
     for (const PlanStep& back : ctx_.back->steps) {
       const auto* cc = std::get_if<CodeChangeStep>(&back);
