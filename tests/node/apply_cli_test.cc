@@ -82,7 +82,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "kill -9 of the node in the middle of an apply leaves the store intact; a restart boots the "
+    "kill -9 of the node in the middle of an apply leaves the store intact, a restart boots the "
     "permanent release, and the apply can be run again",
     "[cli][apply]") {
   Tarballs t(8, "{slow_ms: 150}");  // each code_change takes 150 ms

@@ -235,7 +235,8 @@ TEST_CASE("A second upgrade while one is running is refused at once, not queued"
 }
 
 TEST_CASE(
-    "Unpacking a tarball a second time is a no-op; one with other content under the same vsn is "
+    "Unpacking a tarball a second time is a no-op, but one with other content under the same vsn "
+    "is "
     "refused") {
   ReleaseFixture rf(MakeRelease("1", {{"demo_server", "1"}}, {Blackode()}));
   Release r2 = MakeRelease("2", {{"demo_server", "2"}}, {Blackode()});
