@@ -178,7 +178,10 @@ Status UpgradeReport::status() const {
   const UpgradeFailure& f = failures.front();
   std::string where;
   if (!f.process.empty()) where = f.process;
-  if (!f.module.empty()) where += (where.empty() ? "" : " ") + std::string("(") + f.module + ")";
+  if (!f.module.empty()) {
+    if (!where.empty()) where += ' ';
+    where.append("(").append(f.module).append(")");
+  }
   if (!where.empty()) where += ", ";
   return f.reason.WithContext(where + f.step);
 }

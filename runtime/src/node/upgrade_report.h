@@ -20,7 +20,8 @@
 // the cause, later ones are further stragglers or rollback problems.
 //
 // PauseStats measure, per process, the time from the start of its suspend to
-// the end of its resume, in microseconds.
+// the end of its resume, in microseconds rounded up (so "1 us" means at most
+// one microsecond).
 #pragma once
 
 #include <cstdint>

@@ -43,7 +43,9 @@ void Execution::Resume(Proc& p) {
   // A process someone suspended before the upgrade (relup suspend) changes
   // code like the others but stays suspended, as they left it.
   Status s = p.keep_suspended ? Status::Ok() : node_.resume(p.pid);
-  p.pause_us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - p.t0).count();
+  // Rounded up: a pause of 300 ns reads "1 us", an honest upper bound.
+  int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - p.t0).count();
+  p.pause_us = (ns + 999) / 1000;
   p.phase = p.phase == Phase::kChanged ? Phase::kDone : Phase::kPending;
   if (!s.ok() && !IsGone(s)) {
     report_.warnings.push_back("resuming " + ProcessName(p.pid) + ": " + s.ToString());
