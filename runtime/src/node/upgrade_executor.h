@@ -44,6 +44,23 @@
 // message is lost. A straggler (suspend does not complete within the step's
 // timeout) is resumed if it got suspended late, named, and rolls back.
 //
+// Processes spawned during an upgrade: new versions are loaded staged, so
+// until the commit spawn keeps starting processes on the old code — exactly
+// the processes the commit looks for again (Node::processes_running, until a
+// round finds none) and changes like the others. After the commit spawn uses
+// the new code, with the new version's init: no process is ever missed or
+// left on a version about to be purged (a spawn that raced the switch is
+// caught by one more sweep after the commit, or named in a warning). On a
+// refusal or a rollback the new code was never current (or is made
+// non-current again at once), so no process started on code that is then
+// unloaded; one spawned in that instant is taken back by the down path, or
+// named in the failures.
+//
+// A process that is busy beyond the timeout while the precheck reads its
+// state is a straggler too: refused (nothing paused), named. A process
+// suspended by someone else before the upgrade (relup suspend) is changed
+// like the others but left suspended, with a warning.
+//
 // Pauses: between a process's suspend and its resume the executor does no
 // I/O, no logging and no allocation beyond what code_change itself needs;
 // everything is resolved before the first suspend.
