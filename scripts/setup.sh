@@ -23,4 +23,7 @@ fi
 build_type="${RELUP_BUILD_TYPE:-RelWithDebInfo}"
 build_dir="${RELUP_BUILD_DIR:-build}"
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE="$build_type" >/dev/null
-cmake --build "$build_dir" -j"$(nproc)"
+# RELUP_BUILD_TARGETS="a b": build only those targets (tests/bench/run.sh).
+targets=()
+for t in ${RELUP_BUILD_TARGETS:-}; do targets+=(--target "$t"); done
+cmake --build "$build_dir" -j"$(nproc)" ${targets[@]+"${targets[@]}"}

@@ -1,0 +1,102 @@
+#include "bench_util.h"
+
+#include <malloc.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+namespace relup::bench {
+
+namespace {
+
+std::string FormatValue(double v) {
+  char buf[64];
+  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 1e15) {
+    std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v));
+  } else {
+    std::snprintf(buf, sizeof buf, "%.3f", v);
+  }
+  return buf;
+}
+
+}  // namespace
+
+std::string JsonRow(std::string_view bench, const Figure& f) {
+  return "{\"bench\": \"" + std::string(bench) +
+         "\", \"system\": \"relup\", \"n\": " + std::to_string(f.n) + ", \"metric\": \"" +
+         f.metric + "\", \"value\": " + FormatValue(f.value) + ", \"unit\": \"" + f.unit + "\"}";
+}
+
+void PrintMedians(std::string_view bench, const std::vector<Figures>& reps) {
+  if (reps.empty()) return;
+  for (const Figure& first : reps.front()) {
+    std::vector<double> values;
+    for (const Figures& rep : reps) {
+      for (const Figure& f : rep) {
+        if (f.n == first.n && f.metric == first.metric) values.push_back(f.value);
+      }
+    }
+    Figure median = first;
+    median.value = Median(values);
+    std::cout << JsonRow(bench, median) << std::endl;
+  }
+}
+
+double Percentile(std::vector<double> values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  auto len = static_cast<double>(values.size());
+  double rank = std::max(1.0, std::min(len, std::ceil(p / 100.0 * len)));
+  return values[static_cast<size_t>(rank) - 1];
+}
+
+double Median(std::vector<double> values) {
+  return Percentile(std::move(values), 50);
+}
+
+MemoryUse ReadMemoryUse() {
+  MemoryUse m;
+  struct mallinfo2 mi = mallinfo2();
+  m.heap_bytes = static_cast<int64_t>(mi.uordblks + mi.hblkhd);
+  std::ifstream statm("/proc/self/statm");
+  int64_t size_pages = 0, resident_pages = 0;
+  if (statm >> size_pages >> resident_pages) {
+    m.rss_bytes = resident_pages * static_cast<int64_t>(sysconf(_SC_PAGESIZE));
+  }
+  return m;
+}
+
+std::string ShellQuote(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+Result<std::string> RunCommand(const std::string& command_line) {
+  FILE* pipe = popen(command_line.c_str(), "r");
+  if (pipe == nullptr) return Status::IOError("cannot run: " + command_line);
+  std::string out;
+  char buf[65536];
+  size_t got;
+  while ((got = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, got);
+  int rc = pclose(pipe);
+  if (rc == -1 || !WIFEXITED(rc) || WEXITSTATUS(rc) != 0) {
+    return Status::Internal("command failed (exit " +
+                            std::to_string(WIFEXITED(rc) ? WEXITSTATUS(rc) : -1) +
+                            "): " + command_line + (out.empty() ? "" : "\noutput: " + out));
+  }
+  return out;
+}
+
+}  // namespace relup::bench

@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""Merges the benchmark rows of both systems into one table (tests/bench/run.sh).
+
+    report.py ROWS [--out FILE.json] [--reps R]
+
+ROWS holds one JSON object per line, {"bench", "system", "n", "metric",
+"value", "unit"}, as printed by relup_bench and otp/run_otp.sh. Prints a
+Markdown table: both figures, their ratio (relup / otp) and relup's target
+from issue 5, marked met or MISSED; then the machine it ran on. With --out,
+writes every row as one JSON list.
+"""
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+
+ORDER = ["upgrade_rolling", "upgrade_bulk", "apply_end_to_end", "request_reply",
+         "idle_process", "build"]
+
+# (bench, n or None for every n, metric, kind, bound, text)
+#   kind "le"/"lt"/"eq": relup's figure against bound;
+#   "le_otp"/"ge_otp": relup's figure against bound x OTP's figure in this run.
+TARGETS = [
+    ("upgrade_rolling", 100000, "total_ms", "le_otp", 0.25, "<= 1/4 of OTP"),
+    ("upgrade_rolling", 100000, "pause_p99_us", "le", 10, "<= 10 us"),
+    ("upgrade_rolling", 100000, "pause_max_us", "le", 1000, "<= 1 ms"),
+    ("upgrade_rolling", None, "lost", "eq", 0, "= 0"),
+    ("upgrade_rolling", None, "crashed", "eq", 0, "= 0"),
+    ("upgrade_rolling", 1000000, "total_ms", "lt", 1000, "< 1 s"),
+    ("upgrade_bulk", None, "lost", "eq", 0, "= 0"),
+    ("upgrade_bulk", None, "crashed", "eq", 0, "= 0"),
+    ("upgrade_bulk", 1000000, "total_ms", "lt", 1000, "< 1 s"),
+    ("apply_end_to_end", 100000, "total_ms", "le_otp", 0.2, "<= 1/5 of OTP"),
+    ("apply_end_to_end", None, "migrated", "eq_n", None, "= n"),
+    ("request_reply", None, "per_sec", "ge_otp", 2, ">= 2x OTP"),
+    ("idle_process", None, "bytes_per_process", "le", 1024, "<= 1 KB"),
+]
+
+
+def load_rows(path):
+    rows = []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith("{"):
+                rows.append(json.loads(line))
+    return rows
+
+
+def fmt(v):
+    if v is None:
+        return "—"
+    if isinstance(v, float) and not v.is_integer():
+        if abs(v) >= 100:
+            return f"{v:,.0f}"
+        if abs(v) >= 1:
+            return f"{v:.2f}".rstrip("0").rstrip(".")
+        return f"{v:.3g}"
+    return f"{int(v):,}"
+
+
+def target_for(bench, n, metric):
+    for t in TARGETS:
+        if t[0] == bench and (t[1] is None or t[1] == n) and t[2] == metric:
+            return t
+    return None
+
+
+def judge(target, n, relup, otp):
+    """(text shown in the target column, 'met' / 'MISSED' / '')."""
+    _, _, _, kind, bound, text = target
+    if relup is None:
+        return text, "no figure"
+    if kind in ("le_otp", "ge_otp"):
+        if otp is None:
+            return text, "no OTP figure"
+        limit = bound * otp
+        ok = relup <= limit if kind == "le_otp" else relup >= limit
+        return f"{text} ({'<=' if kind == 'le_otp' else '>='} {fmt(limit)})", "met" if ok else "MISSED"
+    if kind == "eq_n":
+        return text, "met" if relup == n else "MISSED"
+    ok = {"le": relup <= bound, "lt": relup < bound, "eq": relup == bound}[kind]
+    return text, "met" if ok else "MISSED"
+
+
+def machine():
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        otp = subprocess.run(
+            ["erl", "-noshell", "-eval",
+             'io:format("~s (erts ~s)", [erlang:system_info(otp_release), '
+             'erlang:system_info(version)]), halt().'],
+            capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        otp = "unknown"
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = "unknown"
+    try:
+        with open("/proc/meminfo") as f:
+            mem_kb = int(f.readline().split()[1])
+        mem = f"{mem_kb / 1024 / 1024:.0f} GB RAM"
+    except (OSError, ValueError, IndexError):
+        mem = "unknown RAM"
+    return (f"{os.cpu_count()} cores ({cpu}), {mem}, Linux {platform.release()}, "
+            f"OTP {otp}, relup {commit}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("rows")
+    ap.add_argument("--out")
+    ap.add_argument("--reps", type=int, default=0)
+    args = ap.parse_args()
+    rows = load_rows(args.rows)
+
+    table = {}  # (bench, n, metric) -> {"relup": v, "otp": v, "unit": u}
+    for r in rows:
+        key = (r["bench"], r["n"], r["metric"])
+        entry = table.setdefault(key, {"unit": r["unit"]})
+        entry[r["system"]] = r["value"]
+
+    def sort_key(key):
+        bench, n, _ = key
+        return (ORDER.index(bench) if bench in ORDER else len(ORDER), bench, n)
+
+    keys = sorted(table, key=sort_key)  # stable: metrics keep their printed order
+    lines = ["| bench | n | metric | relup | OTP | relup/OTP | relup target | |",
+             "|---|--:|---|--:|--:|--:|---|---|"]
+    missed = []
+    for key in keys:
+        bench, n, metric = key
+        e = table[key]
+        relup, otp = e.get("relup"), e.get("otp")
+        ratio = "—"
+        if relup is not None and otp not in (None, 0):
+            ratio = f"{relup / otp:.3g}"
+        target, verdict = "", ""
+        t = target_for(bench, n, metric)
+        if t is not None:
+            target, verdict = judge(t, n, relup, otp)
+            if verdict != "met":
+                missed.append(f"{bench} n={n} {metric}: {fmt(relup)} {e['unit']}, target {target}")
+        lines.append(f"| {bench} | {n:,} | {metric} ({e['unit']}) | {fmt(relup)} | {fmt(otp)} | "
+                     f"{ratio} | {target} | {verdict} |")
+    print()
+    print("\n".join(lines))
+    print()
+    reps = f"medians of {args.reps} runs; " if args.reps else ""
+    print(f"Machine: {machine()}. ({reps}relup/OTP < 1 is better for relup except per_sec.)")
+    if missed:
+        print("\nTargets missed:")
+        for m in missed:
+            print(f"  - {m}")
+    else:
+        print("\nEvery target met.")
+
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(rows, f, indent=1)
+            f.write("\n")
+        print(f"\nwrote {len(rows)} rows to {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# relup against Erlang/OTP, measured side by side in one run (issue 5).
+#
+#   tests/bench/run.sh [--quick] [--out FILE.json] [BENCH...]
+#
+# Installs what it needs (Erlang/OTP from Debian's erlang-base, and what
+# scripts/setup.sh installs), builds relup in Release mode into
+# build-release/ (RELUP_BUILD_DIR overrides), then runs the relup and the OTP
+# version of each benchmark one after the other and prints one table with
+# both, their ratio and relup's targets. Every figure is a median over
+# repetitions (REPS, default 3).
+#
+#   --quick         N = 100,000 (about 5 minutes on 2 cores once built)
+#   (default)       N = 100,000 and 1,000,000
+#   --out FILE      also write every figure as a JSON list of rows
+#                   {"bench", "system", "n", "metric", "value", "unit"}
+#   BENCH...        only these (upgrade_rolling upgrade_bulk request_reply
+#                   idle_process apply_end_to_end build)
+# Exit status: 0 when every benchmark ran (targets missed or not), 1 when one
+# failed to run, 2 on bad usage.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+cd "$repo"
+
+all=(upgrade_rolling upgrade_bulk request_reply idle_process apply_end_to_end build)
+quick=0
+out=""
+benches=()
+while (($#)); do
+  case "$1" in
+    --quick) quick=1 ;;
+    --out)
+      [[ $# -ge 2 ]] || { echo "run.sh: --out needs a file name" >&2; exit 2; }
+      out="$2"
+      shift
+      ;;
+    --out=*) out="${1#--out=}" ;;
+    -h | --help)
+      sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+      exit 0
+      ;;
+    -*) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+    *)
+      [[ " ${all[*]} " == *" $1 "* ]] || { echo "run.sh: unknown benchmark $1; one of: ${all[*]}" >&2; exit 2; }
+      benches+=("$1")
+      ;;
+  esac
+  shift
+done
+((${#benches[@]})) || benches=("${all[@]}")
+if ((quick)); then sizes=(100000); else sizes=(100000 1000000); fi
+reps="${REPS:-3}"
+[[ -n "$out" ]] && out="$(cd "$(dirname "$out")" && pwd)/$(basename "$out")"
+
+say() { echo "run.sh: $*" >&2; }
+started=$SECONDS
+
+# --- what it needs ----------------------------------------------------------
+if ! command -v erl >/dev/null || ! command -v erlc >/dev/null; then
+  say "installing Erlang/OTP (erlang-base)"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends erlang-base
+fi
+command -v python3 >/dev/null || { say "python3 is needed for the report"; exit 1; }
+
+build_dir="${RELUP_BUILD_DIR:-build-release}"
+say "building relup (Release) into $build_dir"
+targets="relup relup_bench"
+[[ " ${benches[*]} " == *" build "* ]] && targets+=" relup_bench_modules"
+RELUP_BUILD_TYPE=Release RELUP_BUILD_DIR="$build_dir" RELUP_BUILD_TARGETS="$targets" \
+  ./scripts/setup.sh >&2
+bench_bin="$build_dir/bin/relup_bench"
+say "built in $((SECONDS - started)) s"
+
+# --- the benchmarks ---------------------------------------------------------
+rows="$(mktemp "${TMPDIR:-/tmp}/relup-bench-rows.XXXXXX")"
+trap 'rm -f "$rows"' EXIT
+failed=()
+
+run() {  # SYSTEM BENCH N COMMAND...
+  local system="$1" bench="$2" n="$3" t0=$SECONDS
+  shift 3
+  say "$bench n=$n: $system"
+  if "$@" >>"$rows"; then
+    say "$bench n=$n: $system done in $((SECONDS - t0)) s"
+  else
+    say "$bench n=$n: $system FAILED (see above)"
+    failed+=("$bench/$system/n=$n")
+  fi
+}
+
+for bench in "${benches[@]}"; do
+  bench_sizes=("${sizes[@]}")
+  # 2 clients to 100,000 servers (and n = 1) is the request_reply shape; the
+  # build benchmark's size is its 50 modules.
+  [[ "$bench" == request_reply || "$bench" == build ]] && bench_sizes=(100000)
+  for n in "${bench_sizes[@]}"; do
+    run relup "$bench" "$n" "$bench_bin" "$bench" "$n" --reps "$reps"
+    if [[ "$bench" != build ]]; then
+      run otp "$bench" "$n" env REPS="$reps" "$here/otp/run_otp.sh" "$n" "$bench"
+    fi
+  done
+done
+
+# --- the table --------------------------------------------------------------
+report_args=("$rows" --reps "$reps")
+[[ -n "$out" ]] && report_args+=(--out "$out")
+python3 "$here/report.py" "${report_args[@]}"
+say "finished in $((SECONDS - started)) s"
+if ((${#failed[@]})); then
+  say "these did not run to the end: ${failed[*]}"
+  exit 1
+fi
