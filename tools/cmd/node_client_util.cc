@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "core/yaml_scalar.h"
+
 namespace relup::cli {
 namespace fs = std::filesystem;
 
@@ -91,25 +93,6 @@ void AppendJsonString(std::string& out, std::string_view s) {
   out += '"';
 }
 
-std::string Base64(std::string_view bytes) {
-  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    uint32_t v = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
-    for (int k = 18; k >= 0; k -= 6) out += kAlphabet[(v >> k) & 63];
-  }
-  if (i < bytes.size()) {
-    uint32_t v = uint8_t(bytes[i]) << 16;
-    if (i + 1 < bytes.size()) v |= uint8_t(bytes[i + 1]) << 8;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += i + 1 < bytes.size() ? kAlphabet[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
 void AppendJson(std::string& out, const Term& t) {
   switch (t.type()) {
     case Term::Type::kNil:
@@ -139,7 +122,7 @@ void AppendJson(std::string& out, const Term& t) {
       AppendJsonString(out, t.as_string());
       break;
     case Term::Type::kBinary:
-      AppendJsonString(out, Base64(t.as_binary()));
+      AppendJsonString(out, detail::Base64Encode(t.as_binary()));
       break;
     case Term::Type::kTuple:
     case Term::Type::kList: {

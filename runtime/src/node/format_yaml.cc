@@ -1,5 +1,6 @@
 #include "node/format_yaml.h"
 
+#include "core/yaml_scalar.h"
 #include "relup/term_yaml.h"
 
 namespace relup::format {
@@ -16,34 +17,7 @@ std::string Location(const YAML::Mark& mark, std::string_view source) {
 }  // namespace
 
 std::string Quote(std::string_view s) {
-  std::string out = "\"";
-  static const char kHex[] = "0123456789abcdef";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          out += "\\x";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xf];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-  return out;
+  return detail::DoubleQuote(s);
 }
 
 Result<YAML::Node> Load(std::string_view text, std::string_view source) {

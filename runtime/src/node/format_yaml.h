@@ -17,7 +17,9 @@
 
 namespace relup::format {
 
-// A double-quoted YAML scalar: reads back as exactly `s`, whatever it holds.
+// A double-quoted YAML scalar with the escapes of Term's text form
+// (detail::DoubleQuote): reads back as exactly `s` when `s` is UTF-8; a byte
+// that is not UTF-8 is written as its \xNN code point.
 std::string Quote(std::string_view s);
 
 // Parses one YAML document; malformed YAML is Corruption with its location.
