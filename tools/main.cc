@@ -4,37 +4,16 @@
 #include <string_view>
 #include <vector>
 
+#include "build/diagnostics.h"
 #include "command.h"
 
 namespace {
 
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
 // "did you mean" for an unknown subcommand; empty if nothing is close.
 std::string Closest(std::string_view word) {
-  std::string best;
-  size_t best_distance = 3;
-  for (const auto& cmd : relup::cli::CommandTable()) {
-    size_t d = EditDistance(word, cmd.name);
-    if (d < best_distance) {
-      best_distance = d;
-      best = cmd.name;
-    }
-  }
-  return best;
+  std::vector<std::string_view> names;
+  for (const auto& cmd : relup::cli::CommandTable()) names.push_back(cmd.name);
+  return relup::build::ClosestWord(word, names);
 }
 
 }  // namespace

@@ -38,6 +38,16 @@ TEST_CASE("relup build builds both demo specs from the repository root with no o
   CHECK(VerifyReleaseFiles(tarball->files, "demo-2.tar.gz").empty());
 }
 
+TEST_CASE("an unknown subcommand exits 2 and names the closest command", "[cli]") {
+  auto typo = Run(Relup() + " biuld x.yaml");
+  CHECK(typo.exit_code == 2);
+  CHECK_THAT(typo.output, Catch::Contains("unknown command 'biuld'; did you mean 'build'?"));
+  auto far = Run(Relup() + " frobnicate");
+  CHECK(far.exit_code == 2);
+  CHECK_THAT(far.output, Catch::Contains("unknown command 'frobnicate'"));
+  CHECK_THAT(far.output, !Catch::Contains("did you mean"));
+}
+
 TEST_CASE("relup build with errors exits 1, prints every error with its location, writes nothing",
           "[build][cli]") {
   TempDir dir;

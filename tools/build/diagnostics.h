@@ -43,7 +43,9 @@ class Diagnostics {
 };
 
 // The candidate closest to `word` by edit distance, if it is close enough to
-// be a plausible typo (distance <= max(2, size/3)); empty otherwise.
+// be a plausible typo (distance <= max(2, size/3)); empty otherwise. Every
+// "did you mean" of relup uses it: unknown keys in build inputs and unknown
+// subcommands of the CLI.
 std::string ClosestWord(std::string_view word, const std::vector<std::string_view>& candidates);
 
 }  // namespace relup::build
