@@ -1,5 +1,6 @@
 #include "cmd/node_client_util.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -169,6 +170,69 @@ std::string ToJson(const Term& term) {
 void PrintLine(std::string_view text) {
   std::fwrite(text.data(), 1, text.size(), stdout);
   std::fputc('\n', stdout);
+}
+
+void PrintTable(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
+  for (const auto& row : rows) {
+    if (width.size() < row.size()) width.resize(row.size(), 0);
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
+    }
+    PrintLine(line);
+  }
+}
+
+CommandRunner QueryCommand(CLI::App& sub, std::string cmd, std::string json_help,
+                           std::function<void(const Term& answer)> print_text) {
+  struct Args {
+    std::string root;
+    bool json = false;
+  };
+  auto args = std::make_shared<Args>();
+  AddRootOption(sub, args->root);
+  sub.add_flag("--json", args->json, json_help);
+  return [args, cmd = std::move(cmd), print_text = std::move(print_text)] {
+    return WithNode(cmd, args->root, [&](ControlClient& client) {
+      Answer a = Ask(cmd, client, MakeRequest(cmd));
+      if (!a) return a.exit;
+      if (args->json) {
+        PrintLine(ToJson(a.value));
+      } else {
+        print_text(a.value);
+      }
+      return int{kExitOk};
+    });
+  };
+}
+
+CommandRunner TargetsCommand(CLI::App& sub, std::string cmd, std::string done,
+                             std::string wait_help) {
+  struct Args {
+    std::string root;
+    std::vector<std::string> targets;
+    int64_t timeout_ms = 5000;
+  };
+  auto args = std::make_shared<Args>();
+  AddRootOption(sub, args->root);
+  sub.add_option("targets", args->targets, "registered names or pids (<0.42.0>)")->required();
+  if (!wait_help.empty()) sub.add_option("--timeout", args->timeout_ms, wait_help);
+  return [args, cmd = std::move(cmd), done = std::move(done)] {
+    return WithNode(cmd, args->root, [&](ControlClient& client) {
+      std::vector<Term> targets(args->targets.begin(), args->targets.end());
+      Answer a = Ask(cmd, client,
+                     MakeRequest(cmd, {{Term::atom("targets"), Term::list(std::move(targets))},
+                                       {Term::atom("timeout_ms"), Term(args->timeout_ms)}}));
+      if (!a) return a.exit;
+      for (const std::string& t : args->targets) PrintLine(done + " " + t);
+      return int{kExitOk};
+    });
+  };
 }
 
 }  // namespace relup::cli

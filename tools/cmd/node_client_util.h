@@ -8,7 +8,9 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "command.h"
 #include "exit_status.h"
 #include "node/control_client.h"
 #include "relup/status.h"
@@ -20,8 +22,7 @@ namespace relup::cli {
 Result<std::string> ResolveRoot(const std::string& root);
 
 // Prints "relup CMD: MESSAGE" to stderr and returns the exit status for it
-// (kExitNoNode for an unreachable node, kExitUsage for a bad argument,
-// kExitFailure otherwise).
+// (kExitNoNode for an unreachable node, kExitFailure otherwise).
 int ReportError(std::string_view cmd, const Status& status);
 // The same for a bad argument: always kExitUsage.
 int UsageError(std::string_view cmd, const Status& status);
@@ -53,5 +54,19 @@ std::string ToJson(const Term& term);
 
 // Prints one line to stdout.
 void PrintLine(std::string_view text);
+
+// Prints rows as left-aligned columns two spaces apart (rows[0] is the header).
+void PrintTable(const std::vector<std::vector<std::string>>& rows);
+
+// The runner of a command that asks the node for `cmd` and prints the answer:
+// JSON with --json (`json_help` describes it), else `print_text(answer)`.
+CommandRunner QueryCommand(CLI::App& sub, std::string cmd, std::string json_help,
+                           std::function<void(const Term& answer)> print_text);
+
+// The runner of a sys operation on named processes (suspend, resume): takes
+// NAME|PID... and sends {cmd, targets, timeout_ms}; prints "DONE target" for
+// each. `wait_help`, if not empty, adds --timeout (ms to wait per process).
+CommandRunner TargetsCommand(CLI::App& sub, std::string cmd, std::string done,
+                             std::string wait_help = {});
 
 }  // namespace relup::cli

@@ -1,6 +1,5 @@
 // relup releases: the releases in the node root and their states. Asks the
 // running node; with no node running, reads the store file directly.
-#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <vector>
@@ -23,7 +22,7 @@ Term EntriesTerm(const std::vector<ReleaseEntry>& entries) {
   return Term::list(std::move(out));
 }
 
-void PrintTable(const Term& list) {
+void PrintReleases(const Term& list) {
   std::vector<std::vector<std::string>> rows = {{"NAME", "VSN", "STATE", "UNPACKED"}};
   for (const Term& r : list.elements()) {
     std::vector<std::string> row;
@@ -33,18 +32,7 @@ void PrintTable(const Term& list) {
     }
     rows.push_back(std::move(row));
   }
-  std::vector<size_t> width(4, 0);
-  for (const auto& row : rows) {
-    for (size_t i = 0; i < 4; ++i) width[i] = std::max(width[i], row[i].size());
-  }
-  for (const auto& row : rows) {
-    std::string line;
-    for (size_t i = 0; i < 4; ++i) {
-      line += row[i];
-      if (i < 3) line += std::string(width[i] - row[i].size() + 2, ' ');
-    }
-    PrintLine(line);
-  }
+  PrintTable(rows);
 }
 
 CommandRunner Setup(CLI::App& sub) {
@@ -78,7 +66,7 @@ CommandRunner Setup(CLI::App& sub) {
     if (args->json) {
       PrintLine(ToJson(list));
     } else {
-      PrintTable(list);
+      PrintReleases(list);
     }
     return int{kExitOk};
   };

@@ -52,25 +52,7 @@ void PrintStatus(const Term& s) {
 }
 
 CommandRunner Setup(CLI::App& sub) {
-  struct Args {
-    std::string root;
-    bool json = false;
-  };
-  auto args = std::make_shared<Args>();
-  AddRootOption(sub, args->root);
-  sub.add_flag("--json", args->json, "print a JSON object");
-  return [args] {
-    return WithNode("status", args->root, [&](ControlClient& client) {
-      Answer a = Ask("status", client, MakeRequest("status"));
-      if (!a) return a.exit;
-      if (args->json) {
-        PrintLine(ToJson(a.value));
-      } else {
-        PrintStatus(a.value);
-      }
-      return int{kExitOk};
-    });
-  };
+  return QueryCommand(sub, "status", "print a JSON object", PrintStatus);
 }
 
 RELUP_COMMAND("status", "show the node's release, processes per module version, suspended ones",
