@@ -207,15 +207,20 @@ UpgradeReport ReleaseHandler::InstallLocked(std::string_view vsn_view,
   context.target = &target->release;
   context.lib_root = root_;
   context.back = target->plans.find_down(running->vsn);
+  return RunPlan(*plan, context, options);
+}
+
+UpgradeReport ReleaseHandler::RunPlan(const UpgradePlan& plan, const PlanContext& context,
+                                      const ApplyOptions& options) {
   ExecuteOptions exec;
   exec.dry_run = options.dry_run;
   exec.atomic = options.atomic;
   exec.progress = options.progress;
-  UpgradeReport report = executor_.Run(*plan, context, exec);
+  UpgradeReport report = executor_.Run(plan, context, exec);
   if (report.ok() && !options.dry_run) {
-    Status s = store_.set_running(vsn);
+    Status s = store_.set_running(context.to_release);
     if (!s.ok()) {
-      report.warnings.push_back("the processes run release " + vsn +
+      report.warnings.push_back("the processes run release " + context.to_release +
                                 " but the release store could not record it: " + s.ToString());
     }
   }
@@ -242,11 +247,9 @@ UpgradeReport ReleaseHandler::DryRun(const Verified& v, const ApplyOptions& opti
   context.target = &release;
   context.lib_root = scratch;
   context.back = v.plans.find_down(from);
-  ExecuteOptions exec;
-  exec.dry_run = true;
-  exec.atomic = options.atomic;
-  exec.progress = options.progress;
-  UpgradeReport report = executor_.Run(*plan, context, exec);
+  ApplyOptions dry = options;
+  dry.dry_run = true;
+  UpgradeReport report = RunPlan(*plan, context, dry);
   RemoveTree(scratch);
   return report;
 }
@@ -318,19 +321,7 @@ UpgradeReport ReleaseHandler::Downgrade(std::string_view vsn_view, const ApplyOp
   context.target = &target->release;
   context.lib_root = root_;
   context.back = current->plans.find_up(vsn);
-  ExecuteOptions exec;
-  exec.dry_run = options.dry_run;
-  exec.atomic = options.atomic;
-  exec.progress = options.progress;
-  UpgradeReport report = executor_.Run(*plan, context, exec);
-  if (report.ok() && !options.dry_run) {
-    Status s = store_.set_running(vsn);
-    if (!s.ok()) {
-      report.warnings.push_back("the processes run release " + vsn +
-                                " but the release store could not record it: " + s.ToString());
-    }
-  }
-  return report;
+  return RunPlan(*plan, context, options);
 }
 
 Status ReleaseHandler::MakePermanent(std::string_view vsn) {

@@ -95,6 +95,10 @@ class ReleaseHandler {
   Result<std::string> UnpackVerified(const Verified& v, const std::string& tarball);
   UpgradeReport InstallLocked(std::string_view vsn, const ApplyOptions& options);
   UpgradeReport DryRun(const Verified& v, const ApplyOptions& options);
+  // Runs `plan` through the executor; when it succeeded and was not a dry
+  // run, records context.to_release as the store's running release.
+  UpgradeReport RunPlan(const UpgradePlan& plan, const PlanContext& context,
+                        const ApplyOptions& options);
   // Refusal report when another operation holds busy_.
   UpgradeReport Busy(std::string_view to) const;
   void SetActivity(std::string what);
