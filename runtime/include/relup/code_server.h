@@ -100,12 +100,13 @@ class CodeServer {
   Result<ModuleVersionPtr> load_staged(const std::string& path,
                                        std::string_view expected_name = {});
   // Makes a loaded version its module's current version, whatever the load
-  // order, until the next load() of a new version of that module.
-  // NotFound if that version is not loaded.
+  // order, until the next load() of a new version of that module or until
+  // that version is unloaded. NotFound if that version is not loaded.
   Status make_current(std::string_view module, std::string_view vsn);
 
   // The current version of `module` (the newest loaded, unless make_current
-  // or load_staged said otherwise), or nullptr.
+  // or load_staged said otherwise; once the version they chose is unloaded,
+  // the newest loaded again), or nullptr.
   ModuleVersionPtr current(std::string_view module) const;
   // A given loaded version, or nullptr.
   ModuleVersionPtr find(std::string_view module, std::string_view vsn) const;

@@ -65,6 +65,9 @@ struct SpawnOptions {
   std::string name;  // registered name; empty for none. A taken name is an error.
 };
 
+// kExiting is only ever seen in the instant between a process ending and its
+// removal from the process table: an ended process is removed at once, so
+// processes() does not list it and get_status() on it returns NotFound.
 enum class ProcessState : uint8_t { kRunnable, kSuspended, kExiting };
 std::string_view ProcessStateName(ProcessState s);  // "running", "suspended", "exiting"
 
