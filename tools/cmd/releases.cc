@@ -62,7 +62,10 @@ CommandRunner Setup(CLI::App& sub) {
     } else {
       return ReportError("releases", client.status());
     }
-    if (!list.is_list()) return ReportError("releases", Status::Internal("bad reply"));
+    if (!list.is_list()) {
+      return ReportError("releases", Status::Internal("the node answered with " + list.to_yaml() +
+                                                      ", not a list of releases"));
+    }
     if (args->json) {
       PrintLine(ToJson(list));
     } else {

@@ -28,7 +28,9 @@ Result<std::unique_ptr<ControlClient>> ControlClient::Connect(const std::string&
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof(addr.sun_path)) {
-    return Status::InvalidArgument("socket path " + path + " is too long for a Unix socket");
+    return Status::InvalidArgument("socket path " + path + " is longer than " +
+                                   std::to_string(sizeof(addr.sun_path) - 1) +
+                                   " bytes (a Unix socket limit): use a shorter --root");
   }
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   if (::access(path.c_str(), F_OK) != 0) {

@@ -270,7 +270,10 @@ Result<Term> NodeService::dispatch(std::string_view cmd, const Term& request,
     std::string vsn = OptionalString(request, "vsn");
     if (vsn.empty()) {
       auto running = store_.running();
-      if (!running) return Status::FailedPrecondition("no release is running");
+      if (!running) {
+        return Status::FailedPrecondition(
+            "no release runs on this node yet: start it with relup node start --release TARBALL");
+      }
       vsn = running->vsn;
     }
     RELUP_RETURN_IF_ERROR(handler_.MakePermanent(vsn));

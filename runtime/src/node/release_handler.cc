@@ -286,7 +286,8 @@ UpgradeReport ReleaseHandler::Downgrade(std::string_view vsn_view, const ApplyOp
   auto running = store_.running();
   if (!running) {
     return RefusedReport("", vsn, "from_version",
-                         Status::FailedPrecondition("no release runs on this node"));
+                         Status::FailedPrecondition("no release runs on this node yet: start it "
+                                                    "with relup node start --release TARBALL"));
   }
   auto fail = [&](std::string step, Status s) {
     UpgradeReport r = RefusedReport(running->vsn, vsn, std::move(step), std::move(s));

@@ -110,6 +110,11 @@ Result<std::string> ReadWhole(const std::string& path) {
   return ss.str();
 }
 
+Status NotInStore(std::string_view vsn, const std::string& root) {
+  return Status::NotFound("release " + std::string(vsn) + " is not installed at " + root +
+                          " (relup releases lists the installed ones)");
+}
+
 ReleaseEntry* FindIn(std::vector<ReleaseEntry>& entries, std::string_view vsn) {
   for (auto& e : entries) {
     if (e.vsn == vsn) return &e;
@@ -265,7 +270,7 @@ Status ReleaseStore::set_running(std::string_view vsn) {
   std::lock_guard lock(mu_);
   std::vector<ReleaseEntry> next = entries_;
   ReleaseEntry* target = FindIn(next, vsn);
-  if (!target) return Status::NotFound("release " + std::string(vsn) + " is not in the store");
+  if (!target) return NotInStore(vsn, root_);
   for (auto& e : next) {
     if (e.state == ReleaseState::kCurrent && e.vsn != vsn) e.state = ReleaseState::kUnpacked;
   }
@@ -285,10 +290,14 @@ Status ReleaseStore::make_permanent(std::string_view vsn) {
       if (e.state == ReleaseState::kPermanent) running = &e;
     }
   }
-  if (!running) return Status::FailedPrecondition("no release is installed yet");
+  if (!running) {
+    return Status::FailedPrecondition("no release is installed at " + root_ +
+                                      " yet: start the node with relup node start --release "
+                                      "TARBALL");
+  }
   if (!vsn.empty() && running->vsn != vsn) {
     if (!FindIn(next, vsn)) {
-      return Status::NotFound("release " + std::string(vsn) + " is not in the store");
+      return NotInStore(vsn, root_);
     }
     return Status::FailedPrecondition(
         "release " + std::string(vsn) + " is not the running release (" + running->vsn +
@@ -326,7 +335,7 @@ Status ReleaseStore::remove(std::string_view vsn) {
   std::lock_guard lock(mu_);
   std::vector<ReleaseEntry> next = entries_;
   ReleaseEntry* e = FindIn(next, vsn);
-  if (!e) return Status::NotFound("release " + std::string(vsn) + " is not in the store");
+  if (!e) return NotInStore(vsn, root_);
   if (e->state == ReleaseState::kPermanent) {
     return Status::FailedPrecondition("release " + std::string(vsn) +
                                       " is permanent (a restart boots it): make another release "
