@@ -117,7 +117,7 @@ std::string LogLine(std::string_view cmd, const Term& request, const Term& reply
   if (ok && ok->is_map() && ok->find("outcome")) {
     auto report = UpgradeReport::FromTerm(*ok);
     if (report.ok()) {
-      char buf[160];
+      char buf[400];  // two release vsns of up to 64 bytes each, and numbers
       std::snprintf(buf, sizeof buf,
                     " -> ok: %s -> %s, %zu processes, pause p50 %lld us p99 %lld us max %lld us, "
                     "%.1f ms",
