@@ -15,12 +15,13 @@
 //   RELUP_MODULE(demo_server, "1", DemoServer)
 //
 // Every callback is optional; RELUP_MODULE detects which ones the class has:
-//   Term | Result<Term>          init(const Term& args)                    default: state = args
-//   CallOutcome                  handle_call(const Term& request, const From& from, Term& state)
-//   MessageOutcome | void        handle_cast(const Term& message, Term& state)
-//   MessageOutcome | void        handle_info(const Term& message, Term& state)
-//   Term | Result<Term>          code_change(const Term& old_vsn, const Term& state, const Term&
-//   extra) void                         terminate(const Term& reason, const Term& state)
+//   Term | Result<Term>    init(const Term& args)               default: state = args
+//   CallOutcome            handle_call(const Term& request, const From& from, Term& state)
+//   MessageOutcome | void  handle_cast(const Term& message, Term& state)
+//   MessageOutcome | void  handle_info(const Term& message, Term& state)
+//   Term | Result<Term>    code_change(const Term& old_vsn, const Term& state,
+//                                      const Term& extra)
+//   void                   terminate(const Term& reason, const Term& state)
 // handle_call / handle_cast / handle_info may also return Result<...> of their
 // outcome; a void handle_cast / handle_info means "continue".
 // Without handle_call, a call ends the process with an error (OTP's bad_call);

@@ -11,7 +11,8 @@
 //   call         target request [timeout_ms]   the handle_call reply
 //   cast         target message
 //   spawn        module args [name]      {pid, name}
-//   suspend      targets: [TARGET...]    / resume targets: [...]
+//   suspend      targets: [TARGET...] [timeout_ms]   / resume targets: [...]
+//                (a single `target` is accepted for one process)
 //   load         path                    {module, vsn, build_id, sha256}
 //   change_code  target module old_vsn [extra] [to_vsn]
 //   releases                             [{name, vsn, state, unpacked_at}]
