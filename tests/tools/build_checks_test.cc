@@ -312,6 +312,19 @@ processes:
   Find(diags, "registered name a is used by two processes");
 }
 
+TEST_CASE("a process name that is not UTF-8 is refused at its value", "[build][checks]") {
+  TempDir dir;
+  std::string spec = dir.write("latin1.yaml",
+                               "release: demo\nvsn: \"1\"\n"
+                               "modules: [{name: bwidget, vsn: \"1\"}]\n"
+                               "processes:\n  - {module: bwidget, name: caf\xE9}\n");
+  Diagnostics diags = Build(spec);
+  const Diagnostic& d = Find(diags, "process name is not valid UTF-8");
+  CHECK(d.loc.line == 5);
+  CHECK(d.loc.column == 29);  // the value, after "  - {module: bwidget, name: "
+  CHECK_THAT(d.fix, Catch::Contains("save the spec as UTF-8"));
+}
+
 TEST_CASE("every error in a spec is reported in one run, not only the first", "[build][checks]") {
   TempDir dir;
   std::string spec = dir.write("many.yaml", R"(release: demo

@@ -8,6 +8,7 @@
 
 #include "build/appup_parse.h"
 #include "build/yaml_reader.h"
+#include "core/yaml_scalar.h"
 
 namespace relup::build {
 namespace {
@@ -67,6 +68,12 @@ void ParseProcesses(YamlReader& r, const YAML::Node& root, ReleaseSpec* spec) {
     if (!module) continue;
     p.process.module = *module;
     p.process.name = r.optional_string(node, "name").value_or("");
+    // release.yaml is YAML text, which carries only UTF-8: other bytes would
+    // come back from it as different characters.
+    if (!detail::IsValidUtf8(p.process.name)) {
+      r.error(node["name"], "process name is not valid UTF-8",
+              "save the spec as UTF-8, or give the process an ASCII name");
+    }
     p.process.args = r.term(node, "args");
     p.process.count = static_cast<int>(r.optional_int(node, "count", 1, 1000000).value_or(1));
     if (!modules.count(p.process.module)) {
