@@ -2,12 +2,12 @@
 
 #include <malloc.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 
 namespace relup::bench {
@@ -59,16 +59,15 @@ double Median(std::vector<double> values) {
   return Percentile(std::move(values), 50);
 }
 
-MemoryUse ReadMemoryUse() {
-  MemoryUse m;
+int64_t HeapBytesInUse() {
   struct mallinfo2 mi = mallinfo2();
-  m.heap_bytes = static_cast<int64_t>(mi.uordblks + mi.hblkhd);
-  std::ifstream statm("/proc/self/statm");
-  int64_t size_pages = 0, resident_pages = 0;
-  if (statm >> size_pages >> resident_pages) {
-    m.rss_bytes = resident_pages * static_cast<int64_t>(sysconf(_SC_PAGESIZE));
-  }
-  return m;
+  return static_cast<int64_t>(mi.uordblks + mi.hblkhd);
+}
+
+int64_t ThreadCpuNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
 std::string ShellQuote(std::string_view text) {

@@ -54,17 +54,12 @@ inline int64_t NowNs() {
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
-inline double NowUs() {
-  return static_cast<double>(NowNs()) / 1000.0;
-}
+// CPU time of the calling thread.
+int64_t ThreadCpuNs();
 
-// Bytes the allocator has handed out (mallinfo2: arena + mmapped, every
-// arena), and the resident set size.
-struct MemoryUse {
-  int64_t heap_bytes = 0;
-  int64_t rss_bytes = 0;
-};
-MemoryUse ReadMemoryUse();
+// Bytes the allocator has handed out and not got back (mallinfo2: in-use
+// arena bytes + mmapped chunks, summed over every arena).
+int64_t HeapBytesInUse();
 
 // Runs a shell command line; its stdout is returned, its stderr passes through.
 // A non-zero exit is an error naming the command.

@@ -97,7 +97,8 @@ for bench in "${benches[@]}"; do
   bench_sizes=("${sizes[@]}")
   # 2 clients to 100,000 servers (and n = 1) is the request_reply shape; the
   # build benchmark's size is its 50 modules.
-  [[ "$bench" == request_reply || "$bench" == build ]] && bench_sizes=(100000)
+  [[ "$bench" == request_reply ]] && bench_sizes=(100000)
+  [[ "$bench" == build ]] && bench_sizes=(50)
   for n in "${bench_sizes[@]}"; do
     run relup "$bench" "$n" "$bench_bin" "$bench" "$n" --reps "$reps"
     if [[ "$bench" != build ]]; then

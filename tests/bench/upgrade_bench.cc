@@ -12,7 +12,10 @@
 //
 // pause = from the start of a process's suspend to the end of its resume.
 // lost = casts sent - increments found in the final states (read with a call
-// queued behind every cast). crashed = processes that died.
+// queued behind every cast). crashed = processes that died. cpu_ms = CPU time
+// of the thread that runs the upgrade: set against total_ms it shows how much
+// of the wall time that thread waited (for processes busy with a message, or
+// for a core on a loaded machine).
 #include <atomic>
 #include <thread>
 
@@ -143,7 +146,9 @@ Result<Figures> Run(Mode mode, const Config& config) {
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // clients reach steady state
   int64_t before = clients.sent();
   int64_t t0 = NowNs();
+  int64_t cpu0 = ThreadCpuNs();
   auto pauses = Upgrade(mode, node, config, pids);
+  int64_t cpu1 = ThreadCpuNs();
   int64_t t1 = NowNs();
   int64_t during = clients.sent() - before;
   clients.Stop();
@@ -178,6 +183,7 @@ Result<Figures> Run(Mode mode, const Config& config) {
       {n, "requests_during", static_cast<double>(during), "requests"},
       {n, "lost", static_cast<double>(clients.sent() - gained), "requests"},
       {n, "crashed", static_cast<double>(crashed), "processes"},
+      {n, "cpu_ms", static_cast<double>(cpu1 - cpu0) / 1e6, "ms"},
   };
 }
 
