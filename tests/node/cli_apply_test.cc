@@ -1,7 +1,12 @@
 // The client side of `relup apply` / `relup downgrade`: local verification
 // before anything reaches the node, the report, --json, --dry-run, and the
 // exit codes pipelines branch on.
+#include <archive.h>
+#include <archive_entry.h>
+
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
 
 #include "cli_harness.h"
 #include "node/tarball.h"
@@ -32,6 +37,64 @@ TEST_CASE("apply refuses a tampered tarball before contacting the node, naming t
   // Nothing changed on the node.
   CHECK(Contains(Relup({"status", "--root", root.path()}).out, "release:   demo 1 (permanent)"));
   CHECK(Contains(Relup({"releases", "--root", root.path()}).out, "demo  1"));
+  CHECK_FALSE(Contains(Relup({"releases", "--root", root.path()}).out, "demo  2"));
+}
+
+// The demo-2 release plus one extra entry whose path climbs out of the root.
+// Written with libarchive directly: relup's own writer would never produce it.
+std::string TarballWithEscapingEntry(const ReleaseFiles& files, const std::string& evil_path) {
+  std::string out;
+  archive* a = archive_write_new();
+  archive_write_set_format_pax_restricted(a);
+  archive_write_add_filter_gzip(a);
+  archive_write_open(
+      a, &out, nullptr,
+      [](archive*, void* client, const void* buffer, size_t length) -> la_ssize_t {
+        static_cast<std::string*>(client)->append(static_cast<const char*>(buffer), length);
+        return static_cast<la_ssize_t>(length);
+      },
+      nullptr);
+  auto add = [a](const std::string& path, const std::string& content) {
+    archive_entry* entry = archive_entry_new();
+    archive_entry_set_pathname(entry, path.c_str());
+    archive_entry_set_filetype(entry, AE_IFREG);
+    archive_entry_set_perm(entry, 0644);
+    archive_entry_set_size(entry, static_cast<la_int64_t>(content.size()));
+    archive_write_header(a, entry);
+    archive_write_data(a, content.data(), content.size());
+    archive_entry_free(entry);
+  };
+  for (const auto& [path, content] : files) add(path, content);
+  add(evil_path, "owned\n");
+  archive_write_close(a);
+  archive_write_free(a);
+  return out;
+}
+
+TEST_CASE(
+    "apply refuses a tarball with a dot-dot entry, naming it, and writes nothing outside the root",
+    "[cli][apply]") {
+  NodeRoot root;
+  root.start(DemoTarball(1));
+  auto files = ReadTarball(DemoTarball(2));
+  REQUIRE(files.ok());
+  const std::string evil = "lib/../../relup-escape-probe";
+  std::string bytes = TarballWithEscapingEntry(*files, evil);
+  std::string tarball = root.file("escape.tar.gz");
+  {
+    std::ofstream out(tarball, std::ios::binary);
+    out << bytes;
+  }
+  const auto escaped = std::filesystem::path(root.path()).parent_path() / "relup-escape-probe";
+  std::filesystem::remove(escaped);
+
+  RunResult r = Relup({"apply", tarball, "--root", root.path()});
+  INFO(r.both());
+  CHECK(r.exit_code != 0);
+  CHECK(Contains(r.err, evil));
+  CHECK(Contains(r.err, "'..'"));
+  CHECK_FALSE(std::filesystem::exists(escaped));
+  CHECK(Contains(Relup({"status", "--root", root.path()}).out, "release:   demo 1 (permanent)"));
   CHECK_FALSE(Contains(Relup({"releases", "--root", root.path()}).out, "demo  2"));
 }
 
