@@ -123,6 +123,7 @@ def main():
     ap.add_argument("rows")
     ap.add_argument("--out")
     ap.add_argument("--reps", type=int, default=0)
+    ap.add_argument("--reps-1m", type=int, default=0)
     args = ap.parse_args()
     rows = load_rows(args.rows)
 
@@ -158,7 +159,10 @@ def main():
     print()
     print("\n".join(lines))
     print()
-    reps = f"medians of {args.reps} runs; " if args.reps else ""
+    reps = f"medians of {args.reps} runs" if args.reps else ""
+    if reps and args.reps_1m:
+        reps += f" ({args.reps_1m} at n = 1,000,000)"
+    reps += "; " if reps else ""
     print(f"Machine: {machine()}. ({reps}relup/OTP < 1 is better for relup except per_sec.)")
     if missed:
         print("\nTargets missed:")

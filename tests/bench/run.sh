@@ -8,10 +8,11 @@
 # build-release/ (RELUP_BUILD_DIR overrides), then runs the relup and the OTP
 # version of each benchmark one after the other and prints one table with
 # both, their ratio and relup's targets. Every figure is a median over
-# repetitions (REPS, default 3).
+# repetitions: REPS (default 3) at N = 100,000, REPS_1M (default 1) at
+# 1,000,000, where one OTP rolling upgrade alone takes minutes.
 #
-#   --quick         N = 100,000 (about 5 minutes on 2 cores once built)
-#   (default)       N = 100,000 and 1,000,000
+#   --quick         N = 100,000 (about 4 minutes on 2 cores once built)
+#   (default)       N = 100,000 and 1,000,000 (about 30 minutes)
 #   --out FILE      also write every figure as a JSON list of rows
 #                   {"bench", "system", "n", "metric", "value", "unit"}
 #   BENCH...        only these (upgrade_rolling upgrade_bulk request_reply
@@ -51,6 +52,7 @@ done
 ((${#benches[@]})) || benches=("${all[@]}")
 if ((quick)); then sizes=(100000); else sizes=(100000 1000000); fi
 reps="${REPS:-3}"
+reps_1m="${REPS_1M:-1}"
 [[ -n "$out" ]] && out="$(cd "$(dirname "$out")" && pwd)/$(basename "$out")"
 
 say() { echo "run.sh: $*" >&2; }
@@ -100,15 +102,18 @@ for bench in "${benches[@]}"; do
   [[ "$bench" == request_reply ]] && bench_sizes=(100000)
   [[ "$bench" == build ]] && bench_sizes=(50)
   for n in "${bench_sizes[@]}"; do
-    run relup "$bench" "$n" "$bench_bin" "$bench" "$n" --reps "$reps"
+    r="$reps"
+    ((n >= 1000000)) && r="$reps_1m"
+    run relup "$bench" "$n" "$bench_bin" "$bench" "$n" --reps "$r"
     if [[ "$bench" != build ]]; then
-      run otp "$bench" "$n" env REPS="$reps" "$here/otp/run_otp.sh" "$n" "$bench"
+      run otp "$bench" "$n" env REPS="$r" "$here/otp/run_otp.sh" "$n" "$bench"
     fi
   done
 done
 
 # --- the table --------------------------------------------------------------
 report_args=("$rows" --reps "$reps")
+((quick)) || report_args+=(--reps-1m "$reps_1m")
 [[ -n "$out" ]] && report_args+=(--out "$out")
 python3 "$here/report.py" "${report_args[@]}"
 say "finished in $((SECONDS - started)) s"
