@@ -87,6 +87,14 @@ TEST_CASE("An upgrade moves every counter from 1 to 2, transforms each state, an
   auto back = UpgradeReport::FromTerm(report.ToTerm());
   REQUIRE(back.ok());
   CHECK(back->ToTerm() == report.ToTerm());
+  // Without process details (the control socket's default) the list is left
+  // out but the count of touched processes still travels.
+  auto summary = UpgradeReport::FromTerm(report.ToTerm(false));
+  REQUIRE(summary.ok());
+  CHECK(summary->touched.empty());
+  CHECK(summary->touched_total() == 100);
+  CHECK(summary->pause.count == 100);
+  CHECK(summary->upgraded == 100);
 }
 
 // The 500th process is made to fail only after the precheck passed, so the

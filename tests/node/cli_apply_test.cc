@@ -138,6 +138,25 @@ TEST_CASE("apply --json prints one JSON report with the pause statistics", "[cli
   CHECK(Contains(Relup({"status", "--root", root.path()}).out, "release:   demo 2 (permanent)"));
 }
 
+TEST_CASE("apply --json lists the touched processes only when --processes asks for them",
+          "[cli][apply]") {
+  NodeRoot root;
+  root.start(DemoTarball(1));
+  RunResult summary = Relup({"apply", DemoTarball(2), "--root", root.path(), "--json"});
+  INFO(summary.both());
+  REQUIRE(summary.exit_code == 0);
+  CHECK(Contains(summary.out, "\"touched\":[]"));
+  CHECK(Contains(summary.out, "\"touched_count\":1"));
+  CHECK_FALSE(Contains(summary.out, "\"pause_us\""));
+
+  RunResult down = Relup({"downgrade", "1", "--root", root.path(), "--json", "--processes"});
+  INFO(down.both());
+  REQUIRE(down.exit_code == 0);
+  CHECK(Contains(down.out, "\"name\":\"blackode\""));
+  CHECK(Contains(down.out, "\"pause_us\":"));
+  CHECK(Contains(down.out, "\"touched_count\":1"));
+}
+
 TEST_CASE("downgrade runs the down instructions back to the earlier release", "[cli][apply]") {
   NodeRoot root;
   const std::string& r = root.path();

@@ -37,7 +37,7 @@ int VerifyLocally(const std::string& path) {
 CommandRunner Setup(CLI::App& sub) {
   struct Args {
     std::string root, tarball;
-    bool permanent = false, json = false, dry_run = false, atomic = false;
+    bool permanent = false, json = false, dry_run = false, atomic = false, processes = false;
   };
   auto args = std::make_shared<Args>();
   sub.add_option("tarball", args->tarball, "release tarball built by `relup build`")->required();
@@ -48,6 +48,8 @@ CommandRunner Setup(CLI::App& sub) {
                "run every check and code_change on copies of the states; change nothing");
   sub.add_flag("--atomic", args->atomic,
                "keep every affected process suspended until all have changed (all or nothing)");
+  sub.add_flag("--processes", args->processes,
+               "also list every touched process with its pause (large for big nodes)");
   return [args] {
     std::error_code ec;
     std::string path = std::filesystem::absolute(args->tarball, ec).lexically_normal().string();
@@ -60,7 +62,8 @@ CommandRunner Setup(CLI::App& sub) {
       Term request = MakeRequest("apply", {{Term::atom("tarball"), Term(path)},
                                            {Term::atom("permanent"), Term(args->permanent)},
                                            {Term::atom("dry_run"), Term(args->dry_run)},
-                                           {Term::atom("atomic"), Term(args->atomic)}});
+                                           {Term::atom("atomic"), Term(args->atomic)},
+                                           {Term::atom("processes"), Term(args->processes)}});
       UpgradeRequestOptions options;
       options.json = args->json;
       options.permanent = args->permanent;

@@ -10,7 +10,7 @@ namespace {
 CommandRunner Setup(CLI::App& sub) {
   struct Args {
     std::string root, vsn;
-    bool json = false, dry_run = false, atomic = false;
+    bool json = false, dry_run = false, atomic = false, processes = false;
   };
   auto args = std::make_shared<Args>();
   sub.add_option("vsn", args->vsn, "the release version to go back to")->required();
@@ -19,11 +19,14 @@ CommandRunner Setup(CLI::App& sub) {
   sub.add_flag("--dry-run", args->dry_run,
                "run every check on copies of the states; change nothing");
   sub.add_flag("--atomic", args->atomic, "keep every affected process suspended until all changed");
+  sub.add_flag("--processes", args->processes,
+               "also list every touched process with its pause (large for big nodes)");
   return [args] {
     return WithNode("downgrade", args->root, [&](ControlClient& client) {
       Term request = MakeRequest("downgrade", {{Term::atom("vsn"), Term(args->vsn)},
                                                {Term::atom("dry_run"), Term(args->dry_run)},
-                                               {Term::atom("atomic"), Term(args->atomic)}});
+                                               {Term::atom("atomic"), Term(args->atomic)},
+                                               {Term::atom("processes"), Term(args->processes)}});
       UpgradeRequestOptions options;
       options.json = args->json;
       options.root = client.root();

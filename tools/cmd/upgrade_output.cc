@@ -101,8 +101,8 @@ std::string FormatUpgradeReport(const UpgradeReport& r, const UpgradeRequestOpti
   if (r.pause.count > 0) {
     line("pause per process: p50 " + Us(r.pause.p50_us) + ", p99 " + Us(r.pause.p99_us) + ", max " +
          Us(r.pause.max_us) + " (" + Plural(r.pause.count, "process", "processes") + ")");
-  } else if (r.dry_run && !r.touched.empty()) {
-    line("checked " + Plural(r.touched.size(), "process", "processes") +
+  } else if (r.dry_run && r.touched_total() > 0) {
+    line("checked " + Plural(r.touched_total(), "process", "processes") +
          " (code_change on a copy of each state)");
   }
   for (size_t i = 0; i < r.failures.size(); ++i) {

@@ -162,6 +162,7 @@ Term NodeService::handle_request(const Term& request, const ControlServer::Progr
     options.dry_run = OptionalBool(request, "dry_run");
     options.atomic = OptionalBool(request, "atomic");
     options.permanent = OptionalBool(request, "permanent");
+    const bool with_processes = OptionalBool(request, "processes");
     options.progress = [&progress](size_t done, size_t total) {
       progress(Term::map({{A("done"), Term(static_cast<long long>(done))},
                           {A("total"), Term(static_cast<long long>(total))}}));
@@ -169,22 +170,22 @@ Term NodeService::handle_request(const Term& request, const ControlServer::Progr
     if (name == "apply") {
       auto tarball = RequiredString(request, "tarball");
       if (!tarball.ok()) return control::ErrorReply(tarball.status());
-      return upgrade_reply(handler_.Apply(*tarball, options));
+      return upgrade_reply(handler_.Apply(*tarball, options), with_processes);
     }
     auto vsn = RequiredString(request, "vsn");
     if (!vsn.ok()) return control::ErrorReply(vsn.status());
-    return upgrade_reply(handler_.Downgrade(*vsn, options));
+    return upgrade_reply(handler_.Downgrade(*vsn, options), with_processes);
   }
   auto result = dispatch(name, request, progress);
   if (!result.ok()) return control::ErrorReply(result.status());
   return control::OkReply(std::move(result).value());
 }
 
-Term NodeService::upgrade_reply(const UpgradeReport& report) {
-  if (report.ok()) return control::OkReply(report.ToTerm());
+Term NodeService::upgrade_reply(const UpgradeReport& report, bool with_processes) {
+  if (report.ok()) return control::OkReply(report.ToTerm(with_processes));
   Term reply = control::ErrorReply(report.status());
   reply = reply.put("outcome", Term(std::string(UpgradeOutcomeName(report.outcome))));
-  return reply.put("report", report.ToTerm());
+  return reply.put("report", report.ToTerm(with_processes));
 }
 
 Result<Term> NodeService::dispatch(std::string_view cmd, const Term& request,

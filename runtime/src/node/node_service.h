@@ -58,7 +58,9 @@ class NodeService {
                         const ControlServer::ProgressFn& progress);
   Result<Term> status();
   Result<Term> ps();
-  Term upgrade_reply(const UpgradeReport& report);
+  // The reply to apply/downgrade. The per-process list goes in only when the
+  // request asked for it ({processes: true}); counts and pause stats always do.
+  Term upgrade_reply(const UpgradeReport& report, bool with_processes);
 
   Node& node_;
   ReleaseStore& store_;

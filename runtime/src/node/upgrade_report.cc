@@ -186,7 +186,7 @@ Status UpgradeReport::status() const {
   return f.reason.WithContext(where + f.step);
 }
 
-Term UpgradeReport::ToTerm() const {
+Term UpgradeReport::ToTerm(bool with_touched) const {
   std::vector<Term> mods;
   for (const auto& m : modules) {
     mods.push_back(Term::map({{Term::atom("module"), Term(m.module)},
@@ -202,8 +202,9 @@ Term UpgradeReport::ToTerm() const {
                                 {Term::atom("count"), Term(static_cast<int64_t>(c.count))}}));
   }
   std::vector<Term> touch;
-  touch.reserve(touched.size());
-  for (const auto& t : touched) {
+  if (with_touched) touch.reserve(touched.size());
+  for (size_t i = 0; with_touched && i < touched.size(); ++i) {
+    const TouchedProcess& t = touched[i];
     touch.push_back(Term::map({{Term::atom("pid"), PidTerm(t.pid)},
                                {Term::atom("name"), Term(t.name)},
                                {Term::atom("module"), Term(t.module)},
@@ -234,6 +235,7 @@ Term UpgradeReport::ToTerm() const {
       {Term::atom("modules"), Term::list(std::move(mods))},
       {Term::atom("processes"), Term::list(std::move(counts))},
       {Term::atom("touched"), Term::list(std::move(touch))},
+      {Term::atom("touched_count"), Term(static_cast<int64_t>(touched_total()))},
       {Term::atom("upgraded"), Term(static_cast<int64_t>(upgraded))},
       {Term::atom("pause"), pause_term},
       {Term::atom("total_ms"), Term(total_ms)},
@@ -297,6 +299,11 @@ Result<UpgradeReport> UpgradeReport::FromTerm(const Term& term) {
                       tr.str("from"), tr.str("to"),   tr.num("pause_us")};
     r.fail(tr.error());
     report.touched.push_back(std::move(tp));
+  }
+  if (const Term* n = term.find("touched_count"); n && n->is_int() && n->as_int() >= 0) {
+    report.touched_count = static_cast<size_t>(n->as_int());
+  } else {
+    report.touched_count = report.touched.size();
   }
   report.upgraded = static_cast<size_t>(r.num("upgraded"));
   if (const Term* p = r.get("pause", Term::Type::kMap)) {

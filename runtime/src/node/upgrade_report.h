@@ -92,7 +92,13 @@ struct UpgradeReport {
   UpgradeOutcome outcome = UpgradeOutcome::kOk;
   std::vector<ModuleChangeReport> modules;
   std::vector<ProcessCount> processes;  // after the operation
+  // Every process touched, with its pause. A report sent without process
+  // details (ToTerm(false), the default over the control socket: at a million
+  // processes the list is tens of megabytes) has this empty and only
+  // touched_count set; touched_total() is right either way.
   std::vector<TouchedProcess> touched;
+  size_t touched_count = 0;
+  size_t touched_total() const { return touched.empty() ? touched_count : touched.size(); }
   size_t upgraded = 0;  // processes now running their target version
   PauseStats pause;
   double total_ms = 0;
@@ -107,8 +113,9 @@ struct UpgradeReport {
   Status status() const;
 
   // A map; see upgrade_report.cc for the keys. FromTerm(ToTerm(r)) == r in
-  // every field.
-  Term ToTerm() const;
+  // every field but touched_count, which comes back as touched_total().
+  // with_touched = false leaves the per-process list out (touched_count stays).
+  Term ToTerm(bool with_touched = true) const;
   static Result<UpgradeReport> FromTerm(const Term& term);
 };
 

@@ -1,20 +1,34 @@
 // ProcessTable: every live process by pid; Registry: registered names.
 //
-// The pid table is sharded by pid (pids are consecutive, so shards fill
-// evenly); a lookup locks one shard briefly and takes a reference on the
-// process before the lock is released, so a process found is never freed
-// under the finder. A shard's lock also guards the `code` pointer of its
-// processes against concurrent listing (see process.h).
+// Pids are consecutive serials that are never reused, so the table is indexed
+// by pid rather than hashed: pid id -> shard (id % kShards) -> slot
+// (id / kShards), and a lookup is one lock plus two loads (the shard's chunk
+// pointer, the slot), with no hashing and no per-process node to miss on.
+// Slots live in fixed chunks of kChunkSlots; a chunk is allocated when its
+// first pid is inserted and freed when it is empty and the shard's inserts
+// have moved past it (a pid is never reissued, so it would stay empty).
+// Memory: 8 bytes per slot of each chunk that holds a live process, plus
+// 8 bytes per kShards * kChunkSlots (65,536) pids ever issued for the chunk
+// pointers -- long-lived nodes that spawn and end many processes do not grow
+// the table by 8 bytes per pid ever issued.
+//
+// Sharding keeps spawns and lookups on different pids from contending; a
+// lookup locks one shard briefly and takes a reference on the process before
+// the lock is released, so a process found is never freed under the finder.
+// A shard's lock also guards the `code` pointer of its processes against
+// concurrent listing (see process.h).
 //
 // Thread-safe.
 #pragma once
 
 #include <array>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "relup/status.h"
 #include "runtime/process.h"
@@ -37,22 +51,41 @@ class ProcessTable {
     std::lock_guard<std::mutex> lock(shard(pid).mu);
     fn();
   }
-  // Calls fn(const Process&) for every process, each under its shard lock.
+  // Calls fn(const Process&) for every process, each under its shard lock,
+  // shard by shard and by ascending pid within a shard (callers that need a
+  // global order sort).
   // fn must not call back into the table.
   template <class F>
   void for_each(F&& fn) const {
     for (const Shard& s : shards_) {
       std::lock_guard<std::mutex> lock(s.mu);
-      for (const auto& [id, p] : s.map) fn(*p);
+      for (const std::unique_ptr<Chunk>& c : s.chunks) {
+        if (!c) continue;
+        for (Process* p : c->slots) {
+          if (p != nullptr) fn(*p);
+        }
+      }
     }
   }
 
  private:
   static constexpr size_t kShards = 64;
+  static constexpr size_t kChunkSlots = 1024;  // 8 KiB of slots
+  struct Chunk {
+    std::array<Process*, kChunkSlots> slots{};
+    size_t live = 0;
+  };
   struct alignas(64) Shard {
     mutable std::mutex mu;
-    std::unordered_map<uint64_t, Process*> map;
+    // chunks[i] holds slots [i * kChunkSlots, (i + 1) * kChunkSlots); null
+    // if none of them is live.
+    std::vector<std::unique_ptr<Chunk>> chunks;
+    size_t top = 0;  // highest chunk index ever inserted into
+    size_t live = 0;
   };
+  static size_t slot_of(Pid pid) { return pid.id / kShards; }
+  // The slot of `pid` in `s`, or nullptr if its chunk does not exist.
+  static Process* const* lookup(const Shard& s, Pid pid);
   Shard& shard(Pid pid) { return shards_[pid.id % kShards]; }
   const Shard& shard(Pid pid) const { return shards_[pid.id % kShards]; }
 
