@@ -15,9 +15,11 @@ class CastLoad {
  public:
   CastLoad(Node& node, std::vector<Pid> pids)
       : node_(node), pids_(std::move(pids)), sent_(pids_.size(), 0) {
-    thread_ = std::thread([this] {
+    // Parsed here, on the test's thread: Catch2 assertions (inside Map) are
+    // not thread-safe, and the load thread only copies the ready Term.
+    thread_ = std::thread([this, add = Map("{add: 1}")] {
       for (size_t i = 0; !stop_.load(); i = (i + 1) % pids_.size()) {
-        if (node_.cast(pids_[i], Map("{add: 1}")).ok()) ++sent_[i];
+        if (node_.cast(pids_[i], add).ok()) ++sent_[i];
         ++casts_;
       }
     });

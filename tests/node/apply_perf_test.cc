@@ -20,9 +20,9 @@ void Measure(size_t processes, bool with_down_path, bool under_load) {
   std::atomic<bool> stop{false};
   std::thread load;
   if (under_load) {
-    load = std::thread([&] {
-      for (size_t i = 0; !stop; i = (i + 1) % pids.size())
-        (void)f.node().cast(pids[i], Map("{add: 1}"));
+    // Parsed on the test's thread: Catch2 assertions (inside Map) are not thread-safe.
+    load = std::thread([&, add = Map("{add: 1}")] {
+      for (size_t i = 0; !stop; i = (i + 1) % pids.size()) (void)f.node().cast(pids[i], add);
     });
   }
   UpgradeReport report = f.Run(plans.up[0], r2, with_down_path ? &plans.down[0] : nullptr);
