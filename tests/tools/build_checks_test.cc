@@ -374,5 +374,38 @@ appup:
   CHECK(Find(diags, "'args' is not a valid term").loc.line == 5);
 }
 
+
+TEST_CASE("a name one entry registers and a pool also registers is refused without expanding pools",
+          "[build][checks]") {
+  auto proc = [](std::string name, int count) {
+    ReleaseProcess p;
+    p.module = "bwidget";
+    p.name = std::move(name);
+    p.count = count;
+    return p;
+  };
+  CHECK(SharedRegisteredName(proc("a", 1), proc("a", 1)) == "a");
+  CHECK(SharedRegisteredName(proc("a", 1), proc("b", 1)) == "");
+  CHECK(SharedRegisteredName(proc("w", 100000), proc("w_99999", 1)) == "w_99999");
+  CHECK(SharedRegisteredName(proc("w_100001", 1), proc("w", 100000)) == "");  // past the pool
+  CHECK(SharedRegisteredName(proc("w", 10), proc("w_0", 1)) == "");
+  CHECK(SharedRegisteredName(proc("w", 10), proc("w_01", 1)) == "");  // not a name the pool gives
+  CHECK(SharedRegisteredName(proc("w", 10), proc("w", 1)) == "");     // the pool has no plain w
+  CHECK(SharedRegisteredName(proc("w", 3), proc("w", 5)) == "w_1");
+  CHECK(SharedRegisteredName(proc("w", 3), proc("w_1", 5)) == "");  // w_1 .. vs w_1_1 ..
+  CHECK(SharedRegisteredName(proc("", 3), proc("", 5)) == "");      // unnamed processes
+
+  TempDir dir;
+  std::string spec = dir.write("pool.yaml", R"(release: demo
+vsn: "1"
+modules: [{name: bwidget, vsn: "1"}]
+processes:
+  - {module: bwidget, name: w, count: 100000}
+  - {module: bwidget, name: w_7}
+)");
+  Diagnostics diags = Build(spec);
+  Find(diags, "registered name w_7 is used by two processes");
+}
+
 }  // namespace
 }  // namespace relup::build

@@ -59,7 +59,6 @@ void ParseModules(YamlReader& r, const YAML::Node& root, ReleaseSpec* spec) {
 void ParseProcesses(YamlReader& r, const YAML::Node& root, ReleaseSpec* spec) {
   std::set<std::string> modules;
   for (const auto& m : spec->modules) modules.insert(m.name);
-  std::set<std::string> registered;
   for (const auto& node : r.list(root, "processes", "processes")) {
     if (!r.expect_map(node, "process entry", {"module", "name", "args", "count"})) continue;
     SpecProcess p;
@@ -82,9 +81,10 @@ void ParseProcesses(YamlReader& r, const YAML::Node& root, ReleaseSpec* spec) {
                   ", which is not in the release",
               "add " + p.process.module + " to modules, or fix the module name");
     }
-    for (const auto& name : RegisteredNames(p.process)) {
-      if (!registered.insert(name).second) {
-        r.error(node, "registered name " + name + " is used by two processes",
+    for (const auto& earlier : spec->processes) {
+      std::string shared = SharedRegisteredName(earlier.process, p.process);
+      if (!shared.empty()) {
+        r.error(node, "registered name " + shared + " is used by two processes",
                 "give each process its own name");
       }
     }

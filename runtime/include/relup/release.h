@@ -60,6 +60,10 @@ struct ReleaseProcess {
 // when count == 1, else {name_1, ..., name_COUNT}.
 std::vector<std::string> RegisteredNames(const ReleaseProcess& process);
 
+// A name both entries register ("" if none), found without expanding pools:
+// a pool of 100,000 must not cost 100,000 strings each time a release is read.
+std::string SharedRegisteredName(const ReleaseProcess& a, const ReleaseProcess& b);
+
 struct Release {
   std::string name;
   std::string vsn;

@@ -25,6 +25,41 @@ std::vector<std::string> RegisteredNames(const ReleaseProcess& process) {
   return names;
 }
 
+namespace {
+
+// Whether `name` is one of pool's names NAME_1 .. NAME_COUNT (count > 1).
+bool InPool(const ReleaseProcess& pool, std::string_view name) {
+  std::string_view prefix = pool.name;
+  if (name.size() <= prefix.size() + 1 || name.substr(0, prefix.size()) != prefix ||
+      name[prefix.size()] != '_') {
+    return false;
+  }
+  std::string_view digits = name.substr(prefix.size() + 1);
+  if (digits.size() > 7 || digits[0] == '0') return false;  // counts are <= 1,000,000
+  int k = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return false;
+    k = k * 10 + (c - '0');
+  }
+  return k >= 1 && k <= pool.count;
+}
+
+}  // namespace
+
+std::string SharedRegisteredName(const ReleaseProcess& a, const ReleaseProcess& b) {
+  if (a.name.empty() || b.name.empty()) return "";
+  const bool a_pool = a.count > 1, b_pool = b.count > 1;
+  if (!a_pool && !b_pool) return a.name == b.name ? a.name : "";
+  if (a_pool && b_pool) {
+    // NAME_k never equals OTHER_j for different prefixes: the part after the
+    // shorter prefix's '_' would have to be all digits and contain a '_'.
+    return a.name == b.name ? a.name + "_1" : "";
+  }
+  const ReleaseProcess& pool = a_pool ? a : b;
+  const std::string& single = a_pool ? b.name : a.name;
+  return InPool(pool, single) ? single : "";
+}
+
 const ReleaseModule* Release::find_module(std::string_view module) const {
   for (const auto& m : modules) {
     if (m.name == module) return &m;
@@ -126,7 +161,6 @@ Result<Release> ParseReleaseYaml(std::string_view text, std::string_view source)
   YAML::Node processes = root["processes"];
   if (processes) {
     RELUP_RETURN_IF_ERROR(ExpectSequence(processes, source, "processes"));
-    std::set<std::string> registered;
     for (const auto& node : processes) {
       RELUP_RETURN_IF_ERROR(
           ExpectMap(node, source, "process entry", {"module", "name", "args", "count"}));
@@ -144,9 +178,10 @@ Result<Release> ParseReleaseYaml(std::string_view text, std::string_view source)
             node, source,
             "process " + p.name + " runs module " + p.module + ", which is not in the release");
       }
-      for (const auto& name : RegisteredNames(p)) {
-        if (!registered.insert(name).second) {
-          return ErrorAt(node, source, "registered name " + name + " is used twice");
+      for (const ReleaseProcess& earlier : release.processes) {
+        std::string shared = SharedRegisteredName(earlier, p);
+        if (!shared.empty()) {
+          return ErrorAt(node, source, "registered name " + shared + " is used twice");
         }
       }
       release.processes.push_back(std::move(p));
