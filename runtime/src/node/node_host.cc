@@ -13,7 +13,6 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
-#include <optional>
 
 #include "node/control_protocol.h"
 #include "node/control_server.h"
@@ -122,42 +121,35 @@ Status BootRelease(const NodeHostOptions& options, ReleaseStore& store, ReleaseH
   return handler.Boot(permanent->vsn);
 }
 
-}  // namespace
-
-Status RunNodeHost(const NodeHostOptions& in, const std::function<void(const Status&)>& ready) {
+// Steps 1-5 of RunNodeHost. Calls ready(Ok) once the node serves; a start
+// failure is only returned, so that the caller reports it after this frame
+// (the lock, the log, the node) is gone.
+Status StartAndServe(const NodeHostOptions& in, const std::function<void(const Status&)>& ready) {
   NodeHostOptions options = in;
-  std::optional<Status> reported;
-  auto fail = [&](Status s) {
-    if (!reported) {
-      reported = s;
-      ready(s);
-    }
-    return s;
-  };
 
   std::error_code ec;
   fs::create_directories(options.root, ec);
-  if (ec) return fail(Status::IOError("cannot create root " + options.root + ": " + ec.message()));
+  if (ec) return Status::IOError("cannot create root " + options.root + ": " + ec.message());
   options.root = fs::canonical(options.root, ec).string();
-  if (ec) return fail(Status::IOError("cannot resolve root " + in.root + ": " + ec.message()));
+  if (ec) return Status::IOError("cannot resolve root " + in.root + ": " + ec.message());
 
   auto lock = NodeLock::Acquire(options.root);
-  if (!lock.ok()) return fail(lock.status());
+  if (!lock.ok()) return lock.status();
 
   std::string log_path = control::LogPath(options.root);
   int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (log_fd < 0) {
-    return fail(Status::IOError("cannot open " + log_path + ": " + std::strerror(errno)));
+    return Status::IOError("cannot open " + log_path + ": " + std::strerror(errno));
   }
   NodeLog log(log_fd, options.log_to_stderr);
   log.info("relup node starting at " + options.root + " (pid " + std::to_string(::getpid()) + ")");
 
   auto sig_fd = StopSignalFd();
-  if (!sig_fd.ok()) return fail(sig_fd.status());
+  if (!sig_fd.ok()) return sig_fd.status();
   int stop_fd = ::eventfd(0, EFD_CLOEXEC);
   if (stop_fd < 0) {
     ::close(*sig_fd);
-    return fail(Status::IOError(std::string("eventfd: ") + std::strerror(errno)));
+    return Status::IOError(std::string("eventfd: ") + std::strerror(errno));
   }
   struct Fds {
     int a, b;
@@ -170,7 +162,7 @@ Status RunNodeHost(const NodeHostOptions& in, const std::function<void(const Sta
   auto store = ReleaseStore::Open(options.root);
   if (!store.ok()) {
     log.error(store.status().ToString());
-    return fail(store.status());
+    return store.status();
   }
 
   std::string code_dir = options.root + "/code";
@@ -185,7 +177,7 @@ Status RunNodeHost(const NodeHostOptions& in, const std::function<void(const Sta
   if (Status s = BootRelease(options, **store, handler, log); !s.ok()) {
     log.error("cannot start: " + s.ToString());
     node.shutdown();
-    return fail(s);
+    return s;
   }
 
   NodeService service(
@@ -203,13 +195,12 @@ Status RunNodeHost(const NodeHostOptions& in, const std::function<void(const Sta
   if (!server.ok()) {
     log.error("cannot serve the control socket: " + server.status().ToString());
     node.shutdown();
-    return fail(server.status());
+    return server.status();
   }
   auto running = (*store)->running();
   log.info("node running release " + (running ? running->name + " " + running->vsn : "?") +
            " with " + std::to_string(node.processes().size()) + " processes; control socket " +
            control::SocketPath(options.root));
-  reported = Status::Ok();
   ready(Status::Ok());
 
   for (;;) {
@@ -235,6 +226,20 @@ Status RunNodeHost(const NodeHostOptions& in, const std::function<void(const Sta
   node.shutdown();
   log.info("node stopped");
   return Status::Ok();
+}
+
+}  // namespace
+
+Status RunNodeHost(const NodeHostOptions& options, const std::function<void(const Status&)>& ready) {
+  bool served = false;
+  Status s = StartAndServe(options, [&](const Status& r) {
+    served = true;
+    ready(r);
+  });
+  // Reported only now, with the lock released: whoever reads the error may
+  // start a node on this root at once.
+  if (!served) ready(s);
+  return s;
 }
 
 }  // namespace relup

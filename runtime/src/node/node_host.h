@@ -9,7 +9,9 @@
 //        - without `release`: boots the PERMANENT release. A release that was
 //          installed but never made permanent goes back to unpacked (OTP);
 //   3. serves DIR/node.sock (ControlServer + NodeService);
-//   4. calls ready(Ok) — or ready(error) and returns that error if 1-3 fail;
+//   4. calls ready(Ok) — or, if 1-3 fail, releases everything it took (the
+//      lock included) and only then calls ready(error) and returns it, so
+//      the caller may start another node on the root at once;
 //   5. runs until a `stop` request, SIGTERM or SIGINT; then stops accepting,
 //      lets requests in flight finish, ends every process (terminate runs)
 //      and returns Ok. The lock is released when the process exits.
