@@ -54,9 +54,9 @@ build(Root, Dir) ->
     [copy_otp_app(Root, App) || App <- [kernel, stdlib, sasl]],
     make_app(Lib1, Dir, "1"),
     make_app(Lib2, Dir, "2"),
-    ok = file:write_file(filename:join([Lib2, "ebin", "bench_app.appup"]),
-                         io_lib:format("~p.~n", [{"2", [{"1", [{update, bench_account, {advanced, []}}]}],
-                                                         [{"1", [{update, bench_account, {advanced, []}}]}]}])),
+    ok = bench_util:write_term(filename:join([Lib2, "ebin", "bench_app.appup"]),
+                               {"2", [{"1", [{update, bench_account, {advanced, []}}]}],
+                                     [{"1", [{update, bench_account, {advanced, []}}]}]}),
     write_rel(filename:join(Build, "bench-1.rel"), "1"),
     write_rel(filename:join(Build, "bench-2.rel"), "2"),
     Path1 = [filename:join(Lib1, "ebin")],
@@ -91,19 +91,10 @@ make_app(Lib, Dir, Vsn) ->
            [{description, "relup benchmark accounts"}, {vsn, Vsn},
             {modules, [bench_app, bench_sup, bench_account]}, {registered, [bench_sup]},
             {applications, [kernel, stdlib]}, {mod, {bench_app, []}}]},
-    ok = file:write_file(filename:join(Ebin, "bench_app.app"), io_lib:format("~p.~n", [App])).
+    ok = bench_util:write_term(filename:join(Ebin, "bench_app.app"), App).
 
 write_rel(File, Vsn) ->
-    Vsns = [begin ok = ensure_loaded(A), {ok, V} = application:get_key(A, vsn), {A, V} end
-            || A <- [kernel, stdlib, sasl]],
-    Rel = {release, {"bench", Vsn}, {erts, erlang:system_info(version)}, Vsns ++ [{bench_app, Vsn}]},
-    ok = file:write_file(File, io_lib:format("~p.~n", [Rel])).
-
-ensure_loaded(App) ->
-    case application:load(App) of
-        ok -> ok;
-        {error, {already_loaded, App}} -> ok
-    end.
+    ok = bench_util:write_rel(File, "bench", Vsn, [kernel, stdlib, sasl, {bench_app, Vsn}]).
 
 %% --- the upgraded node ---------------------------------------------------
 

@@ -1,7 +1,7 @@
 %% Helpers shared by the OTP benchmarks: JSON rows, statistics, code loading.
 -module(bench_util).
 -export([row/5, median/1, percentile/2, now_us/0, load_account/2, median_rows/1,
-         spawn_accounts/1, kill_all/1, quiet_logger/0]).
+         spawn_accounts/1, kill_all/1, quiet_logger/0, write_term/2, write_rel/4]).
 
 %% Prints one JSON result row on its own line.
 row(Bench, N, Metric, Value, Unit) ->
@@ -54,3 +54,24 @@ kill_all(Pids) ->
 
 %% Crashing gen_servers are part of a benchmark; do not print their reports.
 quiet_logger() -> logger:set_primary_config(level, none).
+
+%% Writes Term to File as `Term.`, the format of .app, .rel and .appup files.
+write_term(File, Term) -> file:write_file(File, io_lib:format("~p.~n", [Term])).
+
+%% Writes a .rel for release Name-Vsn on this emulator's erts. Apps lists the
+%% applications in boot order: an atom is an OTP application at the version
+%% installed here, {App, AppVsn} one of the benchmark's own.
+write_rel(File, Name, Vsn, Apps) ->
+    Versions = [case A of
+                    {_, _} -> A;
+                    _ -> {A, installed_vsn(A)}
+                end || A <- Apps],
+    write_term(File, {release, {Name, Vsn}, {erts, erlang:system_info(version)}, Versions}).
+
+installed_vsn(App) ->
+    case application:load(App) of
+        ok -> ok;
+        {error, {already_loaded, App}} -> ok
+    end,
+    {ok, Vsn} = application:get_key(App, vsn),
+    Vsn.

@@ -1,7 +1,8 @@
 %% Entry point of the OTP benchmarks (see run_otp.sh):
 %%   erl -noshell -pa DIR/ebin -run relup_bench main BENCH N DIR [REPS]
 %% DIR holds the compiled bench modules (ebin/), both versions of
-%% bench_account (v1/, v2/) and the release application (app/).
+%% bench_account (v1/, v2/) and the release application (app/); the build
+%% bench writes its own 50-module application under DIR/build.
 %% Prints one JSON row per metric on stdout.
 -module(relup_bench).
 -export([main/1]).
@@ -15,7 +16,8 @@ main([Bench, NStr, Dir | Rest]) ->
             "upgrade_bulk" -> bench_upgrade:run(bulk, N, Dir, Reps);
             "apply_end_to_end" -> bench_release:run(N, Dir, Reps);
             "request_reply" -> bench_request_reply:run(N, Dir, Reps);
-            "idle_process" -> bench_idle:run(N, Dir, Reps)
+            "idle_process" -> bench_idle:run(N, Dir, Reps);
+            "build" -> bench_build:run(N, Dir, Reps)
         end,
         halt(0)
     catch

@@ -7,12 +7,13 @@
 #   run_otp.sh N [BENCH...]      N processes (default 100000), all benches by default
 #   run_otp.sh --quick [BENCH...] N=100000, fewer repetitions
 #
-# Benches: upgrade_rolling upgrade_bulk apply_end_to_end request_reply idle_process
+# Benches: upgrade_rolling upgrade_bulk apply_end_to_end request_reply idle_process build
+# build always packages its 50 modules (n=50 in its rows), whatever N is.
 # REPS=K overrides the number of repetitions (the median is reported).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-all=(idle_process request_reply upgrade_rolling upgrade_bulk apply_end_to_end)
+all=(idle_process request_reply upgrade_rolling upgrade_bulk apply_end_to_end build)
 
 n=100000
 reps="${REPS:-3}"
