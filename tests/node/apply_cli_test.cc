@@ -48,14 +48,16 @@ TEST_CASE(
   NodeRoot root;
   root.start(t.v1);
   std::atomic<bool> stop{false};
-  std::vector<int64_t> sent(5, 0);
+  std::atomic<bool> started{false};
+  std::vector<int64_t> sent(5, 0);  // read after join
   std::thread load([&] {
     for (size_t k = 0; !stop; k = (k + 1) % sent.size()) {
       std::string name = "c" + std::to_string(k + 1);
       if (Relup({"cast", "--root", root.path(), name, "{add: 1}"}).exit_code == 0) ++sent[k];
+      started = true;
     }
   });
-  WaitUntil([&] { return sent[0] > 0; });
+  WaitUntil([&] { return started.load(); });
 
   RunResult apply = Relup({"apply", t.v2, "--root", root.path()});
   stop = true;

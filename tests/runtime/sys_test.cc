@@ -98,6 +98,55 @@ TEST_CASE("suspend of a process busy longer than the timeout is a Timeout naming
   CHECK(*node->call("busy", Term::atom("ping")) == Term::atom("pong"));
 }
 
+TEST_CASE(
+    "a process waiting in a run queue is taken by a sys operation at once, not when a worker "
+    "reaches it, and its queued message is handled after resume") {
+  TestNode node({kCrasher, kJournal1}, /*workers=*/1);
+  auto busy = node->spawn("rt_crasher", Term());
+  auto waiting = node->spawn("rt_journal", Term());
+  REQUIRE(busy.ok());
+  REQUIRE(waiting.ok());
+  // The only worker sleeps in a callback for 2 s...
+  std::thread caller([&] { (void)node->call(*busy, Yaml("{sleep_ms: 2000}")); });
+  REQUIRE(node.log.wait_for("sleeping"));
+  // ...so this cast leaves `waiting` scheduled in a run queue, at a boundary.
+  REQUIRE(node->cast(*waiting, Append(1)).ok());
+
+  // 200 ms is far less than the worker needs to reach it.
+  Status suspended = node->suspend(*waiting, Millis(200));
+  INFO(suspended.ToString());
+  REQUIRE(suspended.ok());
+  CHECK(*node->get_state(*waiting, Millis(200)) == Term::list({}));
+  CHECK(node->get_status(*waiting)->queue_length == 1);
+
+  // The worker comes back and finds the queued process suspended: it leaves
+  // it alone, and the cast waits for resume.
+  caller.join();
+  CHECK(*node->call(*busy, Term::atom("ping")) == Term::atom("pong"));
+  CHECK(*node->get_state(*waiting) == Term::list({}));
+  REQUIRE(node->resume(*waiting).ok());
+  CHECK(*node->call(*waiting, Term::atom("get")) == Term::list({Term(1)}));
+}
+
+TEST_CASE(
+    "a process taken from a run queue and let go before the worker reaches it runs its mail "
+    "exactly once") {
+  TestNode node({kCrasher, kJournal1}, /*workers=*/1);
+  auto busy = node->spawn("rt_crasher", Term());
+  auto waiting = node->spawn("rt_journal", Term());
+  REQUIRE(busy.ok());
+  REQUIRE(waiting.ok());
+  std::thread caller([&] { (void)node->call(*busy, Yaml("{sleep_ms: 300}")); });
+  REQUIRE(node.log.wait_for("sleeping"));
+  for (int i = 1; i <= 3; ++i) REQUIRE(node->cast(*waiting, Append(i)).ok());
+  // Taken and let go while queued: get_state, then suspend + resume.
+  CHECK(*node->get_state(*waiting, Millis(200)) == Term::list({}));
+  REQUIRE(node->suspend(*waiting, Millis(200)).ok());
+  REQUIRE(node->resume(*waiting).ok());
+  caller.join();
+  CHECK(*node->call(*waiting, Term::atom("get")) == Term::list({Term(1), Term(2), Term(3)}));
+}
+
 TEST_CASE("messages sent while suspended are all handled after resume, in order") {
   TestNode node({kJournal1});
   auto pid = node->spawn("rt_journal", Term());

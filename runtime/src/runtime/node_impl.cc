@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "runtime/cpu_relax.h"
 #include "runtime/process_context.h"
 
 namespace relup {
@@ -12,6 +13,7 @@ namespace relup {
 using rt::kExited;
 using rt::kLocked;
 using rt::kOwned;
+using rt::kRunning;
 using rt::kScheduled;
 using rt::kSuspended;
 using rt::kSysRequest;
@@ -19,6 +21,9 @@ using rt::Message;
 using rt::Process;
 
 namespace {
+
+// How long acquire() watches a busy process before it sleeps on sys_cv_.
+constexpr std::chrono::microseconds kAcquireSpin{20};
 
 const Term& ReplyAtom() {
   static const Term t = Term::atom("reply");
@@ -145,18 +150,39 @@ bool Node::Impl::hand_over_to_waiters(Process* p) {
 
 void Node::Impl::release(Process* p, uint32_t owner) {
   bool ready = p->mailbox.has_ready();  // owner-only: read before letting go
+  if ((owner & kScheduled) != 0) owner |= kRunning;
   uint32_t s = p->ctl.fetch_and(~(owner | kSysRequest), std::memory_order_seq_cst);
   // A waiting sys operation takes the process next and reschedules it when it
   // lets go; rescheduling here would race it for the process.
   if ((s & kSysRequest) != 0 && hand_over_to_waiters(p)) return;
   if ((s & (kSuspended | kExited)) != 0) return;
+  // Taken while it waited in a run queue: that entry will run it (try_schedule
+  // sees kScheduled and does nothing).
   if (ready || p->mailbox.inbox_nonempty()) try_schedule(p);
+}
+
+bool Node::Impl::begin_run(Process* p) {
+  uint32_t s = p->ctl.load(std::memory_order_acquire);
+  for (;;) {
+    if ((s & (kLocked | kExited | kSuspended)) != 0) {
+      // A sys operation took it (or suspended or ended it) while it was
+      // queued. Give up this queue entry: whoever lets go of kLocked, or
+      // resumes it, reschedules it if mail is waiting.
+      if (p->ctl.compare_exchange_weak(s, s & ~kScheduled, std::memory_order_seq_cst)) {
+        // A waiter that went to sleep while this process ran is told it is free.
+        if ((s & kSysRequest) != 0) hand_over_to_waiters(p);
+        return false;
+      }
+      continue;
+    }
+    if (p->ctl.compare_exchange_weak(s, s | kRunning, std::memory_order_seq_cst)) return true;
+  }
 }
 
 Status Node::Impl::acquire(Process* p, Millis timeout, std::string_view what) {
   uint32_t s = p->ctl.load(std::memory_order_acquire);
-  while ((s & (kOwned | kExited)) == 0) {
-    if (p->ctl.compare_exchange_weak(s, s | kLocked, std::memory_order_acq_rel)) return Status();
+  while (rt::Takeable(s)) {
+    if (p->ctl.compare_exchange_weak(s, s | kLocked, std::memory_order_seq_cst)) return Status();
   }
   if (scheduler_->on_worker_thread()) {
     return Status::FailedPrecondition("cannot " + std::string(what) + " " + label(p) +
@@ -175,13 +201,14 @@ Status Node::Impl::acquire(Process* p, Millis timeout, std::string_view what) {
     }
   } leave{this, p};
   bool timed_out = false;
+  auto spin_until = std::chrono::steady_clock::now() + kAcquireSpin;
   for (;;) {
     s = p->ctl.load(std::memory_order_seq_cst);
     if ((s & kExited) != 0) {
       return Status::ProcessExited("could not " + std::string(what) + " " + label(p) +
                                    ": it exited");
     }
-    if ((s & kOwned) == 0) {
+    if (rt::Takeable(s)) {
       if (p->ctl.compare_exchange_strong(s, s | kLocked, std::memory_order_seq_cst)) {
         return Status();
       }
@@ -190,6 +217,18 @@ Status Node::Impl::acquire(Process* p, Millis timeout, std::string_view what) {
     if (timed_out) break;
     if ((s & kSysRequest) == 0 &&
         !p->ctl.compare_exchange_strong(s, s | kSysRequest, std::memory_order_seq_cst)) {
+      continue;
+    }
+    // The owner usually lets go within a message or two: watch for it with
+    // sys_mu_ released (the owner takes it to hand over), before sleeping.
+    // Sleeping on sys_cv_ costs a futex wake-up, 50-200 us on a busy machine,
+    // and the process waits that long with kSysRequest set.
+    if (std::chrono::steady_clock::now() < spin_until) {
+      lock.unlock();
+      for (int i = 0; i < 64 && !rt::Takeable(p->ctl.load(std::memory_order_acquire)); ++i) {
+        rt::CpuRelax();
+      }
+      lock.lock();
       continue;
     }
     if (sys_cv_.wait_until(lock, deadline) == std::cv_status::timeout) timed_out = true;
@@ -280,6 +319,7 @@ void Node::Impl::finalize(Process* p, uint32_t owner, const ExitInfo& info, cons
   // version, which closes the library.
   ModuleVersionPtr code = std::move(p->code);
   p->state = Term();
+  if ((owner & kScheduled) != 0) owner |= kRunning;
   uint32_t s = p->ctl.fetch_and(~(owner | kSysRequest), std::memory_order_seq_cst);
   if ((s & kSysRequest) != 0) hand_over_to_waiters(p);
   code.reset();

@@ -8,9 +8,10 @@
 //
 // Ownership protocol (see process.h): a thread that wants a process's code or
 // state takes it with acquire() and lets go with release(). acquire() returns
-// at once for an idle or suspended process (one CAS); for a process a worker
-// owns, it sets kSysRequest and waits on sys_cv_ until the worker lets go at
-// its next message boundary. Waiters are counted per process in sys_waiters_
+// at once for an idle or suspended process, or one waiting in a run queue (one
+// CAS); for a process a worker is running, it sets kSysRequest, watches for
+// about 20 us, then waits on sys_cv_ until the worker lets go at its next
+// message boundary. Waiters are counted per process in sys_waiters_
 // (under sys_mu_) so that the one letting go knows whether to hand over to
 // them or to reschedule the process itself.
 #pragma once
@@ -109,6 +110,10 @@ class Node::Impl {
   // Ownership (node_impl.cc).
   Status acquire(rt::Process* p, Millis timeout, std::string_view what);
   void release(rt::Process* p, uint32_t owner);
+  // Worker only, for a process it dequeued: sets kRunning and returns true,
+  // or returns false (having cleared kScheduled) if a sys operation took it,
+  // suspended it or ended it while it was queued; the caller then drops its queue reference.
+  bool begin_run(rt::Process* p);
   bool hand_over_to_waiters(rt::Process* p);
   void try_schedule(rt::Process* p);
   void push(rt::Process* p, rt::Message* m);

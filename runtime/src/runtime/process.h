@@ -4,14 +4,22 @@
 //
 // Ownership. At any moment at most one thread owns a process, and only the
 // owner reads or writes `code`, `state`, and the mailbox's consumer side:
-//   kScheduled  a scheduler worker owns it (queued in a run queue or running);
+//   kScheduled  a scheduler worker owns it (queued in a run queue or running),
 //   kLocked     an outside thread owns it for a sys operation (spawn's init,
 //               suspend, change_code, get_state, ...).
-// The two bits are exclusive and are taken with a CAS on `ctl`. A process with
-// neither bit is idle at a message boundary. kSuspended: mail is not handled
-// (never scheduled) but sys operations may still take it. kSysRequest: an
-// outside thread waits for the owner to let go at the next message boundary.
-// kExited: the process has ended; nothing takes it any more.
+//   kRunning    with kScheduled: a worker has taken it off its run queue and
+//               is running its callbacks.
+// Both are taken with a CAS on `ctl`. A process with neither bit is idle at a
+// message boundary. A process that is kScheduled but not kRunning waits in a
+// run queue, also at a message boundary: a sys operation may take it then
+// (kLocked on top of kScheduled) instead of waiting for a worker to reach it;
+// the worker that dequeues it sees kLocked (or kExited), clears kScheduled and
+// drops it, and whoever lets go of kLocked reschedules it if mail is waiting.
+// So the only waits a sys operation has are for a callback that is running.
+// kSuspended: mail is not handled (never scheduled) but sys operations may
+// still take it. kSysRequest: an outside thread waits for the owner to let go
+// at the next message boundary. kExited: the process has ended; nothing takes
+// it any more.
 //
 // Whoever lets go of a process (Impl::release) re-checks the mailbox after
 // clearing its bit, and a sender checks `ctl` after pushing; both with seq_cst,
@@ -43,7 +51,14 @@ inline constexpr uint32_t kLocked = 1u << 1;
 inline constexpr uint32_t kSuspended = 1u << 2;
 inline constexpr uint32_t kSysRequest = 1u << 3;
 inline constexpr uint32_t kExited = 1u << 4;
+inline constexpr uint32_t kRunning = 1u << 5;
 inline constexpr uint32_t kOwned = kScheduled | kLocked;
+
+// True when a sys operation may take the process now (with a CAS adding
+// kLocked): idle, or waiting in a run queue; not running, not taken, not ended.
+inline bool Takeable(uint32_t ctl) {
+  return (ctl & (kLocked | kRunning | kExited)) == 0;
+}
 
 struct Process {
   explicit Process(Pid p) : pid(p) {}

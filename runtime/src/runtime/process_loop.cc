@@ -7,6 +7,7 @@
 
 namespace relup {
 
+using rt::kRunning;
 using rt::kScheduled;
 using rt::kSuspended;
 using rt::kSysRequest;
@@ -29,12 +30,19 @@ void Node::Impl::RunThunk(void* self, Process* p) {
 }
 
 void Node::Impl::run(Process* p) {
+  if (!begin_run(p)) {
+    unref(p);
+    return;
+  }
   for (int n = 0;; ++n) {
     // A sys operation is waiting: stop at this boundary and let it in.
     if ((p->ctl.load(std::memory_order_acquire) & (kSysRequest | kSuspended)) != 0) break;
     if (n == kBatch) {
       if (p->mailbox.has_ready() || p->mailbox.inbox_nonempty()) {
-        scheduler_->requeue(p);  // keeps kScheduled and its reference
+        // Back in a queue it keeps kScheduled and its reference; no longer
+        // running, a sys operation may take it there.
+        p->ctl.fetch_and(~kRunning, std::memory_order_seq_cst);
+        scheduler_->requeue(p);
         return;
       }
       break;

@@ -16,7 +16,7 @@ void ProcessTable::insert(Process* p) {
   Shard& s = shard(p->pid);
   size_t slot = slot_of(p->pid);
   size_t ci = slot / kChunkSlots;
-  std::lock_guard<std::mutex> lock(s.mu);
+  std::lock_guard<AdaptiveMutex> lock(s.mu);
   if (ci >= s.chunks.size()) s.chunks.resize(ci + 1);
   std::unique_ptr<Chunk>& c = s.chunks[ci];
   // A chunk may have been freed before a late insert of one of its pids
@@ -39,7 +39,7 @@ void ProcessTable::insert(Process* p) {
 
 Process* ProcessTable::find(Pid pid) const {
   const Shard& s = shard(pid);
-  std::lock_guard<std::mutex> lock(s.mu);
+  std::lock_guard<AdaptiveMutex> lock(s.mu);
   Process* const* cell = lookup(s, pid);
   if (cell == nullptr || *cell == nullptr) return nullptr;
   (*cell)->refs.fetch_add(1, std::memory_order_relaxed);
@@ -50,7 +50,7 @@ bool ProcessTable::erase(Pid pid) {
   Shard& s = shard(pid);
   size_t slot = slot_of(pid);
   size_t ci = slot / kChunkSlots;
-  std::lock_guard<std::mutex> lock(s.mu);
+  std::lock_guard<AdaptiveMutex> lock(s.mu);
   if (ci >= s.chunks.size() || !s.chunks[ci]) return false;
   Chunk& c = *s.chunks[ci];
   Process*& cell = c.slots[slot % kChunkSlots];
@@ -67,7 +67,7 @@ bool ProcessTable::erase(Pid pid) {
 size_t ProcessTable::size() const {
   size_t n = 0;
   for (const Shard& s : shards_) {
-    std::lock_guard<std::mutex> lock(s.mu);
+    std::lock_guard<AdaptiveMutex> lock(s.mu);
     n += s.live;
   }
   return n;

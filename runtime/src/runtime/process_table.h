@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "relup/status.h"
+#include "runtime/adaptive_mutex.h"
 #include "runtime/process.h"
 
 namespace relup::rt {
@@ -49,7 +50,7 @@ class ProcessTable {
   // Runs fn() under the shard lock of `pid` (to publish a new `code`).
   template <class F>
   void with_shard_lock(Pid pid, F&& fn) {
-    std::lock_guard<std::mutex> lock(shard(pid).mu);
+    std::lock_guard<AdaptiveMutex> lock(shard(pid).mu);
     fn();
   }
   // Calls fn(const Process&) for every process, each under its shard lock,
@@ -59,7 +60,7 @@ class ProcessTable {
   template <class F>
   void for_each(F&& fn) const {
     for (const Shard& s : shards_) {
-      std::lock_guard<std::mutex> lock(s.mu);
+      std::lock_guard<AdaptiveMutex> lock(s.mu);
       for (const std::unique_ptr<Chunk>& c : s.chunks) {
         if (!c) continue;
         for (Process* p : c->slots) {
@@ -77,7 +78,7 @@ class ProcessTable {
     size_t live = 0;
   };
   struct alignas(64) Shard {
-    mutable std::mutex mu;
+    mutable AdaptiveMutex mu;
     // chunks[i] holds slots [i * kChunkSlots, (i + 1) * kChunkSlots); null
     // if none of them is live.
     std::vector<std::unique_ptr<Chunk>> chunks;

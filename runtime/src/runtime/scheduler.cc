@@ -1,8 +1,6 @@
 #include "runtime/scheduler.h"
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#endif
+#include "runtime/cpu_relax.h"
 
 namespace relup::rt {
 namespace {
@@ -11,19 +9,11 @@ namespace {
 thread_local const Scheduler* tls_scheduler = nullptr;
 thread_local void* tls_worker = nullptr;
 
-inline void CpuRelax() {
-#if defined(__x86_64__) || defined(__i386__)
-  _mm_pause();
-#else
-  std::this_thread::yield();
-#endif
-}
-
 }  // namespace
 
 void Scheduler::Queue::push(Process* p) noexcept {
   p->next_run = nullptr;
-  std::lock_guard<std::mutex> lock(mu);
+  std::lock_guard<AdaptiveMutex> lock(mu);
   if (tail == nullptr) {
     head = tail = p;
   } else {
@@ -35,7 +25,7 @@ void Scheduler::Queue::push(Process* p) noexcept {
 
 Process* Scheduler::Queue::pop() noexcept {
   if (len.load(std::memory_order_relaxed) == 0) return nullptr;
-  std::lock_guard<std::mutex> lock(mu);
+  std::lock_guard<AdaptiveMutex> lock(mu);
   Process* p = head;
   if (p == nullptr) return nullptr;
   head = p->next_run;

@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/adaptive_mutex.h"
 #include "runtime/process.h"
 
 namespace relup::rt {
@@ -57,7 +58,7 @@ class Scheduler {
 
  private:
   struct Queue {
-    std::mutex mu;
+    AdaptiveMutex mu;
     Process* head = nullptr;
     Process* tail = nullptr;
     std::atomic<size_t> len{0};
