@@ -94,6 +94,11 @@ Result<std::string> WriteTarballBytes(const ReleaseFiles& files) {
   if (archive_write_set_filter_option(a.get(), "gzip", "timestamp", nullptr) != ARCHIVE_OK) {
     return Status::Internal("libarchive cannot omit the gzip timestamp: " + ArchiveError(a.get()));
   }
+  // By default libarchive pads the gzip stream with zeros to a whole 10 KiB
+  // block (a tape convention): about 9 KB of every small tarball.
+  if (archive_write_set_bytes_in_last_block(a.get(), 1) != ARCHIVE_OK) {
+    return Status::Internal("libarchive: " + ArchiveError(a.get()));
+  }
   if (archive_write_open(a.get(), &out, nullptr, AppendToString, nullptr) != ARCHIVE_OK) {
     return Status::Internal("libarchive: " + ArchiveError(a.get()));
   }
