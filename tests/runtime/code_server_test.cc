@@ -247,7 +247,7 @@ TEST_CASE("unloading a version that is not loaded says which versions are") {
   CHECK(code.unload("nope", "1").message() == "module nope 1 is not loaded (no version of it is)");
 }
 
-TEST_CASE("current is the newest loaded version; find and loaded list what is loaded") {
+TEST_CASE("current is the newest loaded version, and find and loaded list what is loaded") {
   TempDir dir;
   CodeServer code(dir.path);
   CHECK(code.current("demo_server") == nullptr);

@@ -145,7 +145,7 @@ TEST_CASE("a call that is not answered in time is a Timeout naming the process a
   CHECK(*node->call("sleepy", Term::atom("ping")) == Term::atom("pong"));
 }
 
-TEST_CASE("a crashing handler ends only its own process; its callers get the reason") {
+TEST_CASE("a crashing handler ends only its own process, and its callers get the reason") {
   TestNode node({kCrasher, kCounter1});
   auto crasher = node->spawn("rt_crasher", Term(), {.name = "crasher"});
   auto neighbour = node->spawn("rt_counter", Term(1));
@@ -187,7 +187,7 @@ TEST_CASE("a crashing cast ends the process and frees its name") {
   CHECK(node->spawn("rt_crasher", Term(), {.name = "crasher"}).ok());
 }
 
-TEST_CASE("a stop outcome runs terminate; a caller left without a reply gets ProcessExited") {
+TEST_CASE("a stop outcome runs terminate, and a caller left without a reply gets ProcessExited") {
   TestNode node({kCrasher});
   auto a = node->spawn("rt_crasher", Term());
   auto b = node->spawn("rt_crasher", Term());
@@ -210,7 +210,7 @@ TEST_CASE("a stop outcome runs terminate; a caller left without a reply gets Pro
   CHECK(Eventually([&] { return node->processes().empty(); }));
 }
 
-TEST_CASE("exit ends a process with a reason and runs terminate; :kill skips terminate") {
+TEST_CASE("exit ends a process with a reason and runs terminate, but :kill skips terminate") {
   TestNode node({kCrasher});
   auto a = node->spawn("rt_crasher", Term(), {.name = "a"});
   auto b = node->spawn("rt_crasher", Term(), {.name = "b"});

@@ -212,7 +212,7 @@ TEST_CASE("noreply from handle_call defers the answer to ctx().reply") {
   CHECK(h.ctx.replies[0] == Term::atom("from_ctx"));
 }
 
-TEST_CASE("stop with a reply answers and then ends the process; stop alone only ends it") {
+TEST_CASE("stop with a reply answers and then ends the process, stop alone only ends it") {
   Harness h = Make<Counter>();
   REQUIRE(h.init(Term(0)).ok());
   auto bye = h.call(Term::atom("bye"));

@@ -58,7 +58,7 @@ TEST_CASE("the seed's session: add money, upgrade demo_server 1 -> 2 in place, a
   CHECK(node->get_status(*pid)->vsn == "2");
 }
 
-TEST_CASE("suspend waits for the message in progress; queued messages stay queued") {
+TEST_CASE("suspend waits for the message in progress, and queued messages stay queued") {
   TestNode node({kCrasher});
   auto pid = node->spawn("rt_crasher", Term());
   REQUIRE(pid.ok());
@@ -291,7 +291,7 @@ TEST_CASE("switch_code changes the code and keeps the state, suspended or runnin
   CHECK(*node->call(*b, Term::atom("get")) == Term::list({Term(2)}));
 }
 
-TEST_CASE("replace_state applies a function at a message boundary; its error changes nothing") {
+TEST_CASE("replace_state applies a function at a message boundary, and its error changes nothing") {
   TestNode node({kCounter1});
   auto pid = node->spawn("rt_counter", Term(1));
   REQUIRE(pid.ok());

@@ -94,7 +94,7 @@ TEST_CASE("independent updates get a segment each, so each pause stays short", "
   CHECK(suspends == 2);
 }
 
-TEST_CASE("start, stop, apply keep their order; delete_module comes last", "[build][plan]") {
+TEST_CASE("start, stop, apply keep their order, and delete_module comes last", "[build][plan]") {
   Diagnostics diags;
   TempDir dir;
   std::string spec = dir.write("s.yaml", R"(release: shop
