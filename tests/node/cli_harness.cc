@@ -24,7 +24,8 @@ namespace relup::test {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-RunResult Relup(const std::vector<std::string>& args, std::chrono::seconds timeout) {
+RunResult Relup(const std::vector<std::string>& args, std::chrono::seconds timeout,
+                const std::vector<std::string>& extra_env) {
   // No Catch assertion in here: tests call this from several threads, and
   // Catch's macros are for the test's own thread only.
   RunResult result;
@@ -52,6 +53,8 @@ RunResult Relup(const std::vector<std::string>& args, std::chrono::seconds timeo
   for (char** e = environ; *e; ++e) {
     if (std::strncmp(*e, "RELUP_ROOT=", 11) != 0) envp.push_back(*e);
   }
+  std::vector<std::string> env_store = extra_env;
+  for (auto& e : env_store) envp.push_back(e.data());
   envp.push_back(nullptr);
 
   pid_t pid = ::fork();

@@ -24,13 +24,13 @@ struct RunResult {
 };
 
 // Runs RELUP_BIN with `args` (no shell; RELUP_ROOT removed from the
-// environment). A command still running after `timeout` is killed: its
-// exit_code is then -1 (and -2 if it could not be started), with the reason
-// at the end of `err`. Thread-safe (it makes no Catch assertion), so tests
-// may drive load from several threads. Everything else here is for the
-// test's own thread only.
+// environment, `extra_env` entries "NAME=value" added). A command still running after `timeout` is
+// killed: its exit_code is then -1 (and -2 if it could not be started), with the reason at the end
+// of `err`. Thread-safe (it makes no Catch assertion), so tests may drive load from several
+// threads. Everything else here is for the test's own thread only.
 RunResult Relup(const std::vector<std::string>& args,
-                std::chrono::seconds timeout = std::chrono::seconds(60));
+                std::chrono::seconds timeout = std::chrono::seconds(60),
+                const std::vector<std::string>& extra_env = {});
 
 // Stdout without its trailing newline.
 std::string Trimmed(const std::string& text);

@@ -1,6 +1,7 @@
 // relup node start/stop and the release store across restarts, driven
 // through the real binary: one node per root, the socket's permissions,
 // terminate on stop, the permanent release after a restart or a kill -9.
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
@@ -193,6 +194,36 @@ TEST_CASE("remove refuses the permanent release and make-permanent names an unkn
   RunResult unknown = Relup({"make-permanent", "7", "--root", r});
   CHECK(unknown.exit_code != 0);
   CHECK(Contains(unknown.err, "release 7"));
+}
+
+TEST_CASE(
+    "a command gives up on a node that sends nothing within RELUP_REPLY_TIMEOUT and says what to "
+    "do, and a bad value is a usage error",
+    "[cli][node]") {
+  NodeRoot root;
+  root.start(DemoTarball(1));
+  pid_t pid = root.node_pid();
+  REQUIRE(pid > 0);
+  REQUIRE(::kill(pid, SIGSTOP) == 0);
+  struct Continue {
+    pid_t pid;
+    ~Continue() { ::kill(pid, SIGCONT); }
+  } resume_node{pid};
+
+  RunResult stuck = Relup({"status", "--root", root.path()}, std::chrono::seconds(60),
+                          {"RELUP_REPLY_TIMEOUT=0.3"});
+  INFO(stuck.both());
+  CHECK(stuck.exit_code == 1);
+  CHECK(Contains(stuck.err, "sent nothing for 0.3 s"));
+  CHECK(Contains(stuck.err, "RELUP_REPLY_TIMEOUT=SECONDS"));
+
+  RunResult bad = Relup({"status", "--root", root.path()}, std::chrono::seconds(60),
+                        {"RELUP_REPLY_TIMEOUT=soon"});
+  CHECK(bad.exit_code == 2);
+  CHECK(Contains(bad.err, "RELUP_REPLY_TIMEOUT='soon' is not a number of seconds"));
+
+  REQUIRE(::kill(pid, SIGCONT) == 0);
+  CHECK(Relup({"status", "--root", root.path()}).exit_code == 0);
 }
 
 }  // namespace

@@ -212,6 +212,7 @@ int Start(const StartArgs& args) {
   // Ready: the node serves its socket. Ping it, as every later command will.
   auto client = ControlClient::Connect(options.root);
   if (!client.ok()) return ReportError("node start", client.status());
+  (void)(*client)->set_reply_timeout(kReplyTimeout);
   Answer a = Ask("node start", **client, MakeRequest("ping"));
   if (!a) return a.exit;
   auto field = [&](const char* key) {
@@ -261,6 +262,7 @@ int Stop(const std::string& root_arg, int64_t timeout_ms) {
     }
     return ReportError("node stop", client.status());
   }
+  (void)(*client)->set_reply_timeout(std::chrono::milliseconds(timeout_ms));
   auto reply = (*client)->request(MakeRequest("stop"));
   // A node that closes the connection while stopping has stopped as asked.
   if (!reply.ok() && reply.status().code() != StatusCode::kUnavailable) {

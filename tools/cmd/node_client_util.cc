@@ -1,9 +1,12 @@
 #include "cmd/node_client_util.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <optional>
 
 #include "core/yaml_scalar.h"
 
@@ -32,12 +35,39 @@ int UsageError(std::string_view cmd, const Status& status) {
   return kExitUsage;
 }
 
+namespace {
+
+// RELUP_REPLY_TIMEOUT in milliseconds; nullopt when unset.
+Result<std::optional<std::chrono::milliseconds>> ReplyTimeoutFromEnv() {
+  const char* text = std::getenv("RELUP_REPLY_TIMEOUT");
+  if (text == nullptr || *text == '\0') return std::optional<std::chrono::milliseconds>();
+  char* end = nullptr;
+  errno = 0;
+  double seconds = std::strtod(text, &end);
+  if (errno != 0 || end == text || *end != '\0' || !(seconds >= 0) || seconds > 1e9) {
+    return Status::InvalidArgument("RELUP_REPLY_TIMEOUT='" + std::string(text) +
+                                   "' is not a number of seconds: set it to e.g. 300, or 0 for "
+                                   "no limit");
+  }
+  return std::optional(std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)));
+}
+
+}  // namespace
+
 int WithNode(std::string_view cmd, const std::string& root,
-             const std::function<int(ControlClient& client)>& body) {
+             const std::function<int(ControlClient& client)>& body,
+             std::chrono::milliseconds request_may_take) {
   auto abs = ResolveRoot(root);
   if (!abs.ok()) return UsageError(cmd, abs.status());
+  auto from_env = ReplyTimeoutFromEnv();
+  if (!from_env.ok()) return UsageError(cmd, from_env.status());
+  std::chrono::milliseconds reply_timeout = request_may_take < std::chrono::milliseconds(0)
+                                                ? std::chrono::milliseconds(0)
+                                                : kReplyTimeout + request_may_take;
+  if (*from_env) reply_timeout = **from_env;
   auto client = ControlClient::Connect(*abs);
   if (!client.ok()) return ReportError(cmd, client.status());
+  if (Status s = (*client)->set_reply_timeout(reply_timeout); !s.ok()) return ReportError(cmd, s);
   return body(**client);
 }
 
@@ -223,15 +253,18 @@ CommandRunner TargetsCommand(CLI::App& sub, std::string cmd, std::string done,
   sub.add_option("targets", args->targets, "registered names or pids (<0.42.0>)")->required();
   if (!wait_help.empty()) sub.add_option("--timeout", args->timeout_ms, wait_help);
   return [args, cmd = std::move(cmd), done = std::move(done)] {
-    return WithNode(cmd, args->root, [&](ControlClient& client) {
-      std::vector<Term> targets(args->targets.begin(), args->targets.end());
-      Answer a = Ask(cmd, client,
-                     MakeRequest(cmd, {{Term::atom("targets"), Term::list(std::move(targets))},
-                                       {Term::atom("timeout_ms"), Term(args->timeout_ms)}}));
-      if (!a) return a.exit;
-      for (const std::string& t : args->targets) PrintLine(done + " " + t);
-      return int{kExitOk};
-    });
+    return WithNode(
+        cmd, args->root,
+        [&](ControlClient& client) {
+          std::vector<Term> targets(args->targets.begin(), args->targets.end());
+          Answer a = Ask(cmd, client,
+                         MakeRequest(cmd, {{Term::atom("targets"), Term::list(std::move(targets))},
+                                           {Term::atom("timeout_ms"), Term(args->timeout_ms)}}));
+          if (!a) return a.exit;
+          for (const std::string& t : args->targets) PrintLine(done + " " + t);
+          return int{kExitOk};
+        },
+        std::chrono::milliseconds(args->timeout_ms * static_cast<int64_t>(args->targets.size())));
   };
 }
 

@@ -5,6 +5,7 @@
 // Only command runners call these (they print). Not thread-safe.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -27,10 +28,21 @@ int ReportError(std::string_view cmd, const Status& status);
 // The same for a bad argument: always kExitUsage.
 int UsageError(std::string_view cmd, const Status& status);
 
-// Resolves the root, connects and runs body with the client. Errors before
-// body (no root, no node) are reported here.
+// How long a command waits for its node to send something before it gives
+// up (ControlClient::set_reply_timeout): kReplyTimeout plus what the request
+// itself may legitimately take (`request_may_take`, e.g. a call's own
+// timeout), or no limit with kNoReplyLimit (apply and downgrade: the node
+// bounds every step itself and reports progress). RELUP_REPLY_TIMEOUT
+// (seconds, 0: no limit) overrides both.
+inline constexpr std::chrono::milliseconds kReplyTimeout{60000};
+inline constexpr std::chrono::milliseconds kNoReplyLimit{-1};
+
+// Resolves the root, connects, sets the reply timeout and runs body with the
+// client. Errors before body (no root, no node, a bad RELUP_REPLY_TIMEOUT)
+// are reported here.
 int WithNode(std::string_view cmd, const std::string& root,
-             const std::function<int(ControlClient& client)>& body);
+             const std::function<int(ControlClient& client)>& body,
+             std::chrono::milliseconds request_may_take = std::chrono::milliseconds(0));
 
 // Sends a request; on success prints nothing and returns the value, on error
 // reports it. Use with WithNode:

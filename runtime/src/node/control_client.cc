@@ -1,10 +1,12 @@
 #include "node/control_client.h"
 
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -16,6 +18,16 @@ std::string NoNodeMessage(const std::string& root, const std::string& why) {
   return "no relup node is running at " + root + " (" + why +
          "): start one with `relup node start --root " + root + " --release TARBALL`";
 }
+
+namespace {
+
+std::string Seconds(std::chrono::milliseconds ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", static_cast<double>(ms.count()) / 1000.0);
+  return buf;
+}
+
+}  // namespace
 
 Term MakeRequest(std::string_view cmd, std::initializer_list<TermPair> fields) {
   std::vector<TermPair> entries(fields);
@@ -58,6 +70,18 @@ ControlClient::~ControlClient() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+Status ControlClient::set_reply_timeout(std::chrono::milliseconds idle) {
+  if (idle.count() < 0) idle = std::chrono::milliseconds(0);
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(idle.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((idle.count() % 1000) * 1000);
+  if (::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0) {
+    return Status::IOError(std::string("cannot set the reply timeout: ") + std::strerror(errno));
+  }
+  reply_timeout_ = idle;
+  return Status::Ok();
+}
+
 Result<Term> ControlClient::exchange(const Term& request, const ProgressFn& on_progress) {
   if (Status sent = control::SendTerm(fd_, request); !sent.ok()) {
     // The node may have refused the connection (another user) and closed it
@@ -73,6 +97,14 @@ Result<Term> ControlClient::exchange(const Term& request, const ProgressFn& on_p
         return Status::Unavailable("the node at " + root_ +
                                    " closed the connection before replying (did it stop? see " +
                                    control::LogPath(root_) + ")");
+      }
+      if (frame.status().code() == StatusCode::kTimeout) {
+        return Status::Timeout("the node at " + root_ + " sent nothing for " +
+                               Seconds(reply_timeout_) +
+                               " s: it may be stopped, hung in a callback, or overloaded (see " +
+                               control::LogPath(root_) +
+                               "); the request may still complete there. Wait longer with "
+                               "RELUP_REPLY_TIMEOUT=SECONDS (0: no limit)");
       }
       return frame.status();
     }

@@ -6,6 +6,7 @@
 // are sequential. Not thread-safe.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -32,12 +33,18 @@ class ControlClient {
   // exchange() reduced to the ok value or the error reply's Status.
   Result<Term> request(const Term& request, const ProgressFn& on_progress = {});
 
+  // How long exchange() waits for the next frame (a progress frame counts)
+  // before it gives up with Timeout: a node that is stopped (SIGSTOP), hung
+  // or swapping must not hang its client. Zero (the default): no limit.
+  Status set_reply_timeout(std::chrono::milliseconds idle);
+
   const std::string& root() const { return root_; }
 
  private:
   ControlClient(std::string root, int fd) : root_(std::move(root)), fd_(fd) {}
   std::string root_;
   int fd_;
+  std::chrono::milliseconds reply_timeout_{0};
 };
 
 // "no relup node is running at DIR (...)": the message every command prints.

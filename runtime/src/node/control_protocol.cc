@@ -28,6 +28,9 @@ Status ReadAll(int fd, char* data, size_t size, bool* eof_at_start) {
   while (done < size) {
     ssize_t n = ::read(fd, data + done, size - done);
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      return Status::Timeout("nothing arrived on the control socket within its receive timeout");
+    }
     if (n < 0)
       return Status::IOError(std::string("control socket read failed: ") + std::strerror(errno));
     if (n == 0) {

@@ -37,7 +37,8 @@ std::string LogPath(const std::string& root);     // DIR/node.log
 
 // Frames. ReadFrame returns Unavailable("connection closed") on a clean EOF
 // before a frame starts, IOError on a truncated frame or a socket error,
-// InvalidArgument on an oversized length.
+// InvalidArgument on an oversized length, Timeout when the socket has a
+// receive timeout (SO_RCVTIMEO) and nothing arrived within it.
 Status WriteFrame(int fd, std::string_view payload);
 Result<std::string> ReadFrame(int fd);
 
