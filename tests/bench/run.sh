@@ -12,7 +12,7 @@
 # 1,000,000, where one OTP rolling upgrade alone takes minutes.
 #
 #   --quick         N = 100,000 (about 4 minutes on 2 cores once built)
-#   (default)       N = 100,000 and 1,000,000 (about 30 minutes)
+#   (default)       N = 100,000 and 1,000,000 (about 12 minutes once built)
 #   --out FILE      also write every figure as a JSON list of rows
 #                   {"bench", "system", "n", "metric", "value", "unit"}
 #   BENCH...        only these (upgrade_rolling upgrade_bulk request_reply
