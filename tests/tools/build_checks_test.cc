@@ -325,6 +325,27 @@ TEST_CASE("a process name that is not UTF-8 is refused at its value", "[build][c
   CHECK_THAT(d.fix, Catch::Contains("save the spec as UTF-8"));
 }
 
+TEST_CASE("a process name that reads as a pid or holds a control character is refused at its value",
+          "[build][checks]") {
+  TempDir dir;
+  std::string spec = dir.write("names.yaml",
+                               "release: demo\nvsn: \"1\"\n"
+                               "modules: [{name: bwidget, vsn: \"1\"}]\n"
+                               "processes:\n"
+                               "  - {module: bwidget, name: \"<0.42.0>\"}\n"
+                               "  - {module: bwidget, name: \"tab\\there\"}\n"
+                               "  - {module: bwidget, name: \"<not a pid>\"}\n");
+  Diagnostics diags = Build(spec);
+  const Diagnostic& pid = Find(diags, "process name '<0.42.0>' reads as a pid");
+  CHECK(pid.loc.line == 5);
+  CHECK(pid.loc.column == 29);
+  CHECK_THAT(pid.fix, Catch::Contains("bwidget_main"));
+  const Diagnostic& tab = Find(diags, "contains a control character");
+  CHECK(tab.loc.line == 6);
+  // '<not a pid>' is an unusual name, not a pid: accepted.
+  CHECK_THAT(diags.text(), !Catch::Contains("<not a pid>"));
+}
+
 TEST_CASE("every error in a spec is reported in one run, not only the first", "[build][checks]") {
   TempDir dir;
   std::string spec = dir.write("many.yaml", R"(release: demo
@@ -373,7 +394,6 @@ appup:
   CHECK(Find(diags, "'count' must be an integer from 1").loc.line == 5);
   CHECK(Find(diags, "'args' is not a valid term").loc.line == 5);
 }
-
 
 TEST_CASE("a name one entry registers and a pool also registers is refused without expanding pools",
           "[build][checks]") {

@@ -236,18 +236,20 @@ TEST_CASE("release.yaml round-trips and is checked strictly", "[build][plan][for
   CHECK_THAT(unknown.status().message(), Catch::Contains("unknown key 'signature'"));
 }
 
-TEST_CASE("release.yaml keeps a process name with line-break characters as it was",
+TEST_CASE("release.yaml keeps a process name with Unicode line-break characters as it was",
           "[build][plan][format]") {
   Release release;
   release.name = "shop";
   release.vsn = "2";
   release.modules = {
       {"bwidget", "2", std::string(64, 'a'), "id1", false, ModuleLibraryPath("bwidget", "2")}};
-  // A raw CR or U+2028 inside a double-quoted scalar is a line break that a
-  // conforming YAML reader folds into a space: they are written escaped.
+  // A raw U+0085 or U+2028 inside a double-quoted scalar is a line break
+  // that a conforming YAML reader folds into a space: they are written
+  // escaped. (ASCII control characters are refused in names altogether.)
   std::string name =
-      "a\rb\xE2\x80\xA8"
-      "c\x01d";
+      "a\xC2\x85"
+      "b\xE2\x80\xA8"
+      "c";
   release.processes = {{"bwidget", name, Term(), 1}};
   auto parsed = ParseReleaseYaml(ReleaseToYaml(release), "release.yaml");
   REQUIRE(parsed.ok());

@@ -73,6 +73,10 @@ void ParseProcesses(YamlReader& r, const YAML::Node& root, ReleaseSpec* spec) {
       r.error(node["name"], "process name is not valid UTF-8",
               "save the spec as UTF-8, or give the process an ASCII name");
     }
+    if (std::string why = RegisteredNameProblem(p.process.name); !why.empty()) {
+      r.error(node["name"], "process name '" + p.process.name + "' " + why,
+              "choose a name such as " + p.process.module + "_main, or leave 'name' out");
+    }
     p.process.args = r.term(node, "args");
     p.process.count = static_cast<int>(r.optional_int(node, "count", 1, 1000000).value_or(1));
     if (!modules.count(p.process.module)) {

@@ -2,6 +2,7 @@
 #include <set>
 
 #include "node/format_yaml.h"
+#include "relup/node.h"
 #include "relup/release.h"
 
 namespace relup {
@@ -45,6 +46,19 @@ bool InPool(const ReleaseProcess& pool, std::string_view name) {
 }
 
 }  // namespace
+
+std::string RegisteredNameProblem(std::string_view name) {
+  if (!name.empty() && name.front() == '<' && ProcessRef::parse(name).pid() != nullptr) {
+    return "reads as a pid, so `relup call " + std::string(name) +
+           "` would mean that pid, not this process";
+  }
+  for (char c : name) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return "contains a control character";
+    }
+  }
+  return "";
+}
 
 std::string SharedRegisteredName(const ReleaseProcess& a, const ReleaseProcess& b) {
   if (a.name.empty() || b.name.empty()) return "";
@@ -173,6 +187,9 @@ Result<Release> ParseReleaseYaml(std::string_view text, std::string_view source)
         return ErrorAt(node, source, "process count must be between 1 and 1000000");
       }
       p.count = static_cast<int>(count);
+      if (std::string why = RegisteredNameProblem(p.name); !why.empty()) {
+        return ErrorAt(node, source, "process name '" + p.name + "' " + why);
+      }
       if (!names.count(p.module)) {
         return ErrorAt(
             node, source,
