@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "apply_fixture.h"
 #include "cli_harness.h"
 
 namespace relup::test {
@@ -224,6 +225,38 @@ TEST_CASE(
 
   REQUIRE(::kill(pid, SIGCONT) == 0);
   CHECK(Relup({"status", "--root", root.path()}).exit_code == 0);
+}
+
+TEST_CASE(
+    "node stop gives up on a callback that never returns after --shutdown-timeout, and says so "
+    "with exit status 1",
+    "[cli][node]") {
+  ScratchDir dir;
+  ReleaseProcess stuck;
+  stuck.module = "counter";
+  stuck.name = "stuck";
+  stuck.args = Map("{id: 1}");
+  std::string tarball = WriteTarball(dir.path(), MakeRelease("1", {{"counter", "1"}}, {stuck}), "");
+  NodeRoot root;
+  RunResult start = Relup(
+      {"node", "start", "--root", root.path(), "--release", tarball, "--shutdown-timeout", "300"});
+  INFO(start.both());
+  REQUIRE(start.exit_code == 0);
+  // Ten minutes in handle_cast: the mark file says the callback is running.
+  std::string mark = dir.path() + "/busy";
+  REQUIRE(
+      Relup({"cast", "--root", root.path(), "stuck", "{sleep_ms: 600000, mark: \"" + mark + "\"}"})
+          .exit_code == 0);
+  REQUIRE(WaitUntil([&] { return std::filesystem::exists(mark); }));
+
+  RunResult stop = Relup({"node", "stop", "--root", root.path()});
+  INFO(stop.both());
+  CHECK(stop.exit_code == 1);
+  CHECK(Contains(stop.out, "stopped"));
+  CHECK(Contains(stop.err, "shutdown did not finish within 300 ms"));
+  CHECK(Contains(stop.err, "did not run terminate"));
+  CHECK(root.node_pid() == -1);
+  CHECK(Contains(ReadFile(root.file("node.log")), "shutdown did not finish within 300 ms"));
 }
 
 }  // namespace

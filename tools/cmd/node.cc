@@ -109,6 +109,7 @@ struct StartArgs {
   unsigned workers = 0;
   bool foreground = false;
   int64_t timeout_ms = 30000;
+  int64_t shutdown_timeout_ms = 20000;
 };
 
 int StartForeground(const NodeHostOptions& options) {
@@ -133,6 +134,7 @@ int Start(const StartArgs& args) {
   NodeHostOptions options;
   options.root = *root;
   options.workers = args.workers;
+  options.shutdown_timeout = std::chrono::milliseconds(args.shutdown_timeout_ms);
   if (!args.release.empty()) {
     std::error_code ec;
     options.release = fs::absolute(args.release, ec).lexically_normal().string();
@@ -262,6 +264,10 @@ int Stop(const std::string& root_arg, int64_t timeout_ms) {
     }
     return ReportError("node stop", client.status());
   }
+  std::error_code ec;
+  std::string log = control::LogPath(*root);
+  uintmax_t log_before = fs::file_size(log, ec);
+  if (ec) log_before = 0;
   (void)(*client)->set_reply_timeout(std::chrono::milliseconds(timeout_ms));
   auto reply = (*client)->request(MakeRequest("stop"));
   // A node that closes the connection while stopping has stopped as asked.
@@ -278,6 +284,18 @@ int Stop(const std::string& root_arg, int64_t timeout_ms) {
   }
   PrintLine("relup node at " + *root + " stopped" +
             (pid > 0 ? " (pid " + std::to_string(pid) + ")" : ""));
+  // The node gives up on a callback that never returns (NodeHostOptions::
+  // shutdown_timeout) and says so in its log: a stop that skipped terminate
+  // callbacks is not a clean one.
+  std::ifstream in(log);
+  in.seekg(static_cast<std::streamoff>(log_before));
+  for (std::string line; std::getline(in, line);) {
+    size_t at = line.find("shutdown did not finish");
+    if (at != std::string::npos) {
+      return ReportError("node stop",
+                         Status::Timeout("the node " + line.substr(at) + " (" + log + ")"));
+    }
+  }
   return kExitOk;
 }
 
@@ -294,6 +312,11 @@ CommandRunner Setup(CLI::App& sub) {
   start->add_option("--workers", start_args->workers, "scheduler threads (default: one per core)");
   start->add_option("--timeout", start_args->timeout_ms,
                     "milliseconds to wait for the node to come up");
+  start
+      ->add_option("--shutdown-timeout", start_args->shutdown_timeout_ms,
+                   "milliseconds stopping may take before the node gives up on a callback "
+                   "that does not return, and exits without it (default 20000)")
+      ->check(CLI::Range(int64_t{1}, int64_t{86400000}));
 
   auto stop_root = std::make_shared<std::string>();
   auto stop_timeout = std::make_shared<int64_t>(30000);

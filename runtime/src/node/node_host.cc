@@ -8,11 +8,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include "node/control_protocol.h"
 #include "node/control_server.h"
@@ -121,6 +124,37 @@ Status BootRelease(const NodeHostOptions& options, ReleaseStore& store, ReleaseH
   return handler.Boot(permanent->vsn);
 }
 
+// Calls on_timeout() and ends the process with status 1 unless disarm()ed
+// within `timeout`.
+class StopWatchdog {
+ public:
+  StopWatchdog(std::chrono::milliseconds timeout, std::function<void()> on_timeout)
+      : thread_([this, timeout, on_timeout = std::move(on_timeout)] {
+          std::unique_lock<std::mutex> lock(mu_);
+          if (cv_.wait_for(lock, timeout, [this] { return disarmed_; })) return;
+          on_timeout();
+          ::_exit(1);
+        }) {}
+  ~StopWatchdog() { disarm(); }
+  StopWatchdog(const StopWatchdog&) = delete;
+  StopWatchdog& operator=(const StopWatchdog&) = delete;
+
+  void disarm() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      disarmed_ = true;
+    }
+    cv_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool disarmed_ = false;
+  std::thread thread_;  // last: starts once the members above exist
+};
+
 // Steps 1-5 of RunNodeHost. Calls ready(Ok) once the node serves; a start
 // failure is only returned, so that the caller reports it after this frame
 // (the lock, the log, the node) is gone.
@@ -222,15 +256,27 @@ Status StartAndServe(const NodeHostOptions& in, const std::function<void(const S
       break;
     }
   }
+  // A callback that never returns would keep node.shutdown() joining its
+  // worker forever, and `relup node stop` would wait in vain: past the
+  // timeout, say so and leave without it (OTP's supervisors kill a child
+  // that overruns its shutdown time).
+  StopWatchdog watchdog(options.shutdown_timeout, [&log, &options] {
+    log.error("shutdown did not finish within " + std::to_string(options.shutdown_timeout.count()) +
+              " ms: a callback did not return (a process is stuck in handle_call, handle_cast, "
+              "handle_info or terminate); exiting without waiting for it, so the processes not "
+              "yet stopped did not run terminate");
+  });
   (*server)->stop();
   node.shutdown();
+  watchdog.disarm();
   log.info("node stopped");
   return Status::Ok();
 }
 
 }  // namespace
 
-Status RunNodeHost(const NodeHostOptions& options, const std::function<void(const Status&)>& ready) {
+Status RunNodeHost(const NodeHostOptions& options,
+                   const std::function<void(const Status&)>& ready) {
   bool served = false;
   Status s = StartAndServe(options, [&](const Status& r) {
     served = true;

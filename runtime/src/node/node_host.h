@@ -14,7 +14,9 @@
 //      the caller may start another node on the root at once;
 //   5. runs until a `stop` request, SIGTERM or SIGINT; then stops accepting,
 //      lets requests in flight finish, ends every process (terminate runs)
-//      and returns Ok. The lock is released when the process exits.
+//      and returns Ok. The lock is released when the process exits. If that
+//      takes longer than shutdown_timeout (a callback that never returns),
+//      it logs so and ends the process with _exit(1).
 //
 // Log lines ("<UTC time> <level> <text>") go to DIR/node.log, and to stderr
 // as well with log_to_stderr. Loaded libraries are copied under DIR/code,
@@ -22,9 +24,10 @@
 //
 // Call it from a single-threaded process (it blocks SIGTERM/SIGINT/SIGHUP in
 // the calling thread before it creates any thread, and waits for them with
-// signalfd). It never exits the process.
+// signalfd). It never exits the process, but for the shutdown timeout.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <string>
 
@@ -37,6 +40,8 @@ struct NodeHostOptions {
   std::string release;   // tarball to install; empty: boot the permanent release
   unsigned workers = 0;  // scheduler threads; 0: one per core
   bool log_to_stderr = false;
+  // How long stopping may take before the node gives up on a stuck callback.
+  std::chrono::milliseconds shutdown_timeout{20000};
 };
 
 Status RunNodeHost(const NodeHostOptions& options, const std::function<void(const Status&)>& ready);
