@@ -112,6 +112,35 @@ TEST_CASE("an unknown pid or name is NotFound, says which, and points to relup p
   }
 }
 
+TEST_CASE(
+    "pids of ended processes stay NotFound after the pid table frees their memory, and new "
+    "processes are found") {
+  // 70,000 pids pass the first 65,536 (64 shards x 1,024-slot chunks): the
+  // table frees the first chunks once they are empty and inserts have moved on.
+  TestNode node({kCounter1});
+  std::vector<Pid> old;
+  for (int i = 0; i < 70000; ++i) {
+    auto pid = node->spawn("rt_counter", Term(i));
+    REQUIRE(pid.ok());
+    old.push_back(*pid);
+  }
+  for (Pid p : old) REQUIRE(node->exit(p, Term::atom("normal")).ok());
+  std::vector<Pid> fresh;
+  for (int i = 0; i < 1000; ++i) fresh.push_back(*node->spawn("rt_counter", Term(i)));
+
+  for (size_t i = 0; i < old.size(); i += 997) {
+    CHECK(node->get_status(old[i]).status().code() == StatusCode::kNotFound);
+  }
+  CHECK(node->get_status(old.back()).status().code() == StatusCode::kNotFound);
+  // Never issued, far beyond any chunk.
+  CHECK(node->get_status(Pid{uint64_t{1} << 60}).status().code() == StatusCode::kNotFound);
+  for (size_t i = 0; i < fresh.size(); ++i) {
+    CHECK(*node->get_state(fresh[i]) ==
+          Term::map({{Term::atom("count"), Term(static_cast<long long>(i))}}));
+  }
+  CHECK(node->processes().size() == fresh.size());
+}
+
 TEST_CASE("ProcessRef reads <0.N.0> as a pid and anything else as a name") {
   CHECK(ProcessRef::parse("<0.42.0>").pid() != nullptr);
   CHECK(ProcessRef::parse("<0.42.0>").pid()->id == 42);
