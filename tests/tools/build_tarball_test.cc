@@ -241,6 +241,12 @@ TEST_CASE("reading something that is not a tarball is a clear error", "[build][t
   auto missing = ReadTarball("/nonexistent/relup.tar.gz");
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.status().code() == StatusCode::kNotFound);
+  TempDir dir;
+  auto directory = ReadTarball(dir.path());
+  REQUIRE_FALSE(directory.ok());
+  CHECK(directory.status().code() == StatusCode::kInvalidArgument);
+  CHECK_THAT(directory.status().message(),
+             Catch::Contains("is a directory, not a release tarball"));
 }
 
 TEST_CASE("verification names a tampered, a missing and an extra file",

@@ -23,8 +23,9 @@ CommandRunner Setup(CLI::App& sub) {
     auto files = ReadTarball(args->tarball);
     if (!files.ok()) {
       std::fprintf(stderr, "relup verify: %s\n", files.status().message().c_str());
-      bool unreadable = files.status().code() == StatusCode::kNotFound ||
-                        files.status().code() == StatusCode::kIOError;
+      StatusCode code = files.status().code();
+      if (code == StatusCode::kInvalidArgument) return static_cast<int>(kExitUsage);  // a directory
+      bool unreadable = code == StatusCode::kNotFound || code == StatusCode::kIOError;
       return static_cast<int>(unreadable ? kExitFailure : kExitVerifyFailed);
     }
     std::vector<std::string> problems = build::VerifyReleaseFiles(*files, args->tarball);

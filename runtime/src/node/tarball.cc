@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <set>
@@ -192,6 +193,12 @@ Result<ReleaseFiles> ReadTarballBytes(const std::string& bytes, const std::strin
 }
 
 Result<ReleaseFiles> ReadTarball(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return Status::InvalidArgument(path +
+                                   " is a directory, not a release tarball: give the .tar.gz file "
+                                   "that relup build wrote");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::NotFound("cannot open " + path + ": " + std::strerror(errno));
   std::ostringstream buffer;
