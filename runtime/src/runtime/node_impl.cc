@@ -319,9 +319,7 @@ void Node::Impl::finalize(Process* p, uint32_t owner, const ExitInfo& info, cons
   // version, which closes the library.
   ModuleVersionPtr code = std::move(p->code);
   p->state = Term();
-  if ((owner & kScheduled) != 0) owner |= kRunning;
-  uint32_t s = p->ctl.fetch_and(~(owner | kSysRequest), std::memory_order_seq_cst);
-  if ((s & kSysRequest) != 0) hand_over_to_waiters(p);
+  release(p, owner);  // kExited: hands over to a waiting sys operation, never reschedules
   code.reset();
   if (removed) unref(p);
 }
