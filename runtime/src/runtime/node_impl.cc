@@ -98,17 +98,28 @@ ProcessHandle Node::Impl::find(Pid pid) {
   return ProcessHandle(this, table_.find(pid));
 }
 
-Result<ProcessHandle> Node::Impl::resolve(const ProcessRef& ref) {
-  if (const std::string* name = ref.name()) {
-    std::optional<Pid> pid = registry_.find(*name);
-    if (!pid) return Status::NotFound(NoSuchName(*name));
-    ProcessHandle h = find(*pid);
-    if (!h) return Status::NotFound(NoSuchName(*name));
-    return h;
-  }
-  ProcessHandle h = find(*ref.pid());
-  if (!h) return Status::NotFound(NoSuchPid(*ref.pid()));
+Result<ProcessHandle> Node::Impl::resolve(Pid pid) {
+  ProcessHandle h = find(pid);
+  if (!h) return Status::NotFound(NoSuchPid(pid));
   return h;
+}
+
+Result<ProcessHandle> Node::Impl::resolve(std::string_view name) {
+  RELUP_ASSIGN_OR_RETURN(Pid pid, whereis(name));
+  ProcessHandle h = find(pid);
+  if (!h) return Status::NotFound(NoSuchName(name));
+  return h;
+}
+
+Result<ProcessHandle> Node::Impl::resolve(const ProcessRef& ref) {
+  if (const std::string* name = ref.name()) return resolve(std::string_view(*name));
+  return resolve(*ref.pid());
+}
+
+Result<Pid> Node::Impl::whereis(std::string_view name) const {
+  std::optional<Pid> pid = registry_.find(name);
+  if (!pid) return Status::NotFound(NoSuchName(name));
+  return *pid;
 }
 
 std::string Node::Impl::label(const Process* p) {
@@ -254,16 +265,12 @@ Status Node::Impl::deliver_to(Process* p, Message::Kind kind, Term message, From
 }
 
 Status Node::Impl::deliver(Pid to, Message::Kind kind, Term message, From from) {
-  ProcessHandle h = find(to);
-  if (!h) return Status::NotFound(NoSuchPid(to));
+  RELUP_ASSIGN_OR_RETURN(ProcessHandle h, resolve(to));
   return deliver_to(h.get(), kind, std::move(message), from);
 }
 
 Status Node::Impl::deliver(std::string_view name, Message::Kind kind, Term message, From from) {
-  std::optional<Pid> pid = registry_.find(name);
-  ProcessHandle h;
-  if (pid) h = find(*pid);
-  if (!h) return Status::NotFound(NoSuchName(name));
+  RELUP_ASSIGN_OR_RETURN(ProcessHandle h, resolve(name));
   return deliver_to(h.get(), kind, std::move(message), from);
 }
 

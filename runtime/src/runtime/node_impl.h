@@ -117,7 +117,10 @@ class Node::Impl {
   bool hand_over_to_waiters(rt::Process* p);
   void try_schedule(rt::Process* p);
   void push(rt::Process* p, rt::Message* m);
+  // NotFound naming the pid or name if no live process answers to it.
   Result<ProcessHandle> resolve(const ProcessRef& ref);
+  Result<ProcessHandle> resolve(Pid pid);
+  Result<ProcessHandle> resolve(std::string_view name);
   ProcessHandle find(Pid pid);
   Status deliver_to(rt::Process* p, rt::Message::Kind kind, Term message, From from);
   void destroy(rt::Process* p) noexcept;

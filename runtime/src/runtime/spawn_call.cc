@@ -69,11 +69,11 @@ Result<Term> Node::Impl::call(const ProcessRef& to, Term request, Millis timeout
   Process* p = h.get();
   static thread_local rt::CallWaiter waiter;
   uint64_t tag = calls_.add(&waiter, p->pid);
-  if ((p->ctl.load(std::memory_order_acquire) & rt::kExited) != 0) {
+  Status sent = deliver_to(p, Message::Kind::kCall, std::move(request), From{0, tag});
+  if (!sent.ok()) {
     (void)calls_.cancel(tag);
-    return Status::ProcessExited("process " + label(p) + " has exited");
+    return sent;
   }
-  push(p, new Message(Message::Kind::kCall, std::move(request), From{0, tag}));
 
   std::unique_lock<std::mutex> lock(waiter.mu);
   auto deadline = std::chrono::steady_clock::now() + timeout;

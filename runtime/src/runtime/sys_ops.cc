@@ -195,15 +195,6 @@ Status Node::Impl::restore(const ProcessSnapshot& snapshot) {
   return Status();
 }
 
-Result<Pid> Node::Impl::whereis(std::string_view name) const {
-  std::optional<Pid> pid = registry_.find(name);
-  if (!pid) {
-    return Status::NotFound("no process is registered as '" + std::string(name) +
-                            "'; `relup ps` lists the live processes and their names");
-  }
-  return *pid;
-}
-
 std::vector<ProcessStatus> Node::Impl::processes() const {
   std::vector<ProcessStatus> out;
   table_.for_each([&](const Process& p) { out.push_back(StatusOf(p)); });
