@@ -62,6 +62,12 @@ struct ExitInfo {
   bool abnormal = true;
 };
 
+// :normal and :shutdown are the expected ways to end (logged as info); any
+// other reason is abnormal (logged as an error), as in OTP.
+inline bool IsQuietReason(const Term& reason) {
+  return reason.is_atom("normal") || reason.is_atom("shutdown");
+}
+
 class Node::Impl {
  public:
   explicit Impl(Node::Options options);

@@ -19,10 +19,6 @@ namespace {
 // Messages a process handles before it yields its worker to others.
 constexpr int kBatch = 64;
 
-bool IsQuietReason(const Term& reason) {
-  return reason.is_atom("normal") || reason.is_atom("shutdown");
-}
-
 }  // namespace
 
 void Node::Impl::RunThunk(void* self, Process* p) {

@@ -227,8 +227,8 @@ Status Node::Impl::exit(const ProcessRef& target, Term reason) {
   if (reason.is_atom("kill")) return kill(h.get(), kDefaultTimeout);
   RELUP_RETURN_IF_ERROR(acquire(h.get(), kDefaultTimeout, "exit"));
   run_terminate(h.get(), reason);
-  bool quiet = reason.is_atom("normal") || reason.is_atom("shutdown");
-  finalize(h.get(), kLocked, ExitInfo{reason, "exited with reason " + reason.to_yaml(), !quiet});
+  finalize(h.get(), kLocked,
+           ExitInfo{reason, "exited with reason " + reason.to_yaml(), !IsQuietReason(reason)});
   return Status();
 }
 
