@@ -107,7 +107,7 @@ Process* Scheduler::find_work(Worker* w) noexcept {
   return nullptr;
 }
 
-void Scheduler::idle(Worker* w) {
+void Scheduler::idle() {
   for (int i = 0; i < kSpins; ++i) {
     if (has_visible_work() || stop_.load(std::memory_order_relaxed)) return;
     CpuRelax();
@@ -120,7 +120,6 @@ void Scheduler::idle(Worker* w) {
     epoch_.wait(epoch, std::memory_order_seq_cst);
   }
   sleepers_.fetch_sub(1, std::memory_order_seq_cst);
-  (void)w;
 }
 
 void Scheduler::worker_main(Worker* w) {
@@ -130,7 +129,7 @@ void Scheduler::worker_main(Worker* w) {
     if (Process* p = find_work(w)) {
       run_(ctx_, p);
     } else {
-      idle(w);
+      idle();
     }
   }
   tls_scheduler = nullptr;

@@ -77,7 +77,7 @@ class Scheduler {
 
   void worker_main(Worker* w);
   Process* find_work(Worker* w) noexcept;
-  void idle(Worker* w);
+  void idle();
   bool has_visible_work() const noexcept;
   void wake_one() noexcept;
 
