@@ -5,6 +5,7 @@
 #include <atomic>
 #include <filesystem>
 
+#include "node/atomic_file.h"
 #include "node/release_store.h"
 #include "node/release_unpack.h"
 #include "node/tarball.h"
@@ -157,7 +158,7 @@ Result<std::string> ReleaseHandler::UnpackVerified(const Verified& v, const std:
   // Libraries first, then the release directory, then the store: a crash at
   // any point leaves nothing the store lists as unpacked but incomplete.
   RELUP_RETURN_IF_ERROR(WriteReleaseLibraries(files, root_));
-  RELUP_RETURN_IF_ERROR(WriteReleaseDir(files, release, store_.staging_dir(release.vsn), dir));
+  RELUP_RETURN_IF_ERROR(WriteReleaseDir(files, release, dir));
   RELUP_RETURN_IF_ERROR(store_.add_unpacked(release.name, release.vsn));
   return release.vsn;
 }

@@ -1,17 +1,9 @@
 #include "node/release_store.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
-#include <atomic>
-#include <cerrno>
-#include <cstring>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "node/atomic_file.h"
 
@@ -102,14 +94,6 @@ Result<std::vector<ReleaseEntry>> Parse(const std::string& text, const std::stri
   }
 }
 
-Result<std::string> ReadWhole(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::IOError("cannot read " + path + ": " + std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 Status NotInStore(std::string_view vsn, const std::string& root) {
   return Status::NotFound("release " + std::string(vsn) + " is not installed at " + root +
                           " (relup releases lists the installed ones)");
@@ -186,7 +170,7 @@ Result<std::vector<ReleaseEntry>> ReleaseStore::ReadFile(const std::string& root
   std::string path = (fs::path(root) / "releases" / "RELEASES.yaml").string();
   std::error_code ec;
   if (!fs::exists(path, ec)) return std::vector<ReleaseEntry>{};
-  RELUP_ASSIGN_OR_RETURN(std::string text, ReadWhole(path));
+  RELUP_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(path));
   return Parse(text, path);
 }
 
@@ -198,16 +182,6 @@ std::string ReleaseStore::releases_dir() const {
 }
 std::string ReleaseStore::release_dir(std::string_view vsn) const {
   return releases_dir() + "/" + std::string(vsn);
-}
-
-std::string ReleaseStore::staging_dir(std::string_view vsn) const {
-  static std::atomic<uint64_t> counter{0};
-  for (;;) {
-    std::string path = releases_dir() + "/.staging-" + std::string(vsn) + "-" +
-                       std::to_string(::getpid()) + "-" + std::to_string(++counter);
-    std::error_code ec;
-    if (!fs::exists(path, ec)) return path;
-  }
 }
 
 std::vector<ReleaseEntry> ReleaseStore::releases() const {

@@ -23,7 +23,7 @@
 // at any moment leaves either the old or the new file, never a mix.
 //
 // Unpacking is the release handler's job, not the store's: it extracts a
-// tarball into a staging directory (staging_dir()), renames it into place,
+// tarball into a staging directory (DIR/releases/.staging-*), renames it into place,
 // then calls add_unpacked(). remove() deletes only release_dir(vsn): lib/
 // directories may be shared with other releases. A directory under releases/ that the file does not
 // list is ignored (left over by a crash) and may be replaced.
@@ -74,8 +74,6 @@ class ReleaseStore {
   std::string file_path() const;                        // DIR/releases/RELEASES.yaml
   std::string releases_dir() const;                     // DIR/releases
   std::string release_dir(std::string_view vsn) const;  // DIR/releases/<vsn>
-  // A fresh, not yet existing path under DIR/releases to unpack into.
-  std::string staging_dir(std::string_view vsn) const;
 
   // Snapshots: copies, in the order the releases were unpacked.
   std::vector<ReleaseEntry> releases() const;

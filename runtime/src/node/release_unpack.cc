@@ -11,6 +11,8 @@
 #include <map>
 #include <set>
 
+#include "node/atomic_file.h"
+
 namespace relup {
 namespace {
 
@@ -18,34 +20,6 @@ namespace fs = std::filesystem;
 
 Status Errno(const std::string& what, const std::string& path) {
   return Status::IOError(what + " " + path + ": " + std::strerror(errno));
-}
-
-Status FsyncPath(const std::string& path, int flags) {
-  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-  if (fd < 0) return Errno("cannot open", path);
-  int rc = ::fsync(fd);
-  ::close(fd);
-  return rc == 0 ? Status::Ok() : Errno("cannot fsync", path);
-}
-
-// Creates `path` (which must not exist) with `content`, fsync'ed.
-Status WriteNewFile(const std::string& path, std::string_view content, int mode) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) return Errno("cannot create", path);
-  size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      Status s = Errno("cannot write", path);
-      ::close(fd);
-      return s;
-    }
-    done += static_cast<size_t>(n);
-  }
-  Status s = ::fsync(fd) == 0 ? Status::Ok() : Errno("cannot fsync", path);
-  ::close(fd);
-  return s;
 }
 
 std::string FreshScratch(const std::string& parent, const std::string& stem) {
@@ -58,13 +32,15 @@ std::string FreshScratch(const std::string& parent, const std::string& stem) {
   }
 }
 
-// Writes `entries` (file name -> bytes) into a fresh directory and renames it
-// to `final_dir`. A directory already at final_dir is replaced only if
-// `replace`; otherwise the rename's failure is returned.
+// Writes `entries` (file name -> bytes) into a fresh directory next to
+// `final_dir` and renames it to `final_dir`. A directory already at final_dir
+// is replaced only if `replace`; otherwise the rename's failure is returned.
 Status WriteDirectory(const std::map<std::string, const std::string*>& entries,
-                      const std::string& staging, const std::string& final_dir, bool replace) {
+                      const std::string& final_dir, bool replace) {
+  fs::path parent = fs::path(final_dir).parent_path();
+  std::string staging = FreshScratch(parent.string(), fs::path(final_dir).filename().string());
   std::error_code ec;
-  fs::create_directories(fs::path(staging).parent_path(), ec);
+  fs::create_directories(parent, ec);
   if (::mkdir(staging.c_str(), 0755) != 0) return Errno("cannot create directory", staging);
   for (const auto& [name, bytes] : entries) {
     int mode = name.size() > 3 && name.compare(name.size() - 3, 3, ".so") == 0 ? 0755 : 0644;
@@ -74,14 +50,14 @@ Status WriteDirectory(const std::map<std::string, const std::string*>& entries,
       return s;
     }
   }
-  RELUP_RETURN_IF_ERROR(FsyncPath(staging, O_RDONLY | O_DIRECTORY));
+  RELUP_RETURN_IF_ERROR(FsyncDirectory(staging));
   if (replace && fs::exists(final_dir, ec)) RemoveTree(final_dir);
   if (::rename(staging.c_str(), final_dir.c_str()) != 0) {
     Status s = Errno("cannot rename " + staging + " to", final_dir);
     RemoveTree(staging);
     return s;
   }
-  return FsyncPath(fs::path(final_dir).parent_path().string(), O_RDONLY | O_DIRECTORY);
+  return FsyncDirectory(parent.string());
 }
 
 // "lib/NAME-VSN/FILE" -> ("NAME-VSN", "FILE"); false for anything else.
@@ -116,29 +92,6 @@ std::map<std::string, const std::string*> ReleaseDirEntries(const ReleaseFiles& 
 }
 
 }  // namespace
-
-Result<std::string> ReadWholeFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return Status::NotFound(path + " does not exist");
-    return Errno("cannot open", path);
-  }
-  std::string out;
-  char buf[1 << 16];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      Status s = Errno("cannot read", path);
-      ::close(fd);
-      return s;
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return out;
-}
 
 void RemoveTree(const std::string& path) {
   std::error_code ec;
@@ -181,15 +134,14 @@ Status WriteReleaseLibraries(const ReleaseFiles& files, const std::string& root)
       }
       continue;
     }
-    RELUP_RETURN_IF_ERROR(
-        WriteDirectory(entries, FreshScratch(lib_root, dir), final_dir, /*replace=*/false));
+    RELUP_RETURN_IF_ERROR(WriteDirectory(entries, final_dir, /*replace=*/false));
   }
   return Status::Ok();
 }
 
 Status WriteReleaseDir(const ReleaseFiles& files, const Release& release,
-                       const std::string& staging, const std::string& release_dir) {
-  return WriteDirectory(ReleaseDirEntries(files, release), staging, release_dir, /*replace=*/true);
+                       const std::string& release_dir) {
+  return WriteDirectory(ReleaseDirEntries(files, release), release_dir, /*replace=*/true);
 }
 
 bool ReleaseOnDiskMatches(const ReleaseFiles& files, const Release& release,

@@ -30,18 +30,16 @@ Status CheckReleaseLayout(const ReleaseFiles& files, const Release& release,
 // Writes the lib/NAME-VSN directories of `files` under `root` (see above).
 Status WriteReleaseLibraries(const ReleaseFiles& files, const std::string& root);
 
-// Writes the releases/VSN/ files of `files`, and MANIFEST, into `staging`,
-// then renames `staging` to `release_dir` (replacing a directory left there
-// by a crash: the caller knows the store does not list it).
+// Writes the releases/VSN/ files of `files`, and MANIFEST, into a fresh
+// .staging-VSN-* directory next to `release_dir`, then renames it to
+// `release_dir` (replacing a directory left there by a crash: the caller
+// knows the store does not list it).
 Status WriteReleaseDir(const ReleaseFiles& files, const Release& release,
-                       const std::string& staging, const std::string& release_dir);
+                       const std::string& release_dir);
 
 // True if `release_dir` and ROOT/lib hold exactly these files' bytes.
 bool ReleaseOnDiskMatches(const ReleaseFiles& files, const Release& release,
                           const std::string& root, const std::string& release_dir);
-
-// Reads a whole file. NotFound / IOError naming the path.
-Result<std::string> ReadWholeFile(const std::string& path);
 
 // Removes a directory tree, ignoring errors (scratch directories).
 void RemoveTree(const std::string& path);
