@@ -187,8 +187,8 @@ class UpgradeFixture {
   Node node_;
 };
 
-// relup.yaml for counter (and optionally ledger) 1 <-> 2, as relup build
-// compiles an appup `update` (with depends_on when both modules are given).
+// relup.yaml for `modules` (counter, ledger, demo_server...) 1 <-> 2, as relup
+// build compiles an appup `update` (with depends_on when several are given).
 inline std::string CounterPlans(const std::vector<std::string>& modules,
                                 const std::string& extra = "~", bool with_down = true,
                                 int timeout_ms = 5000) {

@@ -13,29 +13,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// demo_server 1 <-> 2, as relup build compiles an appup `update`.
 std::string DemoPlans() {
-  return R"(format: 1
-release: test
-vsn: "2"
-up:
-  - from: "1"
-    steps:
-      - {op: load_object_code, modules: [{module: demo_server, vsn: "2"}]}
-      - {op: point_of_no_return}
-      - {op: suspend, modules: [demo_server], timeout: 5000}
-      - {op: code_change, module: demo_server, from_vsn: "1", to_vsn: "2", extra: ~}
-      - {op: resume, modules: [demo_server]}
-      - {op: purge, module: demo_server, mode: soft}
-down:
-  - to: "1"
-    steps:
-      - {op: load_object_code, modules: [{module: demo_server, vsn: "1"}]}
-      - {op: point_of_no_return}
-      - {op: suspend, modules: [demo_server], timeout: 5000}
-      - {op: code_change, module: demo_server, from_vsn: "2", to_vsn: "1", down: true, extra: ~}
-      - {op: resume, modules: [demo_server]}
-      - {op: purge, module: demo_server, mode: soft}
-)";
+  return CounterPlans({"demo_server"});
 }
 
 ReleaseProcess Blackode() {
