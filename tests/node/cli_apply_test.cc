@@ -1,22 +1,16 @@
 // The client side of `relup apply` / `relup downgrade`: local verification
 // before anything reaches the node, the report, --json, --dry-run, and the
 // exit codes pipelines branch on.
-#include <archive.h>
-#include <archive_entry.h>
-
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 
 #include "cli_harness.h"
 #include "node/tarball.h"
+#include "raw_tarball.h"
 
 namespace relup::test {
 namespace {
-
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 TEST_CASE("apply refuses a tampered tarball before contacting the node, naming the file",
           "[cli][apply]") {
@@ -40,35 +34,13 @@ TEST_CASE("apply refuses a tampered tarball before contacting the node, naming t
   CHECK_FALSE(Contains(Relup({"releases", "--root", root.path()}).out, "demo  2"));
 }
 
-// The demo-2 release plus one extra entry whose path climbs out of the root.
-// Written with libarchive directly: relup's own writer would never produce it.
+// The demo-2 release plus one extra entry whose path climbs out of the root
+// (relup's own writer would never produce it).
 std::string TarballWithEscapingEntry(const ReleaseFiles& files, const std::string& evil_path) {
-  std::string out;
-  archive* a = archive_write_new();
-  archive_write_set_format_pax_restricted(a);
-  archive_write_add_filter_gzip(a);
-  archive_write_open(
-      a, &out, nullptr,
-      [](archive*, void* client, const void* buffer, size_t length) -> la_ssize_t {
-        static_cast<std::string*>(client)->append(static_cast<const char*>(buffer), length);
-        return static_cast<la_ssize_t>(length);
-      },
-      nullptr);
-  auto add = [a](const std::string& path, const std::string& content) {
-    archive_entry* entry = archive_entry_new();
-    archive_entry_set_pathname(entry, path.c_str());
-    archive_entry_set_filetype(entry, AE_IFREG);
-    archive_entry_set_perm(entry, 0644);
-    archive_entry_set_size(entry, static_cast<la_int64_t>(content.size()));
-    archive_write_header(a, entry);
-    archive_write_data(a, content.data(), content.size());
-    archive_entry_free(entry);
-  };
-  for (const auto& [path, content] : files) add(path, content);
-  add(evil_path, "owned\n");
-  archive_write_close(a);
-  archive_write_free(a);
-  return out;
+  std::vector<RawEntry> entries;
+  for (const auto& [path, content] : files) entries.push_back({path, AE_IFREG, content, ""});
+  entries.push_back({evil_path, AE_IFREG, "owned\n", ""});
+  return RawTarball(entries);
 }
 
 TEST_CASE(

@@ -10,10 +10,13 @@
 
 #include "build_test_util.h"
 #include "node/tarball.h"
+#include "raw_tarball.h"
 
 namespace relup::build {
 namespace {
 
+using test::RawEntry;
+using test::RawTarball;
 using testing::Options;
 using testing::ReadAll;
 using testing::TempDir;
@@ -58,43 +61,6 @@ std::string MustBuild(const BuildOptions& options, const std::string& out) {
 void SetMtime(const std::string& path, time_t seconds) {
   struct timespec times[2] = {{seconds, 0}, {seconds, 0}};
   REQUIRE(::utimensat(AT_FDCWD, path.c_str(), times, 0) == 0);
-}
-
-// A tar.gz with arbitrary entries, for the reader's refusals.
-struct RawEntry {
-  std::string path;
-  mode_t type = AE_IFREG;
-  std::string content;
-  std::string link;  // symlink target or hard link source
-};
-
-std::string RawTarball(const std::vector<RawEntry>& entries) {
-  std::string out;
-  archive* a = archive_write_new();
-  archive_write_set_format_pax_restricted(a);
-  archive_write_add_filter_gzip(a);
-  archive_write_open(
-      a, &out, nullptr,
-      [](archive*, void* client, const void* buffer, size_t length) -> la_ssize_t {
-        static_cast<std::string*>(client)->append(static_cast<const char*>(buffer), length);
-        return static_cast<la_ssize_t>(length);
-      },
-      nullptr);
-  for (const auto& e : entries) {
-    archive_entry* entry = archive_entry_new();
-    archive_entry_set_pathname(entry, e.path.c_str());
-    archive_entry_set_filetype(entry, e.type);
-    archive_entry_set_perm(entry, 0644);
-    if (e.type == AE_IFLNK) archive_entry_set_symlink(entry, e.link.c_str());
-    if (e.type == AE_IFREG && !e.link.empty()) archive_entry_set_hardlink(entry, e.link.c_str());
-    archive_entry_set_size(entry, static_cast<la_int64_t>(e.content.size()));
-    archive_write_header(a, entry);
-    if (!e.content.empty()) archive_write_data(a, e.content.data(), e.content.size());
-    archive_entry_free(entry);
-  }
-  archive_write_close(a);
-  archive_write_free(a);
-  return out;
 }
 
 TEST_CASE("building the same inputs twice gives byte-identical tarballs",
