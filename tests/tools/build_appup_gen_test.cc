@@ -9,6 +9,7 @@
 namespace relup::build {
 namespace {
 
+using testing::MustBuild;
 using testing::Options;
 using testing::TempDir;
 
@@ -43,14 +44,6 @@ std::vector<std::string> Summary(const AppupEntry& entry) {
     out.push_back(std::string(InstructionName(in.kind)) + " " + target);
   }
   return out;
-}
-
-BuildOutput MustBuild(const BuildOptions& options) {
-  Diagnostics diags;
-  auto out = BuildRelease(options, &diags);
-  INFO(diags.format());
-  REQUIRE(out);
-  return *std::move(out);
 }
 
 TEST_CASE("gen-appup: added, removed and changed modules each get their instruction",

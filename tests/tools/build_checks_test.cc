@@ -7,6 +7,7 @@
 namespace relup::build {
 namespace {
 
+using testing::MustBuild;
 using testing::Options;
 using testing::TempDir;
 
@@ -48,12 +49,9 @@ appup:
         - update: bwidget
         - load_module: bplain
 )");
-  Diagnostics diags;
-  auto out = BuildRelease(Options(spec), &diags);
-  INFO(diags.format());
-  REQUIRE(out);
-  CHECK(out->release.modules.size() == 2);
-  CHECK(out->plans.up.size() == 1);
+  BuildOutput out = MustBuild(Options(spec));
+  CHECK(out.release.modules.size() == 2);
+  CHECK(out.plans.up.size() == 1);
 }
 
 TEST_CASE("malformed YAML is reported with its line and column", "[build][checks]") {

@@ -8,6 +8,7 @@
 namespace relup::build {
 namespace {
 
+using testing::MustBuild;
 using testing::Options;
 using testing::TempDir;
 
@@ -95,7 +96,6 @@ TEST_CASE("independent updates get a segment each, so each pause stays short", "
 }
 
 TEST_CASE("start, stop, apply keep their order, and delete_module comes last", "[build][plan]") {
-  Diagnostics diags;
   TempDir dir;
   std::string spec = dir.write("s.yaml", R"(release: shop
 vsn: "2"
@@ -113,10 +113,8 @@ appup:
         - apply: {module: bwidget, function: warm_cache, args: [1, 2], init_args: {n: 0}}
         - start: {module: bwidget, name: extra, args: {n: 9}}
 )");
-  auto out = BuildRelease(Options(spec), &diags);
-  INFO(diags.format());
-  REQUIRE(out);
-  CHECK(Steps(out->plans.up[0]) ==
+  BuildOutput out = MustBuild(Options(spec));
+  CHECK(Steps(out.plans.up[0]) ==
         std::vector<std::string>{
             "load_object_code (nothing to load)",
             "point_of_no_return   -- processes are touched from here; a failure rolls back",
@@ -126,7 +124,7 @@ appup:
             "start extra (module bwidget, args {n: 9})",
             "delete_module bplain",
         });
-  const auto& apply = std::get<ApplyStep>(out->plans.up[0].steps[4]);
+  const auto& apply = std::get<ApplyStep>(out.plans.up[0].steps[4]);
   CHECK(apply.request() == Term::map({{Term::atom("apply"), Term::atom("warm_cache")},
                                       {Term::atom("args"), Term::list({Term(1), Term(2)})}}));
 }

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -60,6 +61,15 @@ inline BuildOptions Options(const std::string& spec, const std::string& from = {
   options.from = from;
   options.search.lib_dirs = {kBuilderModules, RELUP_MODULE_DIR};
   return options;
+}
+
+// The build of a spec that must succeed (the test fails with the diagnostics).
+inline BuildOutput MustBuild(const BuildOptions& options) {
+  Diagnostics diags;
+  auto out = BuildRelease(options, &diags);
+  INFO(diags.format());
+  REQUIRE(out);
+  return *std::move(out);
 }
 
 // The output of a shell command and its exit status.
