@@ -12,10 +12,6 @@
 namespace relup::test {
 namespace {
 
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
 // Processes c1..cN of counter, with ids 1..N.
 std::vector<ReleaseProcess> Counters(int n) {
   std::vector<ReleaseProcess> out;

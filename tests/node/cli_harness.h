@@ -35,6 +35,10 @@ RunResult Relup(const std::vector<std::string>& args,
 // Stdout without its trailing newline.
 std::string Trimmed(const std::string& text);
 
+inline bool Contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
 class NodeRoot {
  public:
   NodeRoot();

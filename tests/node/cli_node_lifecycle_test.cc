@@ -22,10 +22,6 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
 TEST_CASE("node start returns once the node answers, and node stop waits until it is gone",
           "[cli][node]") {
   NodeRoot root;

@@ -8,6 +8,7 @@
 #include "runtime_test_util.h"
 
 using namespace relup;
+using relup::test::Contains;
 using relup::test::Eventually;
 using relup::test::TestModule;
 using relup::test::TestNode;
@@ -21,10 +22,6 @@ const std::string kCrasher = TestModule("rt_crasher-1.so");
 const std::string kAsker = TestModule("rt_asker-1.so");
 const std::string kEcho = TestModule("rt_echo-1.so");
 const std::string kPinger = TestModule("rt_pinger-1.so");
-
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 }  // namespace
 

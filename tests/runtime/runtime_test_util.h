@@ -94,6 +94,10 @@ inline bool Eventually(const std::function<bool()>& done,
   return true;
 }
 
+inline bool Contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
 inline Term Yaml(std::string_view text) {
   auto t = Term::parse(text);
   INFO(std::string(text) + ": " + t.status().ToString());

@@ -9,6 +9,7 @@
 #include "runtime_test_util.h"
 
 using namespace relup;
+using relup::test::Contains;
 using relup::test::Eventually;
 using relup::test::ExampleModule;
 using relup::test::TestModule;
@@ -24,10 +25,6 @@ const std::string kCounter2 = TestModule("rt_counter-2.so");
 const std::string kJournal1 = TestModule("rt_journal-1.so");
 const std::string kJournal2 = TestModule("rt_journal-2.so");
 const std::string kCrasher = TestModule("rt_crasher-1.so");
-
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 Term Append(int i) {
   return Term::map({{Term::atom("append"), Term(i)}});
