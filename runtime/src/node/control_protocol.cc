@@ -129,9 +129,10 @@ StatusCode StatusCodeFromName(std::string_view name) {
   return StatusCode::kInternal;
 }
 
-namespace {
 Status MakeStatus(StatusCode code, std::string msg) {
   switch (code) {
+    case StatusCode::kOk:
+      return Status::Ok();
     case StatusCode::kInvalidArgument:
       return Status::InvalidArgument(std::move(msg));
     case StatusCode::kNotFound:
@@ -154,11 +155,11 @@ Status MakeStatus(StatusCode code, std::string msg) {
       return Status::Corruption(std::move(msg));
     case StatusCode::kUnavailable:
       return Status::Unavailable(std::move(msg));
-    default:
-      return Status::Internal(std::move(msg));
+    case StatusCode::kInternal:
+      break;
   }
+  return Status::Internal(std::move(msg));
 }
-}  // namespace
 
 Result<Term> ReplyValue(const Term& reply) {
   if (reply.is_map()) {

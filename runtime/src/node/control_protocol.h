@@ -60,6 +60,10 @@ Result<Term> ReplyValue(const Term& reply);
 // StatusCodeName backwards: kInternal if unknown.
 StatusCode StatusCodeFromName(std::string_view name);
 
+// The Status with this code and message (Status::Ok() for kOk; kInternal for
+// a value outside the enum): Status has no public (code, message) constructor.
+Status MakeStatus(StatusCode code, std::string msg);
+
 // Request fields, with errors that name the field and the command.
 Result<std::string> RequiredString(const Term& request, std::string_view key);
 std::string OptionalString(const Term& request, std::string_view key, std::string fallback = {});

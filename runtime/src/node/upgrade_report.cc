@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "node/control_protocol.h"
+
 namespace relup {
 
 namespace {
@@ -91,48 +93,7 @@ Status StatusFromTerm(const Term& t, const std::string& where, Status* out) {
        ++c) {
     auto sc = static_cast<StatusCode>(c);
     if (StatusCodeName(sc) != code) continue;
-    // Status has no public (code, message) constructor: pick the factory.
-    switch (sc) {
-      case StatusCode::kOk:
-        *out = Status::Ok();
-        break;
-      case StatusCode::kInvalidArgument:
-        *out = Status::InvalidArgument(message);
-        break;
-      case StatusCode::kNotFound:
-        *out = Status::NotFound(message);
-        break;
-      case StatusCode::kAlreadyExists:
-        *out = Status::AlreadyExists(message);
-        break;
-      case StatusCode::kFailedPrecondition:
-        *out = Status::FailedPrecondition(message);
-        break;
-      case StatusCode::kTimeout:
-        *out = Status::Timeout(message);
-        break;
-      case StatusCode::kCallbackError:
-        *out = Status::CallbackError(message);
-        break;
-      case StatusCode::kProcessExited:
-        *out = Status::ProcessExited(message);
-        break;
-      case StatusCode::kModuleError:
-        *out = Status::ModuleError(message);
-        break;
-      case StatusCode::kIOError:
-        *out = Status::IOError(message);
-        break;
-      case StatusCode::kCorruption:
-        *out = Status::Corruption(message);
-        break;
-      case StatusCode::kUnavailable:
-        *out = Status::Unavailable(message);
-        break;
-      case StatusCode::kInternal:
-        *out = Status::Internal(message);
-        break;
-    }
+    *out = control::MakeStatus(sc, std::move(message));
     return Status::Ok();
   }
   return Status::InvalidArgument(where + ".code: unknown status code '" + code + "'");
