@@ -37,14 +37,7 @@ Term MakeRequest(std::string_view cmd, std::initializer_list<TermPair> fields) {
 
 Result<std::unique_ptr<ControlClient>> ControlClient::Connect(const std::string& root) {
   std::string path = control::SocketPath(root);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(addr.sun_path)) {
-    return Status::InvalidArgument("socket path " + path + " is longer than " +
-                                   std::to_string(sizeof(addr.sun_path) - 1) +
-                                   " bytes (a Unix socket limit): use a shorter --root");
-  }
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  RELUP_ASSIGN_OR_RETURN(sockaddr_un addr, control::SocketAddress(path));
   if (::access(path.c_str(), F_OK) != 0) {
     return Status::Unavailable(NoNodeMessage(root, "no " + path));
   }

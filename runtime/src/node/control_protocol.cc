@@ -57,6 +57,18 @@ std::string LogPath(const std::string& root) {
   return root + "/node.log";
 }
 
+Result<sockaddr_un> SocketAddress(const std::string& socket_path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (socket_path.size() >= sizeof(addr.sun_path)) {
+    return Status::InvalidArgument("socket path " + socket_path + " is longer than " +
+                                   std::to_string(sizeof(addr.sun_path) - 1) +
+                                   " bytes (a Unix socket limit): use a shorter --root");
+  }
+  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  return addr;
+}
+
 Status WriteFrame(int fd, std::string_view payload) {
   if (payload.size() > kMaxFrameBytes) {
     return Status::InvalidArgument("control frame of " + std::to_string(payload.size()) +

@@ -19,6 +19,8 @@
 // thread-safe on the same fd.
 #pragma once
 
+#include <sys/un.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -34,6 +36,10 @@ inline constexpr uint32_t kMaxFrameBytes = 64u << 20;
 std::string SocketPath(const std::string& root);  // DIR/node.sock
 std::string LockPath(const std::string& root);    // DIR/node.lock (holds the node's pid)
 std::string LogPath(const std::string& root);     // DIR/node.log
+
+// The address to bind or connect to for a socket path; InvalidArgument (use a
+// shorter --root) when the path does not fit sun_path.
+Result<sockaddr_un> SocketAddress(const std::string& socket_path);
 
 // Frames. ReadFrame returns Unavailable("connection closed") on a clean EOF
 // before a frame starts, IOError on a truncated frame or a socket error,

@@ -25,14 +25,7 @@ Status Errno(const std::string& what) {
 
 Result<std::unique_ptr<ControlServer>> ControlServer::Listen(const std::string& socket_path,
                                                              Handler handler) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (socket_path.size() >= sizeof(addr.sun_path)) {
-    return Status::InvalidArgument("socket path " + socket_path + " is longer than " +
-                                   std::to_string(sizeof(addr.sun_path) - 1) +
-                                   " bytes (a Unix socket limit): use a shorter --root");
-  }
-  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  RELUP_ASSIGN_OR_RETURN(sockaddr_un addr, control::SocketAddress(socket_path));
 
   std::unique_ptr<ControlServer> server(new ControlServer(socket_path, std::move(handler)));
   server->listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
