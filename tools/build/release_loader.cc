@@ -3,10 +3,9 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 #include "build/builder.h"
+#include "node/atomic_file.h"
 #include "node/tarball.h"
 #include "relup/code_server.h"
 
@@ -16,15 +15,6 @@ namespace {
 bool IsRegularFile(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-std::optional<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream out;
-  out << in.rdbuf();
-  if (in.bad()) return std::nullopt;
-  return std::move(out).str();
 }
 
 std::string JoinDirs(const std::vector<std::string>& dirs) {
@@ -45,8 +35,8 @@ bool LoadModule(const SpecModule& m, const std::vector<std::string>& dirs, Diagn
                  "pass --lib-dir DIR, or set `library:` to its path");
     return false;
   }
-  auto content = ReadFile(*path);
-  if (!content) {
+  auto content = ReadWholeFile(*path);
+  if (!content.ok()) {
     diags->error(m.library_loc, "cannot read library " + *path, "check its permissions");
     return false;
   }

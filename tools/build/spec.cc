@@ -2,13 +2,12 @@
 // section is in appup_parse.cc.
 #include "build/spec.h"
 
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "build/appup_parse.h"
 #include "build/yaml_reader.h"
 #include "core/yaml_scalar.h"
+#include "node/atomic_file.h"
 
 namespace relup::build {
 namespace {
@@ -135,15 +134,13 @@ std::optional<ReleaseSpec> ParseSpec(const std::string& text, const std::string&
 }
 
 std::optional<ReleaseSpec> ParseSpecFile(const std::string& path, Diagnostics* diags) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  auto text = ReadWholeFile(path);
+  if (!text.ok()) {
     diags->error({path, 0, 0}, "cannot read the release spec " + path,
                  "check the path (specs usually live in release-specs/)");
     return std::nullopt;
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return ParseSpec(text.str(), path, diags);
+  return ParseSpec(*text, path, diags);
 }
 
 }  // namespace relup::build
