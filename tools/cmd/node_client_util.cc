@@ -54,20 +54,23 @@ Result<std::optional<std::chrono::milliseconds>> ReplyTimeoutFromEnv() {
 
 }  // namespace
 
+Result<std::chrono::milliseconds> ReplyTimeout(std::chrono::milliseconds request_may_take) {
+  RELUP_ASSIGN_OR_RETURN(auto from_env, ReplyTimeoutFromEnv());
+  if (from_env) return *from_env;
+  return request_may_take < std::chrono::milliseconds(0) ? std::chrono::milliseconds(0)
+                                                         : kReplyTimeout + request_may_take;
+}
+
 int WithNode(std::string_view cmd, const std::string& root,
              const std::function<int(ControlClient& client)>& body,
              std::chrono::milliseconds request_may_take) {
   auto abs = ResolveRoot(root);
   if (!abs.ok()) return UsageError(cmd, abs.status());
-  auto from_env = ReplyTimeoutFromEnv();
-  if (!from_env.ok()) return UsageError(cmd, from_env.status());
-  std::chrono::milliseconds reply_timeout = request_may_take < std::chrono::milliseconds(0)
-                                                ? std::chrono::milliseconds(0)
-                                                : kReplyTimeout + request_may_take;
-  if (*from_env) reply_timeout = **from_env;
+  auto reply_timeout = ReplyTimeout(request_may_take);
+  if (!reply_timeout.ok()) return UsageError(cmd, reply_timeout.status());
   auto client = ControlClient::Connect(*abs);
   if (!client.ok()) return ReportError(cmd, client.status());
-  if (Status s = (*client)->set_reply_timeout(reply_timeout); !s.ok()) return ReportError(cmd, s);
+  if (Status s = (*client)->set_reply_timeout(*reply_timeout); !s.ok()) return ReportError(cmd, s);
   return body(**client);
 }
 

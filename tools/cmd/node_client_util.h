@@ -36,6 +36,9 @@ int UsageError(std::string_view cmd, const Status& status);
 // (seconds, 0: no limit) overrides both.
 inline constexpr std::chrono::milliseconds kReplyTimeout{60000};
 inline constexpr std::chrono::milliseconds kNoReplyLimit{-1};
+// That reply timeout (0: no limit); InvalidArgument for a bad
+// RELUP_REPLY_TIMEOUT. For a command that connects without WithNode.
+Result<std::chrono::milliseconds> ReplyTimeout(std::chrono::milliseconds request_may_take);
 
 // Resolves the root, connects, sets the reply timeout and runs body with the
 // client. Errors before body (no root, no node, a bad RELUP_REPLY_TIMEOUT)

@@ -46,9 +46,14 @@ CommandRunner Setup(CLI::App& sub) {
   return [args] {
     auto root = ResolveRoot(args->root);
     if (!root.ok()) return UsageError("releases", root.status());
+    auto reply_timeout = ReplyTimeout(std::chrono::milliseconds(0));
+    if (!reply_timeout.ok()) return UsageError("releases", reply_timeout.status());
     Term list;
     auto client = ControlClient::Connect(*root);
     if (client.ok()) {
+      if (Status s = (*client)->set_reply_timeout(*reply_timeout); !s.ok()) {
+        return ReportError("releases", s);
+      }
       Answer a = Ask("releases", **client, MakeRequest("releases"));
       if (!a) return a.exit;
       list = a.value;
