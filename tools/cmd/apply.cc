@@ -58,21 +58,18 @@ CommandRunner Setup(CLI::App& sub) {
                         Status::InvalidArgument("tarball " + args->tarball + " not found"));
     }
     if (int rc = VerifyLocally(path); rc != kExitOk) return rc;
-    return WithNode(
-        "apply", args->root,
-        [&](ControlClient& client) {
-          Term request = MakeRequest("apply", {{Term::atom("tarball"), Term(path)},
-                                               {Term::atom("permanent"), Term(args->permanent)},
-                                               {Term::atom("dry_run"), Term(args->dry_run)},
-                                               {Term::atom("atomic"), Term(args->atomic)},
-                                               {Term::atom("processes"), Term(args->processes)}});
-          UpgradeRequestOptions options;
-          options.json = args->json;
-          options.permanent = args->permanent;
-          options.root = client.root();
-          return RunUpgradeRequest("apply", client, request, options);
-        },
-        kNoReplyLimit);
+    return WithNode("apply", args->root, kNoReplyLimit, [&](ControlClient& client) {
+      Term request = MakeRequest("apply", {{Term::atom("tarball"), Term(path)},
+                                           {Term::atom("permanent"), Term(args->permanent)},
+                                           {Term::atom("dry_run"), Term(args->dry_run)},
+                                           {Term::atom("atomic"), Term(args->atomic)},
+                                           {Term::atom("processes"), Term(args->processes)}});
+      UpgradeRequestOptions options;
+      options.json = args->json;
+      options.permanent = args->permanent;
+      options.root = client.root();
+      return RunUpgradeRequest("apply", client, request, options);
+    });
   };
 }
 

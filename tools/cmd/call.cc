@@ -20,18 +20,16 @@ CommandRunner Setup(CLI::App& sub) {
   return [args] {
     auto request = ParseTermArgument(args->request, "request");
     if (!request.ok()) return UsageError("call", request.status());
-    return WithNode(
-        "call", args->root,
-        [&](ControlClient& client) {
-          Answer a = Ask("call", client,
-                         MakeRequest("call", {{Term::atom("target"), Term(args->target)},
-                                              {Term::atom("request"), *request},
-                                              {Term::atom("timeout_ms"), Term(args->timeout_ms)}}));
-          if (!a) return a.exit;
-          PrintLine(args->json ? ToJson(a.value) : a.value.to_yaml());
-          return int{kExitOk};
-        },
-        std::chrono::milliseconds(args->timeout_ms));
+    std::chrono::milliseconds wait(args->timeout_ms);  // the node waits that long
+    return WithNode("call", args->root, wait, [&](ControlClient& client) {
+      Answer a = Ask("call", client,
+                     MakeRequest("call", {{Term::atom("target"), Term(args->target)},
+                                          {Term::atom("request"), *request},
+                                          {Term::atom("timeout_ms"), Term(args->timeout_ms)}}));
+      if (!a) return a.exit;
+      PrintLine(args->json ? ToJson(a.value) : a.value.to_yaml());
+      return int{kExitOk};
+    });
   };
 }
 

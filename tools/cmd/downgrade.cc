@@ -22,20 +22,16 @@ CommandRunner Setup(CLI::App& sub) {
   sub.add_flag("--processes", args->processes,
                "also list every touched process with its pause (large for big nodes)");
   return [args] {
-    return WithNode(
-        "downgrade", args->root,
-        [&](ControlClient& client) {
-          Term request =
-              MakeRequest("downgrade", {{Term::atom("vsn"), Term(args->vsn)},
-                                        {Term::atom("dry_run"), Term(args->dry_run)},
-                                        {Term::atom("atomic"), Term(args->atomic)},
-                                        {Term::atom("processes"), Term(args->processes)}});
-          UpgradeRequestOptions options;
-          options.json = args->json;
-          options.root = client.root();
-          return RunUpgradeRequest("downgrade", client, request, options);
-        },
-        kNoReplyLimit);
+    return WithNode("downgrade", args->root, kNoReplyLimit, [&](ControlClient& client) {
+      Term request = MakeRequest("downgrade", {{Term::atom("vsn"), Term(args->vsn)},
+                                               {Term::atom("dry_run"), Term(args->dry_run)},
+                                               {Term::atom("atomic"), Term(args->atomic)},
+                                               {Term::atom("processes"), Term(args->processes)}});
+      UpgradeRequestOptions options;
+      options.json = args->json;
+      options.root = client.root();
+      return RunUpgradeRequest("downgrade", client, request, options);
+    });
   };
 }
 

@@ -62,8 +62,8 @@ Result<std::chrono::milliseconds> ReplyTimeout(std::chrono::milliseconds request
 }
 
 int WithNode(std::string_view cmd, const std::string& root,
-             const std::function<int(ControlClient& client)>& body,
-             std::chrono::milliseconds request_may_take) {
+             std::chrono::milliseconds request_may_take,
+             const std::function<int(ControlClient& client)>& body) {
   auto abs = ResolveRoot(root);
   if (!abs.ok()) return UsageError(cmd, abs.status());
   auto reply_timeout = ReplyTimeout(request_may_take);
@@ -256,18 +256,17 @@ CommandRunner TargetsCommand(CLI::App& sub, std::string cmd, std::string done,
   sub.add_option("targets", args->targets, "registered names or pids (<0.42.0>)")->required();
   if (!wait_help.empty()) sub.add_option("--timeout", args->timeout_ms, wait_help);
   return [args, cmd = std::move(cmd), done = std::move(done)] {
-    return WithNode(
-        cmd, args->root,
-        [&](ControlClient& client) {
-          std::vector<Term> targets(args->targets.begin(), args->targets.end());
-          Answer a = Ask(cmd, client,
-                         MakeRequest(cmd, {{Term::atom("targets"), Term::list(std::move(targets))},
-                                           {Term::atom("timeout_ms"), Term(args->timeout_ms)}}));
-          if (!a) return a.exit;
-          for (const std::string& t : args->targets) PrintLine(done + " " + t);
-          return int{kExitOk};
-        },
-        std::chrono::milliseconds(args->timeout_ms * static_cast<int64_t>(args->targets.size())));
+    // The node waits up to timeout_ms for each target in turn.
+    std::chrono::milliseconds wait(args->timeout_ms * static_cast<int64_t>(args->targets.size()));
+    return WithNode(cmd, args->root, wait, [&](ControlClient& client) {
+      std::vector<Term> targets(args->targets.begin(), args->targets.end());
+      Answer a = Ask(cmd, client,
+                     MakeRequest(cmd, {{Term::atom("targets"), Term::list(std::move(targets))},
+                                       {Term::atom("timeout_ms"), Term(args->timeout_ms)}}));
+      if (!a) return a.exit;
+      for (const std::string& t : args->targets) PrintLine(done + " " + t);
+      return int{kExitOk};
+    });
   };
 }
 

@@ -40,12 +40,17 @@ inline constexpr std::chrono::milliseconds kNoReplyLimit{-1};
 // RELUP_REPLY_TIMEOUT. For a command that connects without WithNode.
 Result<std::chrono::milliseconds> ReplyTimeout(std::chrono::milliseconds request_may_take);
 
-// Resolves the root, connects, sets the reply timeout and runs body with the
-// client. Errors before body (no root, no node, a bad RELUP_REPLY_TIMEOUT)
-// are reported here.
+// Resolves the root, connects, sets the reply timeout for a request that may
+// take `request_may_take` and runs body with the client. Errors before body
+// (no root, no node, a bad RELUP_REPLY_TIMEOUT) are reported here.
 int WithNode(std::string_view cmd, const std::string& root,
-             const std::function<int(ControlClient& client)>& body,
-             std::chrono::milliseconds request_may_take = std::chrono::milliseconds(0));
+             std::chrono::milliseconds request_may_take,
+             const std::function<int(ControlClient& client)>& body);
+// The same for a request the node answers at once.
+inline int WithNode(std::string_view cmd, const std::string& root,
+                    const std::function<int(ControlClient& client)>& body) {
+  return WithNode(cmd, root, std::chrono::milliseconds(0), body);
+}
 
 // Sends a request; on success prints nothing and returns the value, on error
 // reports it. Use with WithNode:

@@ -17,18 +17,15 @@ CommandRunner Setup(CLI::App& sub) {
   sub.add_option("--timeout", args->timeout_ms, "milliseconds to wait for a message boundary");
   sub.add_flag("--json", args->json, "print the state as JSON");
   return [args] {
-    return WithNode(
-        "state", args->root,
-        [&](ControlClient& client) {
-          Answer a =
-              Ask("state", client,
-                  MakeRequest("state", {{Term::atom("target"), Term(args->target)},
-                                        {Term::atom("timeout_ms"), Term(args->timeout_ms)}}));
-          if (!a) return a.exit;
-          PrintLine(args->json ? ToJson(a.value) : a.value.to_yaml());
-          return int{kExitOk};
-        },
-        std::chrono::milliseconds(args->timeout_ms));
+    std::chrono::milliseconds wait(args->timeout_ms);  // the node waits that long
+    return WithNode("state", args->root, wait, [&](ControlClient& client) {
+      Answer a = Ask("state", client,
+                     MakeRequest("state", {{Term::atom("target"), Term(args->target)},
+                                           {Term::atom("timeout_ms"), Term(args->timeout_ms)}}));
+      if (!a) return a.exit;
+      PrintLine(args->json ? ToJson(a.value) : a.value.to_yaml());
+      return int{kExitOk};
+    });
   };
 }
 
