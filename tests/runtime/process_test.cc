@@ -82,11 +82,16 @@ TEST_CASE("a registered name reaches the process and a taken name names its hold
   CHECK(node->processes().size() == 1);
 }
 
-TEST_CASE("a name that reads as a pid is refused") {
+TEST_CASE("a name that reads as a pid or holds a control character is refused") {
   TestNode node({kCounter1});
   auto pid = node->spawn("rt_counter", Term(), {.name = "<0.7.0>"});
   REQUIRE_FALSE(pid.ok());
   CHECK(pid.status().code() == StatusCode::kInvalidArgument);
+  CHECK(Contains(pid.status().message(), "process name '<0.7.0>' reads as a pid"));
+  auto tab = node->spawn("rt_counter", Term(), {.name = "a\tb"});
+  REQUIRE_FALSE(tab.ok());
+  CHECK(Contains(tab.status().message(), "contains a control character"));
+  CHECK(node->processes().empty());
 }
 
 TEST_CASE("an unknown pid or name is NotFound, says which, and points to relup ps") {

@@ -8,6 +8,7 @@
 #include "build/yaml_reader.h"
 #include "core/yaml_scalar.h"
 #include "node/atomic_file.h"
+#include "relup/node.h"
 
 namespace relup::build {
 namespace {

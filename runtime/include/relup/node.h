@@ -48,9 +48,9 @@ inline constexpr Millis kDefaultTimeout{5000};
 // A pid or a registered name.
 class ProcessRef {
  public:
-  ProcessRef(Pid pid) : ref_(pid) {}  // NOLINT
+  ProcessRef(Pid pid) : ref_(pid) {}                              // NOLINT
   ProcessRef(std::string_view name) : ref_(std::string(name)) {}  // NOLINT
-  ProcessRef(const char* name) : ref_(std::string(name)) {}  // NOLINT
+  ProcessRef(const char* name) : ref_(std::string(name)) {}       // NOLINT
   // "<0.42.0>" is a pid, anything else a name.
   static ProcessRef parse(std::string_view text);
   const Pid* pid() const { return std::get_if<Pid>(&ref_); }
@@ -60,6 +60,13 @@ class ProcessRef {
  private:
   std::variant<Pid, std::string> ref_;
 };
+
+// Why `name` cannot be a registered name ("" if it can): it reads as a pid
+// ("<0.42.0>": commands taking NAME|PID would take it for one), or it holds a
+// control character (it could not be typed or printed back). The message
+// completes "process name 'X' ...". spawn refuses such names; relup build and
+// the node's reading of release.yaml check the same rule.
+std::string RegisteredNameProblem(std::string_view name);
 
 struct SpawnOptions {
   std::string name;  // registered name; empty for none. A taken name is an error.
@@ -95,9 +102,9 @@ using LogSink = std::function<void(LogLevel, std::string_view line)>;
 class Node {
  public:
   struct Options {
-    unsigned workers = 0;        // 0: one per core
-    std::string code_dir;        // see CodeServer; empty: a temp dir
-    LogSink log;                 // empty: stderr for warnings and errors
+    unsigned workers = 0;  // 0: one per core
+    std::string code_dir;  // see CodeServer; empty: a temp dir
+    LogSink log;           // empty: stderr for warnings and errors
   };
 
   Node();
@@ -130,7 +137,8 @@ class Node {
                      const Term& extra, std::string_view to_vsn = {});
   // Code-only change to `to_vsn` (empty: current) at the next message boundary
   // (at once if suspended). The state is kept as it is.
-  Status switch_code(const ProcessRef& target, std::string_view module, std::string_view to_vsn = {});
+  Status switch_code(const ProcessRef& target, std::string_view module,
+                     std::string_view to_vsn = {});
 
   // The state at a message boundary.
   Result<Term> get_state(const ProcessRef& target, Millis timeout = kDefaultTimeout);

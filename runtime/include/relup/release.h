@@ -60,12 +60,6 @@ struct ReleaseProcess {
 // when count == 1, else {name_1, ..., name_COUNT}.
 std::vector<std::string> RegisteredNames(const ReleaseProcess& process);
 
-// Why `name` cannot be a registered name ("" if it can): it reads as a pid
-// ("<0.42.0>": commands taking NAME|PID would take it for one), or it holds a
-// control character (it could not be typed or printed back). The message
-// completes "process name 'X' ...".
-std::string RegisteredNameProblem(std::string_view name);
-
 // A name both entries register ("" if none), found without expanding pools:
 // a pool of 100,000 must not cost 100,000 strings each time a release is read.
 std::string SharedRegisteredName(const ReleaseProcess& a, const ReleaseProcess& b);

@@ -47,19 +47,6 @@ bool InPool(const ReleaseProcess& pool, std::string_view name) {
 
 }  // namespace
 
-std::string RegisteredNameProblem(std::string_view name) {
-  if (!name.empty() && name.front() == '<' && ProcessRef::parse(name).pid() != nullptr) {
-    return "reads as a pid, so `relup call " + std::string(name) +
-           "` would mean that pid, not this process";
-  }
-  for (char c : name) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      return "contains a control character";
-    }
-  }
-  return "";
-}
-
 std::string SharedRegisteredName(const ReleaseProcess& a, const ReleaseProcess& b) {
   if (a.name.empty() || b.name.empty()) return "";
   const bool a_pool = a.count > 1, b_pool = b.count > 1;

@@ -27,6 +27,18 @@ std::string ProcessRef::to_string() const {
   return pid() ? pid()->to_string() : *name();
 }
 
+std::string RegisteredNameProblem(std::string_view name) {
+  // The '<' test first: parse() copies a name into a ProcessRef.
+  if (!name.empty() && name.front() == '<' && ProcessRef::parse(name).pid() != nullptr) {
+    return "reads as a pid, so `relup call " + std::string(name) +
+           "` would mean that pid, not this process";
+  }
+  for (char c : name) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return "contains a control character";
+  }
+  return "";
+}
+
 std::string_view ProcessStateName(ProcessState s) {
   switch (s) {
     case ProcessState::kRunnable:

@@ -25,10 +25,8 @@ Result<Pid> Node::Impl::spawn(std::string_view module, Term args, const SpawnOpt
                             "' is not loaded; load a version of it first (relup load " +
                             std::string(module) + "-VSN.so)");
   }
-  if (!options.name.empty() && options.name.front() == '<' &&
-      ProcessRef::parse(options.name).pid() != nullptr) {
-    return Status::InvalidArgument("'" + options.name +
-                                   "' reads as a pid and cannot be a registered name");
+  if (std::string why = RegisteredNameProblem(options.name); !why.empty()) {
+    return Status::InvalidArgument("process name '" + options.name + "' " + why);
   }
   Pid pid{next_pid_.fetch_add(1, std::memory_order_relaxed)};
   auto* p = new Process(pid);
