@@ -290,7 +290,7 @@ int Stop(const std::string& root_arg, int64_t timeout_ms) {
   std::ifstream in(log);
   in.seekg(static_cast<std::streamoff>(log_before));
   for (std::string line; std::getline(in, line);) {
-    size_t at = line.find("shutdown did not finish");
+    size_t at = line.find(kShutdownGaveUp);
     if (at != std::string::npos) {
       return ReportError("node stop",
                          Status::Timeout("the node " + line.substr(at) + " (" + log + ")"));

@@ -261,7 +261,8 @@ Status StartAndServe(const NodeHostOptions& in, const std::function<void(const S
   // timeout, say so and leave without it (OTP's supervisors kill a child
   // that overruns its shutdown time).
   StopWatchdog watchdog(options.shutdown_timeout, [&log, &options] {
-    log.error("shutdown did not finish within " + std::to_string(options.shutdown_timeout.count()) +
+    log.error(std::string(kShutdownGaveUp) + " within " +
+              std::to_string(options.shutdown_timeout.count()) +
               " ms: a callback did not return (a process is stuck in handle_call, handle_cast, "
               "handle_info or terminate); exiting without waiting for it, so the processes not "
               "yet stopped did not run terminate");

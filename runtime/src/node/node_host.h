@@ -30,6 +30,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "relup/status.h"
 
@@ -43,6 +44,10 @@ struct NodeHostOptions {
   // How long stopping may take before the node gives up on a stuck callback.
   std::chrono::milliseconds shutdown_timeout{20000};
 };
+
+// How the log line of a node that gave up on a stuck callback while stopping
+// begins; `relup node stop` looks for it.
+inline constexpr std::string_view kShutdownGaveUp = "shutdown did not finish";
 
 Status RunNodeHost(const NodeHostOptions& options, const std::function<void(const Status&)>& ready);
 
