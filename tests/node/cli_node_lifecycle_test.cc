@@ -214,6 +214,13 @@ TEST_CASE(
   CHECK(Contains(stuck.err, "sent nothing for 0.3 s"));
   CHECK(Contains(stuck.err, "RELUP_REPLY_TIMEOUT=SECONDS"));
 
+  // releases connects on its own (it reads the store when no node runs): the same limit.
+  RunResult releases = Relup({"releases", "--root", root.path()}, std::chrono::seconds(60),
+                             {"RELUP_REPLY_TIMEOUT=0.3"});
+  INFO(releases.both());
+  CHECK(releases.exit_code == 1);
+  CHECK(Contains(releases.err, "sent nothing for 0.3 s"));
+
   RunResult bad = Relup({"status", "--root", root.path()}, std::chrono::seconds(60),
                         {"RELUP_REPLY_TIMEOUT=soon"});
   CHECK(bad.exit_code == 2);
