@@ -1,6 +1,8 @@
 // ReleaseHandler against an in-process node and a real release store: apply
 // a tarball, refuse what must be refused without writing anything, dry runs,
 // downgrades, and booting a release.
+#include <unistd.h>
+
 #include <filesystem>
 #include <future>
 
@@ -186,6 +188,40 @@ TEST_CASE(
   }
   CHECK(rf.State("blackode") == Map("{name: blackode, money: 30000}"));
   CHECK(rf.node().code_server().find("demo_server", "2") == nullptr);
+}
+
+TEST_CASE(
+    "A release store that cannot record the upgrade rolls it back: old code, old state, and the "
+    "node stays on its old release") {
+  ReleaseFixture rf(MakeRelease("1", {{"demo_server", "1"}}, {Blackode()}));
+  REQUIRE(rf.node().call("blackode", Map("{add: 30000}")).ok());
+  std::string t2 = rf.Tarball(MakeRelease("2", {{"demo_server", "2"}}, {Blackode()}), DemoPlans());
+  REQUIRE(rf.handler().Unpack(t2).ok());
+  // The store writes RELEASES.yaml through RELEASES.yaml.tmp-<pid>: a
+  // directory there makes that write fail, even for root.
+  std::string blocker = rf.store().file_path() + ".tmp-" + std::to_string(::getpid());
+  REQUIRE(fs::create_directory(blocker));
+
+  UpgradeReport report = rf.handler().Install("2");
+
+  INFO(report.status().ToString());
+  REQUIRE(report.outcome == UpgradeOutcome::kRolledBack);
+  CHECK(report.failures[0].step == "record");
+  CHECK_THAT(report.status().message(), Catch::Contains("recording release 2 as running"));
+  CHECK_THAT(report.status().message(), Catch::Contains("RELEASES.yaml"));
+  CHECK(rf.Running() == "1");
+  CHECK(rf.State("blackode") == Map("{money: 60000, name: blackode}"));
+  CHECK(rf.node().get_status("blackode")->vsn == "1");
+  CHECK(rf.node().code_server().current("demo_server")->vsn() == "1");
+
+  SECTION("and once the store can be written, the same install goes through") {
+    fs::remove(blocker);
+    UpgradeReport again = rf.handler().Install("2");
+    INFO(again.status().ToString());
+    REQUIRE(again.outcome == UpgradeOutcome::kOk);
+    CHECK(rf.Running() == "2");
+    CHECK(rf.State("blackode") == Map("{name: blackode, salary: 60000}"));
+  }
 }
 
 TEST_CASE("A downgrade to a release that is not installed is refused, naming it") {

@@ -217,15 +217,11 @@ UpgradeReport ReleaseHandler::RunPlan(const UpgradePlan& plan, const PlanContext
   exec.dry_run = options.dry_run;
   exec.atomic = options.atomic;
   exec.progress = options.progress;
-  UpgradeReport report = executor_.Run(plan, context, exec);
-  if (report.ok() && !options.dry_run) {
-    Status s = store_.set_running(context.to_release);
-    if (!s.ok()) {
-      report.warnings.push_back("the processes run release " + context.to_release +
-                                " but the release store could not record it: " + s.ToString());
-    }
-  }
-  return report;
+  // Recorded inside the commit, so a store that cannot be written rolls the
+  // upgrade back rather than leaving processes on a release the store does
+  // not name.
+  exec.record = [&] { return store_.set_running(context.to_release); };
+  return executor_.Run(plan, context, exec);
 }
 
 UpgradeReport ReleaseHandler::DryRun(const Verified& v, const ApplyOptions& options) {
@@ -274,7 +270,11 @@ UpgradeReport ReleaseHandler::Apply(const std::string& tarball, const ApplyOptio
   UpgradeReport report = InstallLocked(*vsn, options);
   if (report.ok() && options.permanent) {
     Status s = store_.make_permanent(*vsn);
-    if (!s.ok()) report.warnings.push_back("make permanent: " + s.ToString());
+    if (!s.ok()) {
+      report.warnings.push_back("release " + *vsn +
+                                " runs but could not be made permanent, so a restart boots " +
+                                from + ": " + s.ToString() + "; retry with relup make-permanent");
+    }
   }
   return report;
 }

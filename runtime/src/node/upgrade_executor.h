@@ -32,7 +32,8 @@
 //                until none is left; start, stop and apply steps run, in plan
 //                order (they need the new code current, and a stopped
 //                process cannot be brought back, so they wait until every
-//                code change has succeeded); the held group resumes; then
+//                code change has succeeded); the caller records the new
+//                release (ExecuteOptions::record); the held group resumes; then
 //                delete_module and purge steps (a version some process still
 //                runs stays loaded after a soft purge, with a warning).
 // A failure in 3 or 4 rolls back: suspended processes are restored from
@@ -110,6 +111,13 @@ struct ExecuteOptions {
   // rollout starts (after the precheck, before the first suspend), then at
   // most every 50 ms as it advances, and once at the end. May be empty.
   std::function<void(size_t done, size_t total)> progress;
+  // Called once at commit, after every change and step has succeeded and
+  // before the held group resumes: the last moment at which a failure can
+  // still roll everything back. The release handler records the new running
+  // release here, so the store never names a release the processes do not
+  // run. An error rolls back (step "record"). Not called on a dry run. May be
+  // empty.
+  std::function<Status()> record;
 };
 
 class UpgradeExecutor {

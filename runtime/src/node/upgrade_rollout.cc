@@ -248,6 +248,12 @@ bool Execution::Commit() {
   for (const DeferredStep& d : commit_steps_) {
     if (!RunDeferred(*d.step)) return false;
   }
+  if (options_.record) {
+    if (Status s = options_.record(); !s.ok()) {
+      Fail("record", s.WithContext("recording release " + ctx_.to_release + " as running"));
+      return false;
+    }
+  }
   ResumeGroup(held_);
   return true;
 }
