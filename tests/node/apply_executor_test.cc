@@ -527,6 +527,7 @@ TEST_CASE(
   REQUIRE(books.ok());
   CHECK(f.State(*books) == Map("{id: 7, count: 0}"));
   CHECK(!f.node().whereis("temp").ok());
+  CHECK(f.node().get_status(*temp).status().code() == StatusCode::kNotFound);
   CHECK(f.node().processes_running("plain").empty());  // delete_module: brutal
   CHECK(f.node().code_server().find("plain", "1") == nullptr);
   std::vector<std::string> instructions;
@@ -536,8 +537,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "A failing apply step rolls back: started processes stop, updated ones go back, nothing is "
-    "deleted") {
+    "A failing apply step rolls back: started processes stop, stopped ones come back under their "
+    "names, updated ones go back, nothing is deleted") {
   UpgradeFixture f;
   f.Load("counter", "1");
   f.Load("plain", "1");
@@ -561,8 +562,82 @@ TEST_CASE(
     CHECK(f.State(pids[i]) == Map("{id: " + std::to_string(i) + ", count: 0}"));
   }
   CHECK(!f.node().whereis("books").ok());
+  REQUIRE(f.node().whereis("temp").ok());
+  CHECK(*f.node().whereis("temp") == *temp);
+  CHECK(f.node().get_status(*temp)->state == ProcessState::kRunnable);
   CHECK(f.node().code_server().find("plain", "1") != nullptr);
   CHECK(f.node().code_server().find("ledger", "1") == nullptr);
+}
+
+TEST_CASE(
+    "A stop and a start of the same name in one plan hand the name over, and a failure after them "
+    "gives it back to the stopped process with its state and every message sent meanwhile") {
+  UpgradeFixture f;
+  f.Load("counter", "1");
+  f.Install("counter", "2");
+  std::vector<Pid> pids = f.Spawn("counter", 2);
+  auto old = f.node().spawn("counter", Map("{id: 41}"), SpawnOptions{"worker"});
+  REQUIRE(old.ok());
+  auto plans_with = [](const std::string& last_step) {
+    return Plans(R"(format: 1
+release: test
+vsn: "2"
+up:
+  - from: "1"
+    steps:
+      - {op: load_object_code, modules: [{module: counter, vsn: "2"}]}
+      - {op: point_of_no_return}
+      - {op: suspend, modules: [counter], timeout: 5000}
+      - {op: code_change, module: counter, from_vsn: "1", to_vsn: "2", extra: ~}
+      - {op: resume, modules: [counter]}
+      - {op: stop, name: worker}
+      - {op: start, module: counter, name: worker, args: {id: 42}}
+)" + last_step + R"(down:
+  - to: "1"
+    steps:
+      - {op: load_object_code, modules: [{module: counter, vsn: "1"}]}
+      - {op: point_of_no_return}
+      - {op: suspend, modules: [counter], timeout: 5000}
+      - {op: code_change, module: counter, from_vsn: "2", to_vsn: "1", down: true, extra: ~}
+      - {op: resume, modules: [counter]}
+)");
+  };
+  Release r2 = MakeRelease("2", {{"counter", "2"}});
+
+  SECTION("when the plan goes through, the new process holds the name and the old one is gone") {
+    PlanSet plans = plans_with("");
+    UpgradeReport report = f.Run(plans.up[0], r2, &plans.down[0]);
+    INFO(report.status().ToString());
+    REQUIRE(report.outcome == UpgradeOutcome::kOk);
+    auto now = f.node().whereis("worker");
+    REQUIRE(now.ok());
+    CHECK(*now != *old);
+    CHECK(f.State(*now) == Map("{id: 42, total: 0}"));
+    CHECK(f.node().get_status(*old).status().code() == StatusCode::kNotFound);
+  }
+
+  SECTION("when a later step fails, the old process has its name, state and mail back") {
+    // counter has no {apply: ...} request: the temporary process fails the call.
+    PlanSet plans = plans_with(
+        "      - {op: apply, module: counter, function: migrate, args: ~, init_args: {id: 99}, "
+        "timeout: 1000}\n");
+    // Casts by pid all through the upgrade: those that arrive while the stop
+    // holds the process wait in its mailbox.
+    CastLoad load(f.node(), {*old});
+    load.WaitFor(100);
+    UpgradeReport report = f.Run(plans.up[0], r2, &plans.down[0]);
+    load.Stop();
+
+    REQUIRE(report.outcome == UpgradeOutcome::kRolledBack);
+    CHECK(report.failures[0].step == "apply");
+    auto now = f.node().whereis("worker");
+    REQUIRE(now.ok());
+    CHECK(*now == *old);
+    CHECK(f.node().get_status(*old)->vsn == "1");
+    CHECK(f.node().get_status(*old)->state == ProcessState::kRunnable);
+    CHECK(f.State(*old) == Map("{id: 41, count: " + std::to_string(load.sent(0)) + "}"));
+    CHECK(AllRun(f.node(), pids, "counter", "1"));
+  }
 }
 
 }  // namespace

@@ -82,6 +82,36 @@ TEST_CASE("a registered name reaches the process and a taken name names its hold
   CHECK(node->processes().size() == 1);
 }
 
+TEST_CASE(
+    "unregister frees a name while its process lives on, and reregister gives it back unless "
+    "another process took it") {
+  TestNode node({kCounter1});
+  auto first = node->spawn("rt_counter", Term(5), {.name = "counter"});
+  REQUIRE(first.ok());
+
+  auto freed = node->unregister("counter");
+  REQUIRE(freed.ok());
+  CHECK(*freed == *first);
+  CHECK(node->whereis("counter").status().code() == StatusCode::kNotFound);
+  CHECK(*node->call(*first, Term::atom("get")) == Term(5));  // still reachable by pid
+
+  auto second = node->spawn("rt_counter", Term(7), {.name = "counter"});
+  REQUIRE(second.ok());
+  Status taken = node->reregister("counter", *first);
+  CHECK(taken.code() == StatusCode::kAlreadyExists);
+  CHECK(Contains(taken.message(), second->to_string()));
+
+  REQUIRE(node->exit(*second, Term::atom("shutdown")).ok());
+  REQUIRE(node->reregister("counter", *first).ok());
+  CHECK(*node->whereis("counter") == *first);
+  CHECK(*node->call("counter", Term::atom("get")) == Term(5));
+
+  Status other = node->reregister("elsewhere", *first);
+  CHECK(other.code() == StatusCode::kFailedPrecondition);
+  CHECK(Contains(other.message(), "was not spawned as 'elsewhere'"));
+  CHECK(node->unregister("nobody").status().code() == StatusCode::kNotFound);
+}
+
 TEST_CASE("a name that reads as a pid or holds a control character is refused") {
   TestNode node({kCounter1});
   auto pid = node->spawn("rt_counter", Term(), {.name = "<0.7.0>"});

@@ -119,7 +119,10 @@ struct StartStep {
 
 // Stops (exit with reason :shutdown, terminate runs) the process registered as
 // `name` and the pool members name_1, name_2, ... that exist. None existing is
-// not an error (the node may have stopped them already).
+// not an error (the node may have stopped them already). Until the upgrade
+// has committed they are only suspended and their names freed, so a later
+// step may start processes under those names and a rollback can bring them
+// back as they were.
 struct StopStep {
   std::string name;
 };

@@ -116,6 +116,9 @@ class Execution {
   bool Commit();
   bool CatchNewcomers();
   bool RunDeferred(const PlanStep& step);
+  bool HoldForStop(const std::string& name);
+  void EndStopped();
+  void UndoStops();
   void SweepLateSpawns();
   void PurgeAndDelete();
   void Rollback();
@@ -156,6 +159,15 @@ class Execution {
   // Modules made current at commit, with the version that was current before.
   std::vector<std::pair<std::string, ModuleVersionPtr>> previous_current_;
   std::vector<Pid> started_pids_;  // by start steps, stopped again on rollback
+  // Processes of stop steps: suspended and unregistered at the step (so a
+  // later start may take the name), ended once the commit is through, or
+  // given their name back and resumed on rollback.
+  struct Stopping {
+    Pid pid;
+    std::string name;
+    bool was_suspended = false;  // by someone else before: left suspended on rollback
+  };
+  std::vector<Stopping> stopping_;
 
   size_t total_ = 0;  // processes to change
   size_t done_ = 0;

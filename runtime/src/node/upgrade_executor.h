@@ -30,17 +30,19 @@
 //                processes on them from now on); processes spawned on an old
 //                version during the rollout are found again and changed too,
 //                until none is left; start, stop and apply steps run, in plan
-//                order (they need the new code current, and a stopped
-//                process cannot be brought back, so they wait until every
-//                code change has succeeded); the caller records the new
-//                release (ExecuteOptions::record); the held group resumes; then
-//                delete_module and purge steps (a version some process still
+//                order (they need the new code current); a stop only
+//                suspends its process and frees its name (a later start may
+//                take it), since terminate cannot be undone; the caller
+//                records the new release (ExecuteOptions::record); the held
+//                group resumes; the stopped processes end (terminate runs);
+//                then delete_module and purge steps (a version some process still
 //                runs stays loaded after a soft purge, with a warning).
 // A failure in 3 or 4 rolls back: suspended processes are restored from
 // their snapshots (old code, old state, exactly, in place); processes already
 // resumed on the new code are taken back through the appup's down path
 // (code_change on the old version with old_vsn !tuple [:down, "TO_VSN"]);
-// the old versions stay current; the new versions are unloaded. Messages sent
+// processes started by the commit end, and stopped ones get their names back
+// and resume; the old versions stay current; the new versions are unloaded. Messages sent
 // meanwhile wait in the mailboxes and are handled after resume, in order: no
 // message is lost. A straggler (suspend does not complete within the step's
 // timeout) is resumed if it got suspended late, named, and rolls back.

@@ -207,9 +207,7 @@ bool Execution::RunDeferred(const PlanStep& step) {
       names.push_back(s->name + "_" + std::to_string(i));
     }
     for (const std::string& name : names) {
-      Status st = node_.exit(ProcessRef(name), Term::atom("shutdown"));
-      if (!st.ok() && !IsGone(st))
-        report_.warnings.push_back("stopping " + name + ": " + st.ToString());
+      if (!HoldForStop(name)) return false;
     }
     return true;
   }
@@ -234,6 +232,48 @@ bool Execution::RunDeferred(const PlanStep& step) {
   return true;
 }
 
+// A stop cannot be undone once terminate has run, and a later step of the
+// commit (start, apply, record) may still fail: until the commit is through
+// the process is only suspended (its mail waits) and its name set free.
+bool Execution::HoldForStop(const std::string& name) {
+  Result<Pid> pid = node_.whereis(name);
+  if (!pid.ok()) return true;  // gone already: nothing to stop
+  Result<ProcessStatus> status = node_.get_status(*pid);
+  bool was_suspended = status.ok() && status->state == ProcessState::kSuspended;
+  Status s = node_.suspend(*pid, kDefaultTimeout);
+  if (IsGone(s)) return true;
+  if (!s.ok()) {
+    Fail(nullptr, status.ok() ? status->module : "", "stop", s.WithContext("stopping " + name));
+    return false;
+  }
+  if (!node_.unregister(name).ok()) {  // ended meanwhile
+    if (!was_suspended) (void)node_.resume(*pid);
+    return true;
+  }
+  stopping_.push_back(Stopping{*pid, name, was_suspended});
+  return true;
+}
+
+void Execution::EndStopped() {
+  for (const Stopping& s : stopping_) {
+    Status st = node_.exit(s.pid, Term::atom("shutdown"));
+    if (!st.ok() && !IsGone(st)) {
+      report_.warnings.push_back("stopping " + s.name + ": " + st.ToString());
+    }
+  }
+}
+
+void Execution::UndoStops() {
+  for (auto it = stopping_.rbegin(); it != stopping_.rend(); ++it) {
+    Status s = node_.reregister(it->name, it->pid);
+    if (!s.ok() && !IsGone(s)) {
+      Fail("rollback", s.WithContext("giving " + it->pid.to_string() + " its name " + it->name +
+                                     " back after undoing its stop"));
+    }
+    if (!it->was_suspended) (void)node_.resume(it->pid);
+  }
+}
+
 bool Execution::Commit() {
   CodeServer& code = node_.code_server();
   for (const LoadedVersion& l : loaded_) {
@@ -255,6 +295,7 @@ bool Execution::Commit() {
     }
   }
   ResumeGroup(held_);
+  EndStopped();
   return true;
 }
 
@@ -357,6 +398,7 @@ void Execution::Rollback() {
     }
   }
   for (Pid pid : started_pids_) (void)node_.exit(pid, Term::atom("shutdown"));
+  UndoStops();  // after the started ones are gone: they may hold the names
 
   CodeServer& code = node_.code_server();
   for (auto& [module, previous] : previous_current_) {

@@ -150,6 +150,16 @@ Result<Pid> Node::whereis(std::string_view name) const {
   return impl_->whereis(name);
 }
 
+Result<Pid> Node::unregister(std::string_view name) {
+  RELUP_NODE_UP_();
+  return impl_->unregister(name);
+}
+
+Status Node::reregister(std::string_view name, Pid pid) {
+  RELUP_NODE_UP_();
+  return impl_->reregister(name, pid);
+}
+
 std::vector<ProcessStatus> Node::processes() const {
   if (impl_->is_shut_down()) return {};
   return impl_->processes();

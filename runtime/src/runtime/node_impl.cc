@@ -122,6 +122,28 @@ Result<Pid> Node::Impl::whereis(std::string_view name) const {
   return *pid;
 }
 
+Result<Pid> Node::Impl::unregister(std::string_view name) {
+  RELUP_ASSIGN_OR_RETURN(Pid pid, whereis(name));
+  registry_.remove(std::string(name), pid);
+  return pid;
+}
+
+Status Node::Impl::reregister(std::string_view name, Pid pid) {
+  RELUP_ASSIGN_OR_RETURN(ProcessHandle h, resolve(pid));
+  if (!h->name || *h->name != name) {
+    return Status::FailedPrecondition("process " + label(h.get()) + " was not spawned as '" +
+                                      std::string(name) + "', so it cannot take that name back");
+  }
+  RELUP_RETURN_IF_ERROR(registry_.add(*h->name, pid));
+  // finalize sets kExited before it drops the name: a process that ended
+  // meanwhile either had the name removed after this add, or is seen here.
+  if (h->ctl.load(std::memory_order_seq_cst) & kExited) {
+    registry_.remove(*h->name, pid);
+    return Status::NotFound(NoSuchPid(pid));
+  }
+  return Status();
+}
+
 std::string Node::Impl::label(const Process* p) {
   std::string s = p->pid.to_string();
   if (p->name) s += " (" + *p->name + ")";
