@@ -12,19 +12,6 @@
 namespace relup::test {
 namespace {
 
-// Processes c1..cN of counter, with ids 1..N.
-std::vector<ReleaseProcess> Counters(int n) {
-  std::vector<ReleaseProcess> out;
-  for (int i = 1; i <= n; ++i) {
-    ReleaseProcess p;
-    p.module = "counter";
-    p.name = "c" + std::to_string(i);
-    p.args = Map("{id: " + std::to_string(i) + "}");
-    out.push_back(p);
-  }
-  return out;
-}
-
 struct Tarballs {
   ScratchDir dir;
   std::string v1, v2;

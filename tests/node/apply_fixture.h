@@ -88,6 +88,19 @@ inline Release MakeRelease(const std::string& vsn,
   return r;
 }
 
+// Release processes c1..cN of counter, with ids 1..N.
+inline std::vector<ReleaseProcess> Counters(int n) {
+  std::vector<ReleaseProcess> out;
+  for (int i = 1; i <= n; ++i) {
+    ReleaseProcess p;
+    p.module = "counter";
+    p.name = "c" + std::to_string(i);
+    p.args = Map("{id: " + std::to_string(i) + "}");
+    out.push_back(p);
+  }
+  return out;
+}
+
 // The files of a release tarball: manifest, release.yaml, relup.yaml, libraries.
 inline ReleaseFiles ReleaseTarballFiles(const Release& release, const std::string& relup_yaml) {
   ReleaseFiles files;
