@@ -371,7 +371,136 @@ appup:
   CHECK_THAT(diags.format(), Catch::Contains("    fix: did you mean 'library'?"));
 }
 
-TEST_CASE("a bad purge mode, timeout and term are each reported at their value",
+// Every diagnostic says how to fix what it reports.
+void CheckEveryDiagnosticHasAFix(const Diagnostics& diags) {
+  for (const auto& d : diags.items()) {
+    INFO(d.loc.to_string() << ": " << d.message);
+    CHECK_FALSE(d.fix.empty());
+  }
+}
+
+TEST_CASE("instructions under an appup entry refused for its version are still checked",
+          "[build][checks]") {
+  TempDir dir;
+  std::string spec = dir.write("refused.yaml", R"(release: demo
+vsn: "2"
+modules: [{name: bwidget, vsn: "2"}, {name: bplain, vsn: "2"}]
+appup:
+  up:
+    - from: "2"
+      instructions:
+        - update: {module: bwidget, timout: 10}
+        - update: {module: bmissing, depends_on: [bghost]}
+        - update: bplain
+    - from: "1"
+      instructions: [{load_module: bplain}]
+    - from: "1"
+      instructions:
+        - updat: bwidget
+  down:
+    - to: "2"
+      instructions:
+        - update: {module: bgone, depends_on: [bwidget]}
+)");
+  Diagnostics diags = Build(spec);
+  INFO(diags.format());
+  // The entries' own problems...
+  const Diagnostic& own_up =
+      Find(diags, "appup up entry for version 2, which is this release's own vsn");
+  CHECK(own_up.loc.to_string() == spec + ":6:13");
+  const Diagnostic& twice =
+      Find(diags, "version 1 has two appup up entries (the other at " + spec + ":11:7)");
+  CHECK(twice.loc.to_string() == spec + ":13:13");
+  CHECK_THAT(twice.fix, Catch::Contains("merge their instructions"));
+  const Diagnostic& own_down =
+      Find(diags, "appup down entry for version 2, which is this release's own vsn");
+  CHECK(own_down.loc.to_string() == spec + ":17:11");
+  // ...and, independent of them, those of every instruction under them.
+  const Diagnostic& key = Find(diags, "unknown key 'timout' in update instruction");
+  CHECK(key.loc.to_string() == spec + ":8:37");
+  CHECK_THAT(key.fix, Catch::Contains("did you mean 'timeout'?"));
+  const Diagnostic& missing = Find(diags,
+                                   "update bmissing: module bmissing is not in release "
+                                   "demo 2 (this release)");
+  CHECK(missing.loc.to_string() == spec + ":9:11");
+  CHECK_THAT(missing.fix, Catch::Contains("add bmissing to the release's modules"));
+  // A module missing from the release does not hide its depends_on problems.
+  const Diagnostic& ghost = Find(diags, "update bmissing: depends_on names module bghost");
+  CHECK(ghost.loc.to_string() == spec + ":9:11");
+  const Diagnostic& plain = Find(diags,
+                                 "update bplain: bplain 2 (in release demo 2) has no "
+                                 "code_change");
+  CHECK(plain.loc.to_string() == spec + ":10:11");
+  CHECK_THAT(plain.fix, Catch::Contains("load_module: bplain"));
+  const Diagnostic& typo = Find(diags, "unknown instruction 'updat'");
+  CHECK(typo.loc.to_string() == spec + ":15:11");
+  CHECK_THAT(typo.fix, Catch::Contains("did you mean 'update'?"));
+  // Going down, this release is the one left: a module it lacks is named so.
+  const Diagnostic& gone = Find(diags,
+                                "update bgone: module bgone is not in release demo 2 "
+                                "(this release)");
+  CHECK(gone.loc.to_string() == spec + ":19:11");
+  CHECK_THAT(gone.fix, Catch::Contains("add bgone to the release's modules"));
+  CHECK(diags.size() == 9);
+  CheckEveryDiagnosticHasAFix(diags);
+  CHECK_THAT(diags.format(),
+             Catch::Contains(spec + ":8:37: error: unknown key 'timout' in update instruction\n"
+                                    "    fix: did you mean 'timeout'?"));
+}
+
+TEST_CASE("a depends_on cycle is reported even when its modules have other errors",
+          "[build][checks]") {
+  TempDir dir;
+  std::string spec = dir.write("cycles.yaml", R"(release: demo
+vsn: "2"
+modules:
+  - {name: bwidget, vsn: "2"}
+  - {name: bgadget, vsn: "2", library: bgadget-9.so}
+  - {name: bplain, vsn: "2"}
+appup:
+  up:
+    - from: "1"
+      instructions:
+        - update: {module: bwidget, depends_on: [bgadget]}
+        - update: {module: bgadget, depends_on: [bwidget]}
+        - update: {module: bplain, depends_on: [bgadget]}
+  down:
+    - to: "1"
+      instructions:
+        - update: {module: bwidget, depends_on: [bplain]}
+        - update: bplain
+        - update: {module: bplain, depends_on: [bwidget]}
+)");
+  Diagnostics diags = Build(spec);
+  INFO(diags.format());
+  const Diagnostic& library = Find(diags, "library bgadget-9.so of module bgadget not found");
+  CHECK(library.loc.to_string() == spec + ":5:40");
+  CHECK_THAT(library.fix, Catch::Contains("--lib-dir"));
+  // bgadget's missing library says nothing about the cycle written in the spec...
+  const Diagnostic& broken_cycle = Find(diags, "depends_on cycle: bwidget -> bgadget -> bwidget");
+  CHECK(broken_cycle.loc.to_string() == spec + ":11:11");
+  CHECK_THAT(broken_cycle.fix, Catch::Contains("one direction only"));
+  // ...nor about a module that merely depends on bgadget.
+  const Diagnostic& plain = Find(diags,
+                                 "update bplain: bplain 2 (in release demo 2) has no "
+                                 "code_change");
+  CHECK(plain.loc.to_string() == spec + ":13:11");
+  // The cycle closes through bplain's second instruction: reported with it.
+  const Diagnostic& twice = Find(diags,
+                                 "module bplain has two instructions for version 1 (the "
+                                 "other at " +
+                                     spec + ":18:11)");
+  CHECK(twice.loc.to_string() == spec + ":19:11");
+  CHECK_THAT(twice.fix, Catch::Contains("keep one of them"));
+  const Diagnostic& duplicate_cycle = Find(diags, "depends_on cycle: bwidget -> bplain -> bwidget");
+  CHECK(duplicate_cycle.loc.to_string() == spec + ":17:11");
+  // The missing library is not reported again as "not in the release".
+  CHECK_THAT(diags.text(), !Catch::Contains("bgadget is not in"));
+  CHECK(diags.size() == 5);
+  CheckEveryDiagnosticHasAFix(diags);
+}
+
+TEST_CASE("a bad purge mode, timeout, term and scalar are each reported at their value with a fix",
           "[build][checks]") {
   TempDir dir;
   std::string spec = dir.write("values.yaml", R"(release: demo
@@ -379,18 +508,37 @@ vsn: "2"
 modules: [{name: bwidget, vsn: "2"}]
 processes:
   - {module: bwidget, name: w, args: !tuple {a: 1}, count: 0}
+  - {module: bwidget, name: [x]}
 appup:
   up:
     - from: "1"
       instructions:
         - update: {module: bwidget, purge: gentle, timeout: soon}
+        - apply: {module: bwidget, function: warm, timeout: 0}
 )");
   Diagnostics diags = Build(spec);
   INFO(diags.format());
-  CHECK(Find(diags, "purge must be soft or brutal, not 'gentle'").loc.line == 10);
-  CHECK(Find(diags, "'timeout' must be an integer").loc.line == 10);
-  CHECK(Find(diags, "'count' must be an integer from 1").loc.line == 5);
-  CHECK(Find(diags, "'args' is not a valid term").loc.line == 5);
+  const Diagnostic& purge = Find(diags, "purge must be soft or brutal, not 'gentle'");
+  CHECK(purge.loc.to_string() == spec + ":11:44");
+  CHECK_THAT(purge.fix, Catch::Contains("brutal kills those processes"));
+  const Diagnostic& timeout =
+      Find(diags, "'timeout' must be an integer from 1 to 3600000, not 'soon'");
+  CHECK(timeout.loc.to_string() == spec + ":11:61");
+  CHECK(timeout.fix == "write a whole number of milliseconds, e.g. `timeout: 5000`");
+  const Diagnostic& count = Find(diags, "'count' must be an integer from 1 to 1000000, not '0'");
+  CHECK(count.loc.to_string() == spec + ":5:60");
+  CHECK(count.fix == "write a whole number of processes in the pool, e.g. `count: 4`");
+  const Diagnostic& args = Find(diags, "'args' is not a valid term");
+  CHECK(args.loc.to_string() == spec + ":5:38");
+  CHECK_THAT(args.fix, Catch::Contains("Term YAML form in the README"));
+  const Diagnostic& name = Find(diags, "'name' must be a single value, not a list or map");
+  CHECK(name.loc.to_string() == spec + ":6:29");
+  CHECK(name.fix == "write it as `name: VALUE`");
+  const Diagnostic& apply = Find(diags, "'timeout' must be an integer from 1 to 3600000, not '0'");
+  CHECK(apply.loc.line == 12);
+  CHECK(apply.fix == timeout.fix);
+  CHECK(diags.size() == 6);
+  CheckEveryDiagnosticHasAFix(diags);
 }
 
 TEST_CASE("a name one entry registers and a pool also registers is refused without expanding pools",

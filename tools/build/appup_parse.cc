@@ -38,6 +38,12 @@ std::optional<PurgeMode> ReadPurge(YamlReader& r, const YAML::Node& map) {
   return std::nullopt;
 }
 
+std::optional<Millis> ReadTimeout(YamlReader& r, const YAML::Node& map) {
+  auto t = r.optional_int(map, "timeout", 1, 3600 * 1000, "5000", "milliseconds");
+  if (!t) return std::nullopt;
+  return Millis(*t);
+}
+
 std::optional<Instruction> ParseInstruction(YamlReader& r, const YAML::Node& node) {
   if (!node.IsMap() || node.size() != 1) {
     std::string found;
@@ -64,18 +70,20 @@ std::optional<Instruction> ParseInstruction(YamlReader& r, const YAML::Node& nod
     }
     if (value.IsMap()) {
       in.extra = r.term(value, "extra");
-      if (auto t = r.optional_int(value, "timeout", 1, 3600 * 1000)) in.timeout = Millis(*t);
+      if (auto t = ReadTimeout(r, value)) in.timeout = *t;
       in.purge = ReadPurge(r, value).value_or(PurgeMode::kSoft);
       YAML::Node deps = value["depends_on"];
+      std::vector<YAML::Node> dep_nodes;
       if (deps && deps.IsScalar()) {
-        in.depends_on.push_back(deps.Scalar());
+        dep_nodes.push_back(deps);  // the short form of a one-module list
       } else {
-        for (const auto& dep : r.list(value, "depends_on", "depends_on")) {
-          if (dep.IsScalar() && r.check_name(dep, "module name", dep.Scalar())) {
-            in.depends_on.push_back(dep.Scalar());
-          } else if (!dep.IsScalar()) {
-            r.error(dep, "depends_on lists module names", "write `depends_on: [a, b]`");
-          }
+        dep_nodes = r.list(value, "depends_on", "depends_on");
+      }
+      for (const auto& dep : dep_nodes) {
+        if (!dep.IsScalar()) {
+          r.error(dep, "depends_on lists module names", "write `depends_on: [a, b]`");
+        } else if (r.check_name(dep, "module name", dep.Scalar())) {
+          in.depends_on.push_back(dep.Scalar());
         }
       }
     }
@@ -110,7 +118,8 @@ std::optional<Instruction> ParseInstruction(YamlReader& r, const YAML::Node& nod
     in.module = in.process.module = *module;
     in.process.name = r.optional_string(value, "name").value_or("");
     in.process.args = r.term(value, "args");
-    in.process.count = static_cast<int>(r.optional_int(value, "count", 1, 1000000).value_or(1));
+    in.process.count = static_cast<int>(
+        r.optional_int(value, "count", 1, 1000000, "4", "processes in the pool").value_or(1));
     return in;
   }
   if (key == "stop") {
@@ -144,7 +153,7 @@ std::optional<Instruction> ParseInstruction(YamlReader& r, const YAML::Node& nod
     in.function = *function;
     in.args = r.term(value, "args");
     in.init_args = r.term(value, "init_args");
-    if (auto t = r.optional_int(value, "timeout", 1, 3600 * 1000)) in.timeout = Millis(*t);
+    if (auto t = ReadTimeout(r, value)) in.timeout = *t;
     return in;
   }
   std::vector<std::string_view> names(std::begin(kInstructionNames), std::end(kInstructionNames));
@@ -165,37 +174,42 @@ void ParseEntries(YamlReader& r, const YAML::Node& appup, std::string_view direc
     std::string what = "appup " + std::string(direction) + " entry";
     if (!r.expect_map(node, what, {vsn_key, "instructions"})) continue;
     auto vsn = r.required_string(node, vsn_key, what, "\"1\"");
-    if (!vsn) continue;
     AppupEntry entry;
-    entry.vsn = *vsn;
+    entry.vsn = vsn.value_or("");
     entry.loc = r.loc(node);
-    bool valid = !vsn->empty() && vsn->size() <= 64 && vsn->front() != '.';
-    for (char c : *vsn) valid = valid && IsVersionPatternChar(c);
-    if (!valid) {
+    // An entry refused for its version still has its instructions checked
+    // (below): their problems do not depend on the version, and fixing the
+    // version must not uncover them one run later.
+    entry.refused = !vsn;
+    bool valid = vsn && !vsn->empty() && vsn->size() <= 64 && vsn->front() != '.';
+    if (vsn) {
+      for (char c : *vsn) valid = valid && IsVersionPatternChar(c);
+    }
+    if (vsn && !valid) {
       r.error(node[std::string(vsn_key)], "'" + *vsn + "' is not a version or version pattern",
               "use a release vsn such as \"1.2\", or a glob such as \"1.*\"");
-      continue;
-    }
-    if (*vsn == release_vsn) {
+      entry.refused = true;
+    } else if (vsn && *vsn == release_vsn) {
       r.error(node[std::string(vsn_key)],
               "appup " + std::string(direction) + " entry for version " + *vsn +
                   ", which is this release's own vsn",
               std::string(direction == "up" ? "an upgrade goes from an older release"
                                             : "a downgrade goes to an older release") +
                   ": use that release's vsn, or remove the entry");
-      continue;
-    }
-    auto [it, inserted] = seen.emplace(*vsn, entry.loc);
-    if (!inserted) {
-      r.error(node[std::string(vsn_key)],
-              "version " + *vsn + " has two appup " + std::string(direction) +
-                  " entries (the other at " + it->second.to_string() + ")",
-              "merge their instructions into one entry");
-      continue;
+      entry.refused = true;
+    } else if (vsn) {
+      auto [it, inserted] = seen.emplace(*vsn, entry.loc);
+      if (!inserted) {
+        r.error(node[std::string(vsn_key)],
+                "version " + *vsn + " has two appup " + std::string(direction) +
+                    " entries (the other at " + it->second.to_string() + ")",
+                "merge their instructions into one entry");
+        entry.refused = true;
+      }
     }
     YAML::Node list = node["instructions"];
     if (!list || list.IsNull()) {
-      r.error(node, what + " for " + *vsn + " has no 'instructions'",
+      r.error(node, what + (vsn ? " for " + *vsn : std::string()) + " has no 'instructions'",
               "add `instructions:` with e.g. `- update: MODULE`");
     }
     std::map<std::string, SourceLoc> module_instruction;
@@ -209,10 +223,11 @@ void ParseEntries(YamlReader& r, const YAML::Node& appup, std::string_view direc
         auto [prev, fresh] = module_instruction.emplace(in->module, in->loc);
         if (!fresh) {
           r.error(item,
-                  "module " + in->module + " has two instructions for version " + *vsn +
+                  "module " + in->module + " has two instructions" +
+                      (entry.vsn.empty() ? " in one entry" : " for version " + entry.vsn) +
                       " (the other at " + prev->second.to_string() + ")",
                   "keep one of them");
-          continue;
+          in->duplicate = true;
         }
       }
       entry.instructions.push_back(std::move(*in));

@@ -15,23 +15,9 @@ bool Matches(const std::string& entry_vsn, const std::string& vsn) {
 
 bool HasEntryFor(const std::vector<AppupEntry>& entries, const std::string& vsn) {
   for (const auto& e : entries) {
-    if (Matches(e.vsn, vsn)) return true;
+    if (!e.refused && Matches(e.vsn, vsn)) return true;
   }
   return false;
-}
-
-// Instructions about modules whose library was already reported broken would
-// only repeat that error in other words.
-AppupEntry WithoutBrokenModules(const AppupEntry& entry, const std::set<std::string>& broken) {
-  if (broken.empty()) return entry;
-  AppupEntry out = entry;
-  out.instructions.clear();
-  for (const auto& in : entry.instructions) {
-    bool touches = broken.count(in.module) > 0;
-    for (const auto& dep : in.depends_on) touches = touches || broken.count(dep) > 0;
-    if (!touches) out.instructions.push_back(in);
-  }
-  return out;
 }
 
 // A module may not change its content under the same vsn: a node cannot load
@@ -106,14 +92,15 @@ std::optional<BuildOutput> BuildRelease(const BuildOptions& options, Diagnostics
   auto compile = [&](const std::vector<AppupEntry>& entries, bool down,
                      std::vector<UpgradePlan>* plans) {
     for (const auto& entry : entries) {
-      const Release* other = nullptr;
+      const LoadedRelease* other = nullptr;
       bool exact = false;
       if (old && Matches(entry.vsn, old->release.vsn)) {
-        other = &old->release;
+        other = &*old;
         exact = entry.vsn == old->release.vsn;
       }
-      plans->push_back(CompileAppupEntry(WithoutBrokenModules(entry, self->broken_modules), down,
-                                         release, other, exact, diags));
+      // A refused entry is compiled for its checks only.
+      UpgradePlan plan = CompileAppupEntry(entry, down, *self, other, exact, diags);
+      if (!entry.refused) plans->push_back(std::move(plan));
     }
   };
   compile(appup.up, false, &out.plans.up);

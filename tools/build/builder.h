@@ -48,7 +48,8 @@ struct LoadedRelease {
   ReleaseFiles libraries;           // tarball path (ModuleLibraryPath) -> library bytes
   std::optional<ReleaseSpec> spec;  // when loaded from a spec
   // Spec modules whose library is missing or wrong (already reported): left
-  // out of `release`, and not checked again by later stages.
+  // out of `release`; later stages do not report them missing again, but
+  // still check what the spec says about them (e.g. depends_on cycles).
   std::set<std::string> broken_modules;
 };
 

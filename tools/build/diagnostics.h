@@ -1,7 +1,8 @@
 // Build diagnostics: every problem `relup build` finds, each naming where
 // (file:line:column, 1-based), what is wrong and how to fix it. The builder
 // collects them all instead of stopping at the first, so one run shows
-// everything to fix.
+// everything to fix. A fix is required: error() takes no default for it, so a
+// new check cannot forget to say how to mend what it reports.
 #pragma once
 
 #include <string>
@@ -22,12 +23,12 @@ struct SourceLoc {
 struct Diagnostic {
   SourceLoc loc;
   std::string message;  // what is wrong
-  std::string fix;      // how to fix it; may be empty
+  std::string fix;      // how to fix it
 };
 
 class Diagnostics {
  public:
-  void error(SourceLoc loc, std::string message, std::string fix = {});
+  void error(SourceLoc loc, std::string message, std::string fix);
 
   bool empty() const { return items_.empty(); }
   size_t size() const { return items_.size(); }

@@ -11,16 +11,18 @@ namespace {
 struct Context {
   const AppupEntry& entry;
   bool down;
-  const Release& self;
-  const Release* other;
+  const LoadedRelease& self;
+  const LoadedRelease* other;
   bool other_exact;
   Diagnostics* diags;
 
   // The release whose code the node runs after the plan (target) and before it.
-  const Release* target() const { return down ? other : &self; }
-  const Release* source() const { return down ? &self : other; }
+  const LoadedRelease* target() const { return down ? other : &self; }
+  const LoadedRelease* source() const { return down ? &self : other; }
 
-  std::string describe(const Release* r) const { return "release " + r->name + " " + r->vsn; }
+  std::string describe(const LoadedRelease* r) const {
+    return "release " + r->release.name + " " + r->release.vsn;
+  }
   std::string target_words() const { return down ? "the release downgraded to" : "this release"; }
   std::string source_words() const { return down ? "this release" : "the release upgraded from"; }
   void error(const Instruction& in, std::string message, std::string fix) const {
@@ -28,51 +30,57 @@ struct Context {
   }
 
   std::string target_vsn(const std::string& module) const {
-    const Release* t = target();
+    const LoadedRelease* t = target();
     if (!t || (down && !other_exact)) return "";
-    const ReleaseModule* m = t->find_module(module);
+    const ReleaseModule* m = t->release.find_module(module);
     return m ? m->vsn : "";
   }
   std::string source_vsn(const std::string& module) const {
-    const Release* s = source();
+    const LoadedRelease* s = source();
     if (!s || (!down && !other_exact)) return "";
-    const ReleaseModule* m = s->find_module(module);
+    const ReleaseModule* m = s->release.find_module(module);
     return m ? m->vsn : "";
   }
 };
 
-// Reports a module missing from `r` (when r is known). True if present or unknown.
-bool ExpectIn(const Context& c, const Instruction& in, const std::string& module, const Release* r,
-              const std::string& role, const std::string& fix) {
-  if (!r || r->find_module(module)) return true;
+// Reports a module missing from `r` (when r is known). True if present or
+// unknown; false, silently, if its library was already reported broken.
+bool ExpectIn(const Context& c, const Instruction& in, const std::string& module,
+              const LoadedRelease* r, const std::string& role, const std::string& fix) {
+  if (!r || r->release.find_module(module)) return true;
+  if (r->broken_modules.count(module)) return false;
   c.error(in, module + ": module " + module + " is not in " + c.describe(r) + " (" + role + ")",
           fix);
   return false;
 }
 
 void CheckInstruction(const Context& c, const Instruction& in) {
-  const Release* target = c.target();
-  const Release* source = c.source();
+  const LoadedRelease* target = c.target();
+  const LoadedRelease* source = c.source();
   const std::string& m = in.module;
   switch (in.kind) {
     case InstructionKind::kUpdate:
     case InstructionKind::kLoadModule: {
-      bool in_target = ExpectIn(c, in, m, target, c.target_words(),
-                                "add " + m + " to the release's modules, or fix the module name");
-      bool in_source = ExpectIn(c, in, m, source, c.source_words(),
-                                c.down ? "use delete_module for a module the older release lacks"
-                                       : "use add_module for a module new in this release");
-      if (!in_target || !in_source) break;
-      if (target && source) {
-        const ReleaseModule* t = target->find_module(m);
-        const ReleaseModule* s = source->find_module(m);
+      // Missing from this release: a typo or a forgotten module. Missing from
+      // the older one (the source going up, the target going down): the
+      // module is new in this release.
+      std::string missing_here = "add " + m + " to the release's modules, or fix the module name";
+      std::string missing_older = c.down ? "use delete_module for a module the older release lacks"
+                                         : "use add_module for a module new in this release";
+      bool in_target =
+          ExpectIn(c, in, m, target, c.target_words(), c.down ? missing_older : missing_here);
+      bool in_source =
+          ExpectIn(c, in, m, source, c.source_words(), c.down ? missing_here : missing_older);
+      if (in_target && in_source && target && source) {
+        const ReleaseModule* t = target->release.find_module(m);
+        const ReleaseModule* s = source->release.find_module(m);
         if (t->vsn == s->vsn && t->sha256 == s->sha256) {
           c.error(in, m + ": " + m + " is vsn " + t->vsn + " in both releases; nothing changes",
                   "drop the instruction, or bump " + m + "'s vsn if its code changed");
         }
       }
-      if (in.kind == InstructionKind::kUpdate && target) {
-        const ReleaseModule* t = target->find_module(m);
+      if (in.kind == InstructionKind::kUpdate && in_target && target) {
+        const ReleaseModule* t = target->release.find_module(m);
         if (!t->has_code_change) {
           c.error(in,
                   m + ": " + m + " " + t->vsn + " (in " + c.describe(target) +
@@ -81,8 +89,9 @@ void CheckInstruction(const Context& c, const Instruction& in) {
                       "` for a code-only change, or give the module a code_change callback");
         }
       }
+      // Whatever is wrong with the module itself, its depends_on is checked.
       for (const auto& dep : in.depends_on) {
-        if (!c.self.find_module(dep)) {
+        if (!c.self.release.find_module(dep) && !c.self.broken_modules.count(dep)) {
           c.diags->error(in.loc,
                          "update " + m + ": depends_on names module " + dep + ", which is not in " +
                              c.describe(&c.self),
@@ -94,14 +103,14 @@ void CheckInstruction(const Context& c, const Instruction& in) {
     case InstructionKind::kAddModule:
       ExpectIn(c, in, m, target, c.target_words(),
                "add " + m + " to the release's modules, or fix the module name");
-      if (source && source->find_module(m)) {
+      if (source && source->release.find_module(m)) {
         c.error(in, m + ": " + m + " is already in " + c.describe(source),
                 "use update or load_module for a module both releases have");
       }
       break;
     case InstructionKind::kDeleteModule:
       ExpectIn(c, in, m, source, c.source_words(), "fix the module name");
-      if (target && target->find_module(m)) {
+      if (target && target->release.find_module(m)) {
         c.error(in, m + ": " + m + " is still in " + c.describe(target),
                 c.down ? "drop the instruction, or remove the module from the older release"
                        : "remove " + m + " from the release's modules, or drop the instruction");
@@ -125,7 +134,7 @@ void CheckInstruction(const Context& c, const Instruction& in) {
 // target release.
 std::optional<ReleaseProcess> ResolveStart(const Context& c, const Instruction& in) {
   if (!in.start_by_name) return in.process;
-  const Release* target = c.target();
+  const LoadedRelease* target = c.target();
   if (!target) {
     c.error(in,
             in.process.name + ": the release downgraded to is unknown here, so process " +
@@ -134,7 +143,7 @@ std::optional<ReleaseProcess> ResolveStart(const Context& c, const Instruction& 
                 ", args: ...}`, or build with --from that release");
     return std::nullopt;
   }
-  for (const auto& p : target->processes) {
+  for (const auto& p : target->release.processes) {
     if (p.name == in.process.name) return p;
   }
   c.error(
@@ -145,10 +154,12 @@ std::optional<ReleaseProcess> ResolveStart(const Context& c, const Instruction& 
 }
 
 // Reports every depends_on cycle among the entry's updates (once per cycle).
+// Every update written counts, duplicates and those of broken modules too:
+// a cycle is in the text, whatever else is wrong with its modules.
 void CheckCycles(const Context& c) {
-  std::map<std::string, const Instruction*> updates;
+  std::map<std::string, std::vector<const Instruction*>> updates;
   for (const auto& in : c.entry.instructions) {
-    if (in.kind == InstructionKind::kUpdate) updates[in.module] = &in;
+    if (in.kind == InstructionKind::kUpdate) updates[in.module].push_back(&in);
   }
   std::map<std::string, int> state;  // 0 new, 1 on stack, 2 done
   std::vector<std::string> stack;
@@ -158,22 +169,24 @@ void CheckCycles(const Context& c) {
     stack.push_back(m);
     auto it = updates.find(m);
     if (it != updates.end()) {
-      for (const auto& dep : it->second->depends_on) {
-        if (state[dep] == 1) {
-          auto start = std::find(stack.begin(), stack.end(), dep);
-          std::vector<std::string> cycle(start, stack.end());
-          std::set<std::string> key(cycle.begin(), cycle.end());
-          if (reported.insert(key).second) {
-            std::string path;
-            for (const auto& x : cycle) path += x + " -> ";
-            path += dep;
-            const Instruction* at = updates.count(dep) ? updates[dep] : it->second;
-            c.diags->error(at->loc, "depends_on cycle: " + path,
-                           "modules that must change together need depends_on in one "
-                           "direction only: remove one of these depends_on entries");
+      for (const Instruction* in : it->second) {
+        for (const auto& dep : in->depends_on) {
+          if (state[dep] == 1) {
+            auto start = std::find(stack.begin(), stack.end(), dep);
+            std::vector<std::string> cycle(start, stack.end());
+            std::set<std::string> key(cycle.begin(), cycle.end());
+            if (reported.insert(key).second) {
+              std::string path;
+              for (const auto& x : cycle) path += x + " -> ";
+              path += dep;
+              const Instruction* at = updates.count(dep) ? updates[dep].front() : in;
+              c.diags->error(at->loc, "depends_on cycle: " + path,
+                             "modules that must change together need depends_on in one "
+                             "direction only: remove one of these depends_on entries");
+            }
+          } else if (state[dep] == 0) {
+            visit(dep);
           }
-        } else if (state[dep] == 0) {
-          visit(dep);
         }
       }
     }
@@ -245,8 +258,8 @@ std::vector<const Instruction*> DependenciesFirst(const Group& g) {
 
 }  // namespace
 
-UpgradePlan CompileAppupEntry(const AppupEntry& entry, bool down, const Release& self,
-                              const Release* other, bool other_exact, Diagnostics* diags) {
+UpgradePlan CompileAppupEntry(const AppupEntry& entry, bool down, const LoadedRelease& self,
+                              const LoadedRelease* other, bool other_exact, Diagnostics* diags) {
   Context c{entry, down, self, other, other_exact, diags};
   UpgradePlan plan;
   plan.vsn = entry.vsn;
@@ -254,9 +267,14 @@ UpgradePlan CompileAppupEntry(const AppupEntry& entry, bool down, const Release&
   for (const auto& in : entry.instructions) CheckInstruction(c, in);
   CheckCycles(c);
 
+  std::vector<Instruction> instructions;
+  for (const auto& in : entry.instructions) {
+    if (!in.duplicate) instructions.push_back(in);
+  }
+
   LoadObjectCodeStep load;
   std::set<std::string> loading;
-  for (const auto& in : entry.instructions) {
+  for (const auto& in : instructions) {
     bool needs_code = in.kind == InstructionKind::kUpdate ||
                       in.kind == InstructionKind::kLoadModule ||
                       in.kind == InstructionKind::kAddModule;
@@ -267,11 +285,11 @@ UpgradePlan CompileAppupEntry(const AppupEntry& entry, bool down, const Release&
   plan.steps.push_back(std::move(load));
   plan.steps.push_back(PointOfNoReturnStep{});
 
-  std::vector<Group> groups = GroupUpdates(entry.instructions);
+  std::vector<Group> groups = GroupUpdates(instructions);
   std::map<size_t, const Group*> group_at;
   for (const auto& g : groups) group_at[g.first] = &g;
-  for (size_t i = 0; i < entry.instructions.size(); ++i) {
-    const Instruction& in = entry.instructions[i];
+  for (size_t i = 0; i < instructions.size(); ++i) {
+    const Instruction& in = instructions[i];
     switch (in.kind) {
       case InstructionKind::kUpdate: {
         auto it = group_at.find(i);
@@ -319,12 +337,12 @@ UpgradePlan CompileAppupEntry(const AppupEntry& entry, bool down, const Release&
         break;  // at the end, below
     }
   }
-  for (const auto& in : entry.instructions) {
+  for (const auto& in : instructions) {
     if (in.kind == InstructionKind::kUpdate || in.kind == InstructionKind::kLoadModule) {
       plan.steps.push_back(PurgeStep{in.module, in.purge});
     }
   }
-  for (const auto& in : entry.instructions) {
+  for (const auto& in : instructions) {
     if (in.kind == InstructionKind::kDeleteModule)
       plan.steps.push_back(DeleteModuleStep{in.module});
   }

@@ -13,8 +13,16 @@
 // update of a module version without code_change, an update or load_module of
 // a module whose vsn does not change, a depends_on naming a module not in the
 // release, a depends_on cycle, a start naming no process of the release.
+//
+// Every instruction written is checked, each on its own: a module in a side's
+// broken_modules (its library already reported) is not reported missing from
+// that side again, but the instruction's other problems are; an instruction
+// marked `duplicate` is checked and takes part in the cycle check, but is left
+// out of the plan. An entry's `refused` flag is the caller's business (the
+// builder compiles it for its checks and drops the plan).
 #pragma once
 
+#include "build/builder.h"
 #include "build/diagnostics.h"
 #include "build/spec.h"
 #include "relup/plan.h"
@@ -22,7 +30,7 @@
 
 namespace relup::build {
 
-UpgradePlan CompileAppupEntry(const AppupEntry& entry, bool down, const Release& self,
-                              const Release* other, bool other_exact, Diagnostics* diags);
+UpgradePlan CompileAppupEntry(const AppupEntry& entry, bool down, const LoadedRelease& self,
+                              const LoadedRelease* other, bool other_exact, Diagnostics* diags);
 
 }  // namespace relup::build

@@ -78,7 +78,8 @@ void ParseProcesses(YamlReader& r, const YAML::Node& root, ReleaseSpec* spec) {
               "choose a name such as " + p.process.module + "_main, or leave 'name' out");
     }
     p.process.args = r.term(node, "args");
-    p.process.count = static_cast<int>(r.optional_int(node, "count", 1, 1000000).value_or(1));
+    p.process.count = static_cast<int>(
+        r.optional_int(node, "count", 1, 1000000, "4", "processes in the pool").value_or(1));
     if (!modules.count(p.process.module)) {
       r.error(node["module"],
               "process " + p.process.name + " runs module " + p.process.module +

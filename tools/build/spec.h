@@ -89,6 +89,10 @@ struct Instruction {
   std::string function;
   Term args;
   Term init_args;
+  // A second instruction for a module already named in the same list (an
+  // error already reported): its content is still checked, but it never goes
+  // into a plan.
+  bool duplicate = false;
 };
 
 // The instructions for one from-version (up) or to-version (down).
@@ -97,6 +101,10 @@ struct AppupEntry {
   SourceLoc loc;
   std::vector<Instruction> instructions;
   bool generated = false;
+  // Refused for its version (malformed, the release's own, or given twice;
+  // already reported): its instructions are still checked, but it yields no
+  // plan.
+  bool refused = false;
 };
 
 struct Appup {

@@ -102,22 +102,27 @@ std::optional<std::string> YamlReader::optional_string(const YAML::Node& map,
   YAML::Node node = map[std::string(key)];
   if (!node || node.IsNull()) return std::nullopt;
   if (!node.IsScalar()) {
-    error(node, "'" + std::string(key) + "' must be a single value");
+    error(node, "'" + std::string(key) + "' must be a single value, not a list or map",
+          "write it as `" + std::string(key) + ": VALUE`");
     return std::nullopt;
   }
   return node.Scalar();
 }
 
 std::optional<int64_t> YamlReader::optional_int(const YAML::Node& map, std::string_view key,
-                                                int64_t min, int64_t max) {
+                                                int64_t min, int64_t max, std::string_view example,
+                                                std::string_view unit) {
   YAML::Node node = map[std::string(key)];
   if (!node || node.IsNull()) return std::nullopt;
   int64_t value = 0;
   bool ok = node.IsScalar() && YAML::convert<int64_t>::decode(node, value);
   if (!ok || value < min || value > max) {
-    error(node, "'" + std::string(key) + "' must be an integer from " + std::to_string(min) +
-                    " to " + std::to_string(max) + ", not '" +
-                    (node.IsScalar() ? node.Scalar() : std::string("a list or map")) + "'");
+    error(node,
+          "'" + std::string(key) + "' must be an integer from " + std::to_string(min) + " to " +
+              std::to_string(max) + ", not '" +
+              (node.IsScalar() ? node.Scalar() : std::string("a list or map")) + "'",
+          "write a whole number of " + std::string(unit) + ", e.g. `" + std::string(key) + ": " +
+              std::string(example) + "`");
     return std::nullopt;
   }
   return value;

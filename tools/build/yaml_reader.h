@@ -21,7 +21,7 @@ class YamlReader {
 
   const std::string& file() const { return file_; }
   SourceLoc loc(const YAML::Node& node) const;
-  void error(const YAML::Node& node, std::string message, std::string fix = {});
+  void error(const YAML::Node& node, std::string message, std::string fix);
 
   // `node` is a map; reports each key not in `known` (suggesting the closest
   // known key). False (and one diagnostic) if `node` is not a map.
@@ -35,8 +35,10 @@ class YamlReader {
                                              std::string_view what, std::string_view example);
   // An optional scalar: nullopt when absent (or reported when not a scalar).
   std::optional<std::string> optional_string(const YAML::Node& map, std::string_view key);
+  // An optional integer in [min, max]; `example` (such as "5000") and `unit`
+  // (such as "milliseconds") make the fix of a bad value concrete.
   std::optional<int64_t> optional_int(const YAML::Node& map, std::string_view key, int64_t min,
-                                      int64_t max);
+                                      int64_t max, std::string_view example, std::string_view unit);
   // A Term; nil when absent. Reports terms that do not convert.
   Term term(const YAML::Node& map, std::string_view key);
   // Checks a name used in paths (ValidatePathName); reports at `node`.
