@@ -448,6 +448,49 @@ appup:
                                     "    fix: did you mean 'timeout'?"));
 }
 
+TEST_CASE("a module missing from one side of a plan gets the fix for that side",
+          "[build][checks]") {
+  TempDir dir;
+  std::string old_spec = dir.write("old.yaml", R"(release: demo
+vsn: "1"
+modules: [{name: bplain, vsn: "1"}, {name: bextra, vsn: "1"}]
+)");
+  std::string spec = dir.write("new.yaml", R"(release: demo
+vsn: "2"
+modules: [{name: bwidget, vsn: "2"}, {name: bplain, vsn: "2"}]
+appup:
+  up:
+    - from: "1"
+      instructions: [{update: bwidget}, {load_module: bplain}, {load_module: bextra}]
+  down:
+    - to: "1"
+      instructions: [{update: bwidget}, {load_module: bplain}, {load_module: bextra}]
+)");
+  Diagnostics diags = Build(spec, old_spec);
+  INFO(diags.format());
+  // bwidget is new in release 2: missing from the older release on both ways.
+  const Diagnostic& up = Find(diags,
+                              "update bwidget: module bwidget is not in release demo 1 "
+                              "(the release upgraded from)");
+  CHECK(up.loc.to_string() == spec + ":7:23");
+  CHECK(up.fix == "use add_module for a module new in this release");
+  const Diagnostic& down = Find(diags,
+                                "update bwidget: module bwidget is not in release demo 1 "
+                                "(the release downgraded to)");
+  CHECK(down.loc.to_string() == spec + ":10:23");
+  CHECK(down.fix == "use delete_module for a module the older release lacks");
+  // bextra was dropped in release 2: missing from this release on both ways.
+  std::vector<int> extra_lines;
+  for (const auto& d : diags.items()) {
+    if (d.message != "load_module bextra: module bextra is not in release demo 2 (this release)")
+      continue;
+    extra_lines.push_back(d.loc.line);
+    CHECK(d.fix == "add bextra to the release's modules, or fix the module name");
+  }
+  CHECK(extra_lines == std::vector<int>{7, 10});
+  CHECK(diags.size() == 4);
+}
+
 TEST_CASE("a depends_on cycle is reported even when its modules have other errors",
           "[build][checks]") {
   TempDir dir;
