@@ -110,6 +110,45 @@ TEST_CASE("apply --json prints one JSON report with the pause statistics", "[cli
   CHECK(Contains(Relup({"status", "--root", root.path()}).out, "release:   demo 2 (permanent)"));
 }
 
+TEST_CASE(
+    "apply --json still prints one JSON object when it fails before the node sent a report, with "
+    "the step and the same exit status",
+    "[cli][apply]") {
+  NodeRoot root;
+  auto files = ReadTarball(DemoTarball(2));
+  REQUIRE(files.ok());
+  (*files)["lib/demo_server-2/demo_server.so"] += '\0';
+  std::string tampered = root.file("tampered.tar.gz");
+  REQUIRE(WriteTarballAtomically(tampered, *files).ok());
+  struct Case {
+    std::vector<std::string> args;
+    int exit_code;
+    std::string step;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{"apply", root.file("missing.tar.gz")}, 2, "verify", "not found"},
+      {{"apply", tampered}, 6, "verify", "MANIFEST"},
+      {{"apply", DemoTarball(2)}, 5, "connect", "no relup node is running"},
+      {{"downgrade", "1"}, 5, "connect", "no relup node is running"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = c.args;
+    args.insert(args.end(), {"--root", root.path(), "--json"});
+    RunResult r = Relup(args);
+    INFO(c.args[0] + " " + c.args[1] + ": " + r.both());
+    CHECK(r.exit_code == c.exit_code);
+    std::string json = Trimmed(r.out);
+    CHECK(json.find('\n') == std::string::npos);
+    CHECK(json.front() == '{');
+    CHECK(Contains(json, "\"outcome\":\"refused\""));
+    CHECK(Contains(json, "\"failures\":[{"));
+    CHECK(Contains(json, "\"step\":\"" + c.step + "\""));
+    CHECK(Contains(json, c.message));
+    CHECK(Contains(r.err, c.message));  // people still read stderr
+  }
+}
+
 TEST_CASE("apply --json lists the touched processes only when --processes asks for them",
           "[cli][apply]") {
   NodeRoot root;

@@ -16,20 +16,19 @@ namespace {
 int VerifyLocally(const std::string& path) {
   auto files = ReadTarball(path);
   if (!files.ok()) {
-    ReportError("apply", files.status().WithContext("refusing " + path));
-    return kExitVerifyFailed;
+    return ReportFailure("apply", files.status().WithContext("refusing " + path), kExitVerifyFailed,
+                         "verify");
   }
   std::vector<std::string> problems = VerifyManifest(*files);
   if (!problems.empty()) {
     std::string msg = "refusing " + path + ": it does not match its MANIFEST:";
     for (const auto& p : problems) msg += "\n  " + p;
-    ReportError("apply", Status::Corruption(msg));
-    return kExitVerifyFailed;
+    return ReportFailure("apply", Status::Corruption(msg), kExitVerifyFailed, "verify");
   }
   auto release = ReleaseFromFiles(*files, path);
   if (!release.ok()) {
-    ReportError("apply", release.status().WithContext("refusing " + path));
-    return kExitVerifyFailed;
+    return ReportFailure("apply", release.status().WithContext("refusing " + path),
+                         kExitVerifyFailed, "verify");
   }
   return kExitOk;
 }
@@ -51,11 +50,13 @@ CommandRunner Setup(CLI::App& sub) {
   sub.add_flag("--processes", args->processes,
                "also list every touched process with its pause (large for big nodes)");
   return [args] {
+    if (args->json) EnableJsonErrors();
     std::error_code ec;
     std::string path = std::filesystem::absolute(args->tarball, ec).lexically_normal().string();
     if (!std::filesystem::is_regular_file(path, ec)) {
-      return UsageError("apply",
-                        Status::InvalidArgument("tarball " + args->tarball + " not found"));
+      return ReportFailure("apply",
+                           Status::InvalidArgument("tarball " + args->tarball + " not found"),
+                           kExitUsage, "verify");
     }
     if (int rc = VerifyLocally(path); rc != kExitOk) return rc;
     return WithNode("apply", args->root, kNoReplyLimit, [&](ControlClient& client) {

@@ -22,6 +22,7 @@ CommandRunner Setup(CLI::App& sub) {
   sub.add_flag("--processes", args->processes,
                "also list every touched process with its pause (large for big nodes)");
   return [args] {
+    if (args->json) EnableJsonErrors();
     return WithNode("downgrade", args->root, kNoReplyLimit, [&](ControlClient& client) {
       Term request = MakeRequest("downgrade", {{Term::atom("vsn"), Term(args->vsn)},
                                                {Term::atom("dry_run"), Term(args->dry_run)},

@@ -24,15 +24,37 @@ Result<std::string> ResolveRoot(const std::string& root) {
   return abs;
 }
 
-int ReportError(std::string_view cmd, const Status& status) {
+namespace {
+bool json_errors = false;  // one command per process: set once, before any output
+}  // namespace
+
+void EnableJsonErrors() {
+  json_errors = true;
+}
+
+int ReportFailure(std::string_view cmd, const Status& status, int exit, std::string_view step,
+                  std::string_view outcome) {
   std::fprintf(stderr, "relup %.*s: %s\n", static_cast<int>(cmd.size()), cmd.data(),
                status.message().c_str());
-  return status.code() == StatusCode::kUnavailable ? kExitNoNode : kExitFailure;
+  if (json_errors) {
+    Term reason = Term::map({{Term::atom("code"), Term(std::string(StatusCodeName(status.code())))},
+                             {Term::atom("message"), Term(status.message())}});
+    Term failure =
+        Term::map({{Term::atom("step"), Term(std::string(step))}, {Term::atom("reason"), reason}});
+    PrintLine(ToJson(Term::map({{Term::atom("outcome"), Term::atom(outcome)},
+                                {Term::atom("failures"), Term::list({failure})}})));
+  }
+  return exit;
+}
+
+int ReportError(std::string_view cmd, const Status& status) {
+  bool no_node = status.code() == StatusCode::kUnavailable;
+  return ReportFailure(cmd, status, no_node ? kExitNoNode : kExitFailure,
+                       no_node ? "connect" : "client");
 }
 
 int UsageError(std::string_view cmd, const Status& status) {
-  ReportError(cmd, status);
-  return kExitUsage;
+  return ReportFailure(cmd, status, kExitUsage, "usage");
 }
 
 namespace {

@@ -27,6 +27,17 @@ Result<std::string> ResolveRoot(const std::string& root);
 int ReportError(std::string_view cmd, const Status& status);
 // The same for a bad argument: always kExitUsage.
 int UsageError(std::string_view cmd, const Status& status);
+// The same with the exit status, the step that failed and the outcome given.
+// With JSON errors on (EnableJsonErrors) it also prints, on stdout,
+//   {"outcome": OUTCOME, "failures": [{"step": STEP, "reason": {"code", "message"}}]}
+// OUTCOME is "refused" (nothing was sent to the node, or it refused before
+// any change) or "unknown" (the request was sent and no report came back).
+int ReportFailure(std::string_view cmd, const Status& status, int exit, std::string_view step,
+                  std::string_view outcome = "refused");
+// For --json commands (apply, downgrade): every error from then on is also
+// printed as that JSON object, so a pipeline always reads one object on
+// stdout, with the same keys as the node's report.
+void EnableJsonErrors();
 
 // How long a command waits for its node to send something before it gives
 // up (ControlClient::set_reply_timeout): kReplyTimeout plus what the request

@@ -133,7 +133,13 @@ int RunUpgradeRequest(std::string_view cmd, ControlClient& client, const Term& r
   ProgressBar bar(!options.json);
   auto reply = client.exchange(request, [&bar](const Term& info) { bar.update(info); });
   bar.clear();
-  if (!reply.ok()) return ReportError(cmd, reply.status());
+  // The request went out: without a report nobody here knows what the node did.
+  if (!reply.ok()) {
+    return ReportFailure(
+        cmd, reply.status(),
+        reply.status().code() == StatusCode::kUnavailable ? kExitNoNode : kExitFailure, "reply",
+        "unknown");
+  }
 
   const Term* report_term = nullptr;
   bool ok = reply->find("ok") != nullptr;
@@ -147,8 +153,10 @@ int RunUpgradeRequest(std::string_view cmd, ControlClient& client, const Term& r
     return ReportError(cmd, control::ReplyValue(*reply).status());
   }
   auto report = UpgradeReport::FromTerm(*report_term);
-  if (!report.ok())
-    return ReportError(cmd, report.status().WithContext("bad report from the node"));
+  if (!report.ok()) {
+    return ReportFailure(cmd, report.status().WithContext("bad report from the node"), kExitFailure,
+                         "reply", "unknown");
+  }
   if (options.json) {
     PrintLine(ToJson(*report_term));
   } else {

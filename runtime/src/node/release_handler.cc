@@ -51,8 +51,10 @@ Status NoUpPlan(const PlanSet& plans, const ReleaseEntry& running) {
   return Status::FailedPrecondition("release " + plans.release + " " + plans.vsn +
                                     " upgrades from " + Versions(plans.up) +
                                     ", but this node runs release " + running.name + " " +
-                                    running.vsn + ": build it with an upgrade from " + running.vsn +
-                                    " (relup build --from " + running.vsn + ")");
+                                    running.vsn + ": give its appup an entry `from: \"" +
+                                    running.vsn + "\"`, or build it with --from the spec or "
+                                    "tarball of release " + running.vsn +
+                                    " to generate one (relup build SPEC --from OLD)");
 }
 
 }  // namespace

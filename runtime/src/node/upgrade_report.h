@@ -79,7 +79,10 @@ struct UpgradeFailure {
   std::string process;  // registered name, else "<0.N.0>", else empty
   std::string module;
   // "verify", "unpack", "from_version", "load", "precheck", "suspend",
-  // "code_change", "switch_code", "resume", "rollback", "purge", "store"
+  // "code_change", "switch_code", "resume", "rollback", "purge", "record" (the
+  // release store could not record the new release: rolled back). The CLI
+  // adds "usage", "verify", "connect", "client" and "reply" for failures
+  // before the node sent a report (relup apply --json)
   std::string step;
   Status reason;
 };
