@@ -1,14 +1,21 @@
 # relup_add_module(NAME VSN SOURCES src... [TARGET target] [OUTPUT_DIR dir])
 #
 # Builds a relup server module: a shared library NAME-VSN.so that exports only
-# the entry point relup_module_descriptor (hidden visibility for everything
-# else), links relup::core, and refuses undefined symbols at link time.
+# the entry point relup_module_descriptor (hidden visibility for the module's
+# own code, and a linker version script, relup_module.map, for the rest),
+# links relup::core, and refuses undefined symbols at link time.
 # The sources must contain exactly one RELUP_MODULE(...) whose name and vsn
 # are checked against NAME and VSN at compile time.
 # The target is NAME_vVSN unless TARGET is given (dots in VSN become _).
 # GCC emits STB_GNU_UNIQUE symbols for some inline statics (even from the
 # standard library), and glibc then never unloads the library: every old
 # version would stay mapped forever. -fno-gnu-unique keeps dlclose effective.
+# Hidden visibility does not reach what the standard library headers
+# instantiate (their namespace is declared visibility default): weak typeinfo
+# and vtables such as std::bad_variant_access's, and inline function statics,
+# would be exported. The version script makes them local too.
+set(RELUP_MODULE_VERSION_SCRIPT "${CMAKE_CURRENT_LIST_DIR}/relup_module.map")
+
 function(relup_module_unloadable target)
   if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
     target_compile_options(${target} PRIVATE -fno-gnu-unique)
@@ -62,7 +69,9 @@ function(relup_add_module name vsn)
     LIBRARY_OUTPUT_DIRECTORY ${out_dir}
     CXX_VISIBILITY_PRESET hidden
     VISIBILITY_INLINES_HIDDEN ON)
-  target_link_options(${target} PRIVATE -Wl,-z,defs -Wl,--build-id=sha1)
+  target_link_options(${target} PRIVATE -Wl,-z,defs -Wl,--build-id=sha1
+                      "-Wl,--version-script=${RELUP_MODULE_VERSION_SCRIPT}")
+  set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS "${RELUP_MODULE_VERSION_SCRIPT}")
   relup_module_unloadable(${target})
   relup_set_warnings(${target})
   set_property(GLOBAL APPEND PROPERTY RELUP_ALL_MODULES ${target})
