@@ -7,15 +7,16 @@
 # The sources must contain exactly one RELUP_MODULE(...) whose name and vsn
 # are checked against NAME and VSN at compile time.
 # The target is NAME_vVSN unless TARGET is given (dots in VSN become _).
-# GCC emits STB_GNU_UNIQUE symbols for some inline statics (even from the
-# standard library), and glibc then never unloads the library: every old
-# version would stay mapped forever. -fno-gnu-unique keeps dlclose effective.
+
 # Hidden visibility does not reach what the standard library headers
 # instantiate (their namespace is declared visibility default): weak typeinfo
 # and vtables such as std::bad_variant_access's, and inline function statics,
 # would be exported. The version script makes them local too.
 set(RELUP_MODULE_VERSION_SCRIPT "${CMAKE_CURRENT_LIST_DIR}/relup_module.map")
 
+# GCC emits STB_GNU_UNIQUE symbols for some inline statics (even from the
+# standard library), and glibc then never unloads the library: every old
+# version would stay mapped forever. -fno-gnu-unique keeps dlclose effective.
 function(relup_module_unloadable target)
   if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
     target_compile_options(${target} PRIVATE -fno-gnu-unique)
