@@ -48,7 +48,6 @@ class Client : public relup::Server {
       SendNext(state, rec);
     } else {
       rec->done.store(true, std::memory_order_release);
-      rec->done.notify_all();
     }
   }
 };

@@ -23,6 +23,9 @@ struct LatencyRecorder {
   int64_t sent_at_ns = 0;   // when the request in flight was sent
   uint64_t rng = 0x9E3779B97F4A7C15ull;
   std::vector<int64_t> latencies_ns;
+  // Polled by the harness, never waited on: a module keeps its own copy of
+  // libstdc++'s atomic wait/notify pool (it exports nothing but its
+  // descriptor), so a notify here would not wake a wait in the harness.
   std::atomic<bool> done{false};
 
   static int64_t NowNs() {
