@@ -165,20 +165,22 @@ std::string Visible(const std::string& bytes) {
   return out;
 }
 
-// One drawing of the bar: "\r[####..........] DONE/TOTAL processes".
+// One drawing of the bar: "\r[####..........] DONE/TOTAL processes PHASE",
+// PHASE "checked" (the precheck) or "upgraded" (the rollout).
 struct BarFrame {
   std::string bar;
   long long done = 0, total = 0;
+  std::string phase;
   size_t at = 0;  // offset in the bytes
 };
 
-const std::regex kBarFrame(R"(\r\[([#.]+)\] (\d+)/(\d+) processes)");
+const std::regex kBarFrame(R"(\r\[([#.]+)\] (\d+)/(\d+) processes (checked|upgraded))");
 
 std::vector<BarFrame> BarFrames(const std::string& bytes) {
   std::vector<BarFrame> frames;
   for (std::sregex_iterator it(bytes.begin(), bytes.end(), kBarFrame), end; it != end; ++it) {
     frames.push_back({(*it)[1].str(), std::stoll((*it)[2].str()), std::stoll((*it)[3].str()),
-                      static_cast<size_t>(it->position())});
+                      (*it)[4].str(), static_cast<size_t>(it->position())});
   }
   return frames;
 }
@@ -197,16 +199,16 @@ struct CounterUpgrade {
   }
 };
 
-// 40 processes x 20 ms: at least 1.6 s, and the rollout alone runs past the
-// one-second mark, so the bar has frames to draw mid-way.
-constexpr int kSlowProcesses = 40;
+// 60 processes x 20 ms: at least 2.4 s. The precheck alone runs past the
+// one-second mark, so the bar has frames to draw in both phases.
+constexpr int kSlowProcesses = 60;
 constexpr int kSlowMs = 20;
 
 const std::regex kReportHead(R"(upgrade 1 -> 2: done \((\d+\.\d) ms\))");
 
 TEST_CASE(
-    "relup apply on a terminal taking over a second draws a progress bar that reaches the total "
-    "and is erased before the report",
+    "relup apply on a terminal taking over a second draws a progress bar through the precheck "
+    "and the rollout that reaches the total and is erased before the report",
     "[cli][apply][progress]") {
   CounterUpgrade up(kSlowProcesses, kSlowMs);
   NodeRoot root;
@@ -219,12 +221,20 @@ TEST_CASE(
   std::vector<BarFrame> frames = BarFrames(run.bytes);
   REQUIRE_FALSE(frames.empty());
   long long last_done = 0;
-  bool midway = false;
+  bool midway = false, checked = false;
+  std::string phase = "checked";
   for (const BarFrame& f : frames) {
     CHECK(f.total == kSlowProcesses);
-    CHECK(f.done >= last_done);  // it never goes back
+    if (f.phase != phase) {  // the precheck's frames come first, then the rollout's
+      CHECK(phase == "checked");
+      CHECK(f.phase == "upgraded");
+      phase = f.phase;
+      last_done = 0;
+    }
+    checked = checked || f.phase == "checked";
+    CHECK(f.done >= last_done);  // within a phase it never goes back
     last_done = f.done;
-    midway = midway || (f.done > 0 && f.done < f.total);
+    midway = midway || (f.phase == "upgraded" && f.done > 0 && f.done < f.total);
     // 30 cells, filled in proportion to done/total.
     REQUIRE(f.bar.size() == 30);
     auto filled = static_cast<long long>(std::count(f.bar.begin(), f.bar.end(), '#'));
@@ -232,7 +242,9 @@ TEST_CASE(
     CHECK(f.bar == std::string(static_cast<size_t>(filled), '#') +
                        std::string(static_cast<size_t>(30 - filled), '.'));
   }
+  CHECK(checked);
   CHECK(midway);
+  CHECK(frames.back().phase == "upgraded");
   CHECK(frames.back().done == kSlowProcesses);
   CHECK(frames.back().bar == std::string(30, '#'));
 
@@ -242,7 +254,7 @@ TEST_CASE(
   CHECK(report > frames.back().at);
   std::string between = run.bytes.substr(frames.back().at, report - frames.back().at);
   std::smatch erase;
-  CHECK(std::regex_search(between, erase, std::regex(R"(processes\r +\r$)")));
+  CHECK(std::regex_search(between, erase, std::regex(R"(processes upgraded *\r +\r$)")));
 
   // What is left on the screen is exactly the report, from the first row:
   // no bar, no leftover cells of it after the (shorter) first report line.
@@ -258,8 +270,9 @@ TEST_CASE(
     CHECK_FALSE(Contains(r, "#"));
     CHECK_FALSE(std::regex_search(r, std::regex(R"(\d+/\d+ processes)")));
   }
-  CHECK(Contains(all, "  counter 1 -> 2 (update, 40 processes)\n"));
-  CHECK(Contains(all, "  counter 2: 40 processes\n"));
+  const std::string n = std::to_string(kSlowProcesses);
+  CHECK(Contains(all, "  counter 1 -> 2 (update, " + n + " processes)\n"));
+  CHECK(Contains(all, "  counter 2: " + n + " processes\n"));
   CHECK(Contains(all, "\nthe node now runs release 2 (not permanent"));
 }
 

@@ -1,7 +1,9 @@
 #include "cmd/upgrade_output.h"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -14,7 +16,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // A one-line bar on a terminal's stderr, drawn only once the operation has
-// taken more than a second (quick upgrades print just the report).
+// taken more than a second (quick upgrades print just the report):
+//   [#########.....................] 12/40 processes checked     (precheck)
+//   [##############################] 40/40 processes upgraded    (rollout)
+// It fits the terminal's width and is erased before the report is printed.
 class ProgressBar {
  public:
   explicit ProgressBar(bool enabled) : enabled_(enabled && ::isatty(STDERR_FILENO)) {}
@@ -25,27 +30,40 @@ class ProgressBar {
     const Term* done = info.find("done");
     const Term* total = info.find("total");
     if (!done || !total || !done->is_int() || !total->is_int() || total->as_int() <= 0) return;
+    const Term* phase = info.find("phase");
+    const bool checking = phase != nullptr && phase->is_atom("checking");
     int64_t d = done->as_int(), t = total->as_int();
-    constexpr int kWidth = 30;
-    int filled = static_cast<int>(kWidth * d / t);
-    std::string bar(static_cast<size_t>(filled), '#');
-    bar.append(static_cast<size_t>(kWidth - filled), '.');
-    std::fprintf(stderr, "\r[%s] %lld/%lld processes", bar.c_str(), static_cast<long long>(d),
-                 static_cast<long long>(t));
+    std::string text = " " + std::to_string(d) + "/" + std::to_string(t) + " processes " +
+                       (checking ? "checked" : "upgraded");
+    // The bar takes what the text leaves of the line, from 10 to 30 cells.
+    int width = std::clamp(Columns() - 3 - static_cast<int>(text.size()), 10, 30);
+    int filled = static_cast<int>(width * d / t);
+    std::string line = "\r[" + std::string(static_cast<size_t>(filled), '#') +
+                       std::string(static_cast<size_t>(width - filled), '.') + "]" + text;
+    // A shorter line than the last one (a new phase) overwrites all of it.
+    size_t shown = line.size() - 1;
+    if (shown < drawn_) line += std::string(drawn_ - shown, ' ');
+    std::fputs(line.c_str(), stderr);
     std::fflush(stderr);
-    drawn_ = true;
+    drawn_ = std::max(drawn_, shown);
   }
 
   void clear() {
-    if (!drawn_) return;
-    std::fprintf(stderr, "\r%60s\r", "");
+    if (drawn_ == 0) return;
+    std::fprintf(stderr, "\r%*s\r", static_cast<int>(drawn_), "");
     std::fflush(stderr);
-    drawn_ = false;
+    drawn_ = 0;
   }
 
  private:
+  static int Columns() {
+    struct winsize ws {};
+    if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+    return 80;
+  }
+
   bool enabled_;
-  bool drawn_ = false;
+  size_t drawn_ = 0;  // columns the bar covers now (0: nothing drawn)
   Clock::time_point start_ = Clock::now();
 };
 

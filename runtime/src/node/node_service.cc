@@ -163,10 +163,16 @@ Term NodeService::handle_request(const Term& request, const ControlServer::Progr
     options.atomic = OptionalBool(request, "atomic");
     options.permanent = OptionalBool(request, "permanent");
     const bool with_processes = OptionalBool(request, "processes");
-    options.progress = [&progress](size_t done, size_t total) {
-      progress(Term::map({{A("done"), Term(static_cast<long long>(done))},
-                          {A("total"), Term(static_cast<long long>(total))}}));
+    // {phase: checking | upgrading, done: N, total: M} processes.
+    auto report_phase = [&progress](const char* phase) {
+      return [&progress, phase](size_t done, size_t total) {
+        progress(Term::map({{A("phase"), A(phase)},
+                            {A("done"), Term(static_cast<long long>(done))},
+                            {A("total"), Term(static_cast<long long>(total))}}));
+      };
     };
+    options.check_progress = report_phase("checking");
+    options.progress = report_phase("upgrading");
     if (name == "apply") {
       auto tarball = RequiredString(request, "tarball");
       if (!tarball.ok()) return control::ErrorReply(tarball.status());

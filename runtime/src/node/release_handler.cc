@@ -48,13 +48,13 @@ std::string Versions(const std::vector<UpgradePlan>& plans) {
 
 // The refusal when `plans` has no up plan from the running release.
 Status NoUpPlan(const PlanSet& plans, const ReleaseEntry& running) {
-  return Status::FailedPrecondition("release " + plans.release + " " + plans.vsn +
-                                    " upgrades from " + Versions(plans.up) +
-                                    ", but this node runs release " + running.name + " " +
-                                    running.vsn + ": give its appup an entry `from: \"" +
-                                    running.vsn + "\"`, or build it with --from the spec or "
-                                    "tarball of release " + running.vsn +
-                                    " to generate one (relup build SPEC --from OLD)");
+  return Status::FailedPrecondition(
+      "release " + plans.release + " " + plans.vsn + " upgrades from " + Versions(plans.up) +
+      ", but this node runs release " + running.name + " " + running.vsn +
+      ": give its appup an entry `from: \"" + running.vsn +
+      "\"`, or build it with --from the spec or "
+      "tarball of release " +
+      running.vsn + " to generate one (relup build SPEC --from OLD)");
 }
 
 }  // namespace
@@ -219,6 +219,7 @@ UpgradeReport ReleaseHandler::RunPlan(const UpgradePlan& plan, const PlanContext
   exec.dry_run = options.dry_run;
   exec.atomic = options.atomic;
   exec.progress = options.progress;
+  exec.check_progress = options.check_progress;
   // Recorded inside the commit, so a store that cannot be written rolls the
   // upgrade back rather than leaving processes on a release the store does
   // not name.

@@ -69,7 +69,10 @@ struct ApplyOptions {
   bool dry_run = false;    // report what would happen; change nothing
   bool atomic = false;     // the whole plan is one group (all or nothing, exactly)
   bool permanent = false;  // Apply only: make the new release permanent on success
-  std::function<void(size_t done, size_t total)> progress;  // may be empty
+  // Processes done / in all, as the rollout advances, and as the precheck
+  // advances (see ExecuteOptions). Either may be empty.
+  std::function<void(size_t done, size_t total)> progress;
+  std::function<void(size_t done, size_t total)> check_progress;
 };
 
 class ReleaseHandler {

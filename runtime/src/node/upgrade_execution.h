@@ -128,6 +128,9 @@ class Execution {
   Status Suspend(Proc& p, Millis timeout);
   void Resume(Proc& p);
   void Progress(bool force);
+  // Calls fn(done, total) unless it is empty or, without force, the last
+  // call of either progress callback was under 50 ms ago.
+  void Tell(const std::function<void(size_t, size_t)>& fn, size_t done, size_t total, bool force);
 
   // Report helpers (upgrade_executor.cc).
   void Fail(const Proc* p, const std::string& module, std::string step, Status reason);

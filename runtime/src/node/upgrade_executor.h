@@ -113,6 +113,10 @@ struct ExecuteOptions {
   // rollout starts (after the precheck, before the first suspend), then at
   // most every 50 ms as it advances, and once at the end. May be empty.
   std::function<void(size_t done, size_t total)> progress;
+  // The same for the precheck (phase 2), which on a big node takes as long
+  // as the rollout: (done, total) processes checked, at most every 50 ms and
+  // once at its end. May be empty.
+  std::function<void(size_t done, size_t total)> check_progress;
   // Called once at commit, after every change and step has succeeded and
   // before the held group resumes: the last moment at which a failure can
   // still roll everything back. The release handler records the new running

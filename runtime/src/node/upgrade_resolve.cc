@@ -235,10 +235,14 @@ bool Execution::Precheck() {
   }
 
   size_t failed = 0;
+  size_t to_check = 0, checked = 0;
+  for (const Proc& p : procs_) to_check += p.change != kNoChange && changes_[p.change].update;
+  Tell(options_.check_progress, 0, to_check, true);
   for (Proc& p : procs_) {
     if (p.change == kNoChange) continue;
     Change& c = changes_[p.change];
     if (!c.update) continue;  // a code switch keeps the state as it is
+    Tell(options_.check_progress, checked++, to_check, false);
     Result<Term> state = node_.get_state(p.pid, segments_[p.segment].timeout);
     if (!state.ok()) {
       StatusCode code = state.status().code();
@@ -275,6 +279,7 @@ bool Execution::Precheck() {
           "): its processes change as one group that a rollback restores from snapshots");
     }
   }
+  Tell(options_.check_progress, checked, to_check, true);
   if (failed > kMaxPrecheckFailures) {
     report_.warnings.push_back(std::to_string(failed - kMaxPrecheckFailures) +
                                " more processes fail the precheck (only the first " +

@@ -59,11 +59,16 @@ Status Execution::ChangeOne(const Proc& p) {
 }
 
 void Execution::Progress(bool force) {
-  if (!options_.progress) return;
+  Tell(options_.progress, done_, total_, force);
+}
+
+void Execution::Tell(const std::function<void(size_t, size_t)>& fn, size_t done, size_t total,
+                     bool force) {
+  if (!fn) return;
   Clock::time_point now = Clock::now();
   if (!force && now - last_progress_ < kProgressInterval) return;
   last_progress_ = now;
-  options_.progress(done_, total_);
+  fn(done, total);
 }
 
 bool Execution::RunProcess(Proc& p, Millis timeout) {
