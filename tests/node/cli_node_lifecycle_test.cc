@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <sstream>
 
 #include "apply_fixture.h"
@@ -57,17 +58,28 @@ TEST_CASE("a second node on the same root is refused, naming the running node's 
 TEST_CASE("every command says no node is running, and how to start one, with exit status 5",
           "[cli][node]") {
   NodeRoot root;
+  // Every command that talks to a node (releases reads the store file when no
+  // node runs, and this root has none).
   for (std::vector<std::string> cmd : {std::vector<std::string>{"status"},
                                        {"ps"},
                                        {"state", "blackode"},
                                        {"call", "blackode", "{add: 1}"},
+                                       {"cast", "blackode", "{add: 1}"},
+                                       {"spawn", "demo_server", "{name: x, money: 1}"},
                                        {"suspend", "blackode"},
-                                       {"node", "stop"},
-                                       {"apply", DemoTarball(2)}}) {
+                                       {"resume", "blackode"},
+                                       {"load", ExampleModule("demo_server-2.so")},
+                                       {"change-code", "blackode", "demo_server", "1"},
+                                       {"apply", DemoTarball(2)},
+                                       {"downgrade", "1"},
+                                       {"make-permanent", "1"},
+                                       {"remove", "1"},
+                                       {"releases"},
+                                       {"node", "stop"}}) {
     cmd.push_back("--root");
     cmd.push_back(root.path());
     RunResult r = Relup(cmd);
-    INFO(cmd[0] << ": " << r.both());
+    INFO(cmd[0] << " " << cmd[1] << ": " << r.both());
     CHECK(r.exit_code == 5);
     CHECK(Contains(r.err, "no relup node is running at " + root.path()));
     CHECK(Contains(r.err, "relup node start --root " + root.path()));
@@ -78,6 +90,85 @@ TEST_CASE("a command without --root or RELUP_ROOT is a usage error", "[cli][node
   RunResult r = Relup({"status"});
   CHECK(r.exit_code == 2);
   CHECK(Contains(r.err, "--root"));
+}
+
+TEST_CASE("RELUP_ROOT in the environment stands for --root, and --root wins over it",
+          "[cli][node]") {
+  NodeRoot root;
+  const std::vector<std::string> env = {"RELUP_ROOT=" + root.path()};
+  RunResult start =
+      Relup({"node", "start", "--release", DemoTarball(1)}, std::chrono::seconds(60), env);
+  INFO(start.both());
+  REQUIRE(start.exit_code == 0);
+  CHECK(root.node_pid() > 0);
+
+  RunResult status = Relup({"status"}, std::chrono::seconds(60), env);
+  INFO(status.both());
+  CHECK(status.exit_code == 0);
+  CHECK(Contains(status.out, "release:   demo 1"));
+  RunResult call = Relup({"call", "blackode", "{add: 5}"}, std::chrono::seconds(60), env);
+  INFO(call.both());
+  CHECK(Trimmed(call.out) == "\"5 added to blackode \"");
+  RunResult state = Relup({"state", "blackode"}, std::chrono::seconds(60), env);
+  CHECK(Trimmed(state.out) == "{money: 30005, name: blackode}");
+
+  // --root wins over RELUP_ROOT.
+  NodeRoot empty;
+  RunResult elsewhere = Relup({"status", "--root", empty.path()}, std::chrono::seconds(60), env);
+  CHECK(elsewhere.exit_code == 5);
+  CHECK(Contains(elsewhere.err, "no relup node is running at " + empty.path()));
+
+  RunResult stop = Relup({"node", "stop"}, std::chrono::seconds(60), env);
+  INFO(stop.both());
+  CHECK(stop.exit_code == 0);
+  CHECK(root.node_pid() == -1);
+}
+
+TEST_CASE(
+    "node start --foreground runs the node in its own process, logging to DIR/node.log and "
+    "stderr, until node stop ends it with exit status 0",
+    "[cli][node]") {
+  NodeRoot root;
+  const std::string tarball = DemoTarball(1);  // built here: Catch is for this thread only
+  auto foreground = std::async(std::launch::async, [&] {
+    return Relup({"node", "start", "--foreground", "--root", root.path(), "--release", tarball});
+  });
+  // Whatever fails below, the node goes before `foreground` waits for it.
+  struct KillNode {
+    NodeRoot& root;
+    ~KillNode() { root.kill_node(); }
+  } kill_node{root};
+  auto exited = [&] {
+    return foreground.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+  };
+  bool answers = WaitUntil(
+      [&] {
+        return exited() || Relup({"status", "--root", root.path()}).exit_code == 0;
+      },
+      std::chrono::seconds(30));
+  REQUIRE(answers);
+  REQUIRE_FALSE(exited());
+  pid_t pid = root.node_pid();
+  REQUIRE(pid > 0);
+  CHECK(Trimmed(Relup({"call", "--root", root.path(), "blackode", "{add: 1}"}).out) ==
+        "\"1 added to blackode \"");
+
+  root.stop();
+  RunResult ended = foreground.get();
+  INFO(ended.both());
+  CHECK(ended.exit_code == 0);
+  // It was this process that served the node, and it said how to stop it.
+  CHECK(Contains(ended.err,
+                 "relup node running at " + root.path() + " (pid " + std::to_string(pid) + ")"));
+  std::string log = ReadFile(root.file("node.log"));
+  INFO("node.log:\n" << log);
+  CHECK(Contains(log, "control: call {request: {add: 1}, target: blackode"));
+  CHECK(Contains(log, "stop requested"));
+  // The log lines go to stderr as well.
+  std::string first_line = log.substr(0, log.find('\n'));
+  CHECK_FALSE(first_line.empty());
+  CHECK(Contains(ended.err, first_line));
+  CHECK(Contains(ended.err, "control: call {request: {add: 1}, target: blackode"));
 }
 
 TEST_CASE("the control socket is readable and writable by the node's user only", "[cli][node]") {

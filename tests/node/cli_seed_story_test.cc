@@ -1,5 +1,6 @@
-// The seed article's story, step by step through the relup CLI against a
-// real node: iex's start_link, add_money, :sys.get_state, :sys.suspend,
+// The seed article's story through the relup CLI against a real node, both
+// ways: by relup apply (the README's main command), and step by step as in
+// iex: start_link, add_money, :sys.get_state, :sys.suspend,
 // c "demo_server_v2.ex", :sys.change_code, :sys.resume, add_money.
 #include <catch2/catch.hpp>
 
@@ -50,6 +51,41 @@ TEST_CASE("the seed story runs by the manual steps: suspend, load v2, change-cod
   CHECK(ps.out.find("\"module\":\"demo_server\"") != std::string::npos);
   CHECK(ps.out.find("\"vsn\":\"2\"") != std::string::npos);
   root.stop();
+}
+
+TEST_CASE("the seed story runs by relup apply: demo 1 to demo 2 with the money kept as salary",
+          "[cli][seed]") {
+  NodeRoot root;
+  root.start(DemoTarball(1));
+  const std::string& r = root.path();
+
+  RunResult call = Relup({"call", "--root", r, "blackode", "{add: 30000}"});
+  INFO(call.both());
+  REQUIRE(call.exit_code == 0);
+  CHECK(Trimmed(call.out) == "\"30000 added to blackode \"");
+
+  RunResult before = Relup({"state", "--root", r, "blackode"});
+  INFO(before.both());
+  REQUIRE(before.exit_code == 0);
+  CHECK(Trimmed(before.out) == "{money: 60000, name: blackode}");
+
+  RunResult apply = Relup({"apply", DemoTarball(2), "--root", r});
+  INFO(apply.both());
+  REQUIRE(apply.exit_code == 0);
+
+  RunResult after = Relup({"state", "--root", r, "blackode"});
+  INFO(after.both());
+  REQUIRE(after.exit_code == 0);
+  CHECK(Trimmed(after.out) == "{name: blackode, salary: 60000}");
+
+  RunResult add = Relup({"call", "--root", r, "blackode", "{add: 100000}"});
+  INFO(add.both());
+  REQUIRE(add.exit_code == 0);
+  CHECK(Trimmed(add.out) == "{name: blackode, salary: 160000}");
+
+  CHECK(Contains(Relup({"status", "--root", r}).out, "release:   demo 2"));
+  root.stop();
+  CHECK(root.node_pid() == -1);
 }
 
 TEST_CASE("a message cast while a process is suspended is handled after resume", "[cli][seed]") {
