@@ -242,7 +242,7 @@ bool Execution::Precheck() {
     if (p.change == kNoChange) continue;
     Change& c = changes_[p.change];
     if (!c.update) continue;  // a code switch keeps the state as it is
-    Tell(options_.check_progress, checked++, to_check, false);
+    if (checked++ % 64 == 0) Tell(options_.check_progress, checked - 1, to_check, false);
     Result<Term> state = node_.get_state(p.pid, segments_[p.segment].timeout);
     if (!state.ok()) {
       StatusCode code = state.status().code();
