@@ -9,20 +9,27 @@
 namespace relup::test {
 namespace {
 
-TEST_CASE("the seed story runs by the manual steps: suspend, load v2, change-code, resume",
-          "[cli][seed]") {
-  NodeRoot root;
-  root.start(DemoTarball(1));
-  const std::string& r = root.path();
-
+// The seed's steps before any upgrade, on a node booted on demo 1:
+// DemoServer.add_money(pid, 30000), then :sys.get_state(pid).
+void AddMoneyOnDemo1(const std::string& r) {
   RunResult call = Relup({"call", "--root", r, "blackode", "{add: 30000}"});
   INFO(call.both());
   REQUIRE(call.exit_code == 0);
   CHECK(Trimmed(call.out) == "\"30000 added to blackode \"");
 
   RunResult state = Relup({"state", "--root", r, "blackode"});
+  INFO(state.both());
   REQUIRE(state.exit_code == 0);
   CHECK(Trimmed(state.out) == "{money: 60000, name: blackode}");
+}
+
+TEST_CASE("the seed story runs by the manual steps: suspend, load v2, change-code, resume",
+          "[cli][seed]") {
+  NodeRoot root;
+  root.start(DemoTarball(1));
+  const std::string& r = root.path();
+
+  AddMoneyOnDemo1(r);
 
   REQUIRE(Relup({"suspend", "--root", r, "blackode"}).exit_code == 0);
   RunResult status = Relup({"status", "--root", r});
@@ -59,15 +66,7 @@ TEST_CASE("the seed story runs by relup apply: demo 1 to demo 2 with the money k
   root.start(DemoTarball(1));
   const std::string& r = root.path();
 
-  RunResult call = Relup({"call", "--root", r, "blackode", "{add: 30000}"});
-  INFO(call.both());
-  REQUIRE(call.exit_code == 0);
-  CHECK(Trimmed(call.out) == "\"30000 added to blackode \"");
-
-  RunResult before = Relup({"state", "--root", r, "blackode"});
-  INFO(before.both());
-  REQUIRE(before.exit_code == 0);
-  CHECK(Trimmed(before.out) == "{money: 60000, name: blackode}");
+  AddMoneyOnDemo1(r);
 
   RunResult apply = Relup({"apply", DemoTarball(2), "--root", r});
   INFO(apply.both());
