@@ -24,6 +24,19 @@ namespace relup::test {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
+RelupExec::RelupExec(const std::vector<std::string>& args,
+                     const std::vector<std::string>& extra_env)
+    : args_{RELUP_BIN}, env_(extra_env) {
+  args_.insert(args_.end(), args.begin(), args.end());
+  for (auto& a : args_) argv_.push_back(a.data());
+  argv_.push_back(nullptr);
+  for (char** e = environ; *e; ++e) {
+    if (std::strncmp(*e, "RELUP_ROOT=", 11) != 0) envp_.push_back(*e);
+  }
+  for (auto& e : env_) envp_.push_back(e.data());
+  envp_.push_back(nullptr);
+}
+
 RunResult Relup(const std::vector<std::string>& args, std::chrono::seconds timeout,
                 const std::vector<std::string>& extra_env) {
   // No Catch assertion in here: tests call this from several threads, and
@@ -42,26 +55,13 @@ RunResult Relup(const std::vector<std::string>& args, std::chrono::seconds timeo
     result.err = std::string("pipe: ") + std::strerror(errno);
     return result;
   }
-  std::vector<std::string> argv_store = {RELUP_BIN};
-  argv_store.insert(argv_store.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_store) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  // The environment without RELUP_ROOT, prepared before fork: the child of a
-  // multi-threaded process may only call async-signal-safe functions.
-  std::vector<char*> envp;
-  for (char** e = environ; *e; ++e) {
-    if (std::strncmp(*e, "RELUP_ROOT=", 11) != 0) envp.push_back(*e);
-  }
-  std::vector<std::string> env_store = extra_env;
-  for (auto& e : env_store) envp.push_back(e.data());
-  envp.push_back(nullptr);
+  RelupExec exec(args, extra_env);
 
   pid_t pid = ::fork();
   if (pid == 0) {
     ::dup2(out_pipe[1], STDOUT_FILENO);
     ::dup2(err_pipe[1], STDERR_FILENO);
-    ::execve(argv[0], argv.data(), envp.data());
+    ::execve(exec.argv()[0], exec.argv(), exec.envp());
     ::_exit(127);
   }
   ::close(out_pipe[1]);

@@ -32,6 +32,24 @@ RunResult Relup(const std::vector<std::string>& args,
                 std::chrono::seconds timeout = std::chrono::seconds(60),
                 const std::vector<std::string>& extra_env = {});
 
+// The argv and environment of a RELUP_BIN child (`args`; the test's
+// environment without RELUP_ROOT, plus `extra_env` "NAME=value" entries),
+// built before fork: the child of a multi-threaded process may only call
+// async-signal-safe functions, such as execve(argv()[0], argv(), envp()).
+class RelupExec {
+ public:
+  explicit RelupExec(const std::vector<std::string>& args,
+                     const std::vector<std::string>& extra_env = {});
+  RelupExec(const RelupExec&) = delete;  // argv_ and envp_ point into the strings
+  RelupExec& operator=(const RelupExec&) = delete;
+  char* const* argv() const { return argv_.data(); }
+  char* const* envp() const { return envp_.data(); }
+
+ private:
+  std::vector<std::string> args_, env_;
+  std::vector<char*> argv_, envp_;
+};
+
 // Stdout without its trailing newline.
 std::string Trimmed(const std::string& text);
 

@@ -22,8 +22,6 @@
 #include "apply_fixture.h"
 #include "cli_harness.h"
 
-extern char** environ;
-
 namespace relup::test {
 namespace {
 
@@ -56,18 +54,7 @@ PtyRun RelupOnPty(const std::vector<std::string>& args,
   int slave = ::open(slave_name, O_RDWR | O_NOCTTY | O_CLOEXEC);
   REQUIRE(slave >= 0);
 
-  // Everything the child needs is prepared before fork: the child of a
-  // multi-threaded process may only call async-signal-safe functions.
-  std::vector<std::string> argv_store = {RELUP_BIN};
-  argv_store.insert(argv_store.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_store) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (char** e = environ; *e; ++e) {
-    if (std::strncmp(*e, "RELUP_ROOT=", 11) != 0) envp.push_back(*e);
-  }
-  envp.push_back(nullptr);
+  RelupExec exec(args);
 
   PtyRun run;
   auto started = Clock::now();
@@ -76,7 +63,7 @@ PtyRun RelupOnPty(const std::vector<std::string>& args,
     ::setsid();
     ::ioctl(slave, TIOCSCTTY, 0);
     for (int fd = 0; fd <= 2; ++fd) ::dup2(slave, fd);  // dup2 clears O_CLOEXEC
-    ::execve(argv[0], argv.data(), envp.data());
+    ::execve(exec.argv()[0], exec.argv(), exec.envp());
     ::_exit(127);
   }
   ::close(slave);
