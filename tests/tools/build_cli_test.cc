@@ -140,7 +140,7 @@ TEST_CASE("relup inspect summarizes a tarball, and --json gives the same as JSON
   CHECK_THAT(json.output, Catch::Contains("\"name\":\"demo\""));
   CHECK_THAT(json.output, Catch::Contains("\"verified\":true"));
   auto missing = Run(Relup() + " inspect " + dir / "nothing.tar.gz");
-  CHECK(missing.exit_code == 1);
+  CHECK(missing.exit_code == 2);  // kExitUsage: the path is no file
   CHECK_THAT(missing.output, Catch::Contains("nothing.tar.gz"));
 }
 

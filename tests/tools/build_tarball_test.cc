@@ -268,5 +268,35 @@ TEST_CASE("relup verify exits kExitVerifyFailed naming the tampered file, 0 when
   CHECK_THAT(bad.output, Catch::Contains("FAILED"));
 }
 
+TEST_CASE(
+    "inspect, explain and verify give one exit status for one kind of bad tarball: 2 for a path "
+    "that is no file, 6 for a file that is no release tarball",
+    "[build][tarball][verify][cli]") {
+  TempDir dir;
+  std::string junk = dir.write("junk.tar.gz", "definitely not gzip");
+  std::string no_release = dir / "no-release.tar.gz";  // a valid tarball without release.yaml
+  REQUIRE(WriteTarballAtomically(no_release, ReleaseFiles{{"lib/x", "hi"}}).ok());
+  struct Case {
+    std::string path;
+    int exit_code;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {dir / "missing.tar.gz", 2, "missing.tar.gz"},
+      {dir.path(), 2, "is a directory, not a release tarball"},
+      {junk, 6, "not a tar.gz archive"},
+      {no_release, 6, "no-release.tar.gz"},
+  };
+  for (const char* cmd : {"inspect", "explain", "verify"}) {
+    for (const Case& c : cases) {
+      auto r = testing::Run(testing::Relup() + " " + cmd + " " + c.path);
+      INFO(cmd << " " << c.path << ":\n" << r.output);
+      CHECK(r.exit_code == c.exit_code);
+      CHECK_THAT(r.output, Catch::Contains(std::string("relup ") + cmd + ": "));
+      CHECK_THAT(r.output, Catch::Contains(c.message));
+    }
+  }
+}
+
 }  // namespace
 }  // namespace relup::build

@@ -3,6 +3,9 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
+
+#include "exit_status.h"
 
 namespace relup::cli {
 
@@ -27,6 +30,16 @@ void PrintDiagnostics(std::string_view cmd, const build::Diagnostics& diags,
   std::fprintf(stderr, "relup %.*s: %zu error%s%s%.*s\n", static_cast<int>(cmd.size()), cmd.data(),
                diags.size(), diags.size() == 1 ? "" : "s", suffix.empty() ? "" : "; ",
                static_cast<int>(suffix.size()), suffix.data());
+}
+
+int TarballOpenFailure(std::string_view cmd, const std::string& path, const Status& status) {
+  std::fprintf(stderr, "relup %.*s: %s\n", static_cast<int>(cmd.size()), cmd.data(),
+               status.message().c_str());
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return kExitUsage;
+  StatusCode code = status.code();
+  if (code == StatusCode::kNotFound || code == StatusCode::kIOError) return kExitFailure;
+  return kExitVerifyFailed;
 }
 
 }  // namespace relup::cli

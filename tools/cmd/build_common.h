@@ -18,6 +18,13 @@ void AddLibDirOption(CLI::App& sub, build::LibrarySearch* search);
 // where the build puts every module (build/bin/relup -> build/modules).
 void AddDefaultLibraryDirs(build::LibrarySearch* search);
 
+// For a release tarball named on the command line that could not be opened
+// (`status` from ReadTarball or OpenReleaseTarball): prints "relup CMD:
+// MESSAGE" and returns kExitUsage when `path` is not a file (missing, a
+// directory), kExitFailure when it cannot be read, and kExitVerifyFailed
+// when it is not a valid release tarball -- the same for every command.
+int TarballOpenFailure(std::string_view cmd, const std::string& path, const Status& status);
+
 // Prints every diagnostic to stderr, then "relup CMD: N error(s)[; suffix]".
 void PrintDiagnostics(std::string_view cmd, const build::Diagnostics& diags,
                       std::string_view suffix = {});

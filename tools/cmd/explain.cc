@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "build/inspect.h"
+#include "cmd/build_common.h"
 #include "command.h"
 
 namespace relup::cli {
@@ -19,10 +20,7 @@ CommandRunner Setup(CLI::App& sub) {
   sub.add_option("--to", args->to, "only the plan that downgrades to this vsn");
   return [args] {
     auto tarball = build::OpenReleaseTarball(args->tarball);
-    if (!tarball.ok()) {
-      std::fprintf(stderr, "relup explain: %s\n", tarball.status().message().c_str());
-      return static_cast<int>(kExitFailure);
-    }
+    if (!tarball.ok()) return TarballOpenFailure("explain", args->tarball, tarball.status());
     auto opt = [](const std::string& s) {
       return s.empty() ? std::nullopt : std::optional<std::string>(s);
     };

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "cmd/build_common.h"
 #include "cmd/node_client_util.h"
 #include "command.h"
 
@@ -20,10 +21,7 @@ CommandRunner Setup(CLI::App& sub) {
   sub.add_flag("--json", args->json, "print the summary as JSON");
   return [args] {
     auto tarball = build::OpenReleaseTarball(args->tarball);
-    if (!tarball.ok()) {
-      std::fprintf(stderr, "relup inspect: %s\n", tarball.status().message().c_str());
-      return static_cast<int>(kExitFailure);
-    }
+    if (!tarball.ok()) return TarballOpenFailure("inspect", args->tarball, tarball.status());
     auto problems = build::VerifyReleaseFiles(tarball->files, args->tarball);
     if (args->json) {
       PrintLine(ToJson(build::InspectTerm(*tarball, problems)));

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "build/inspect.h"
+#include "cmd/build_common.h"
 #include "cmd/node_client_util.h"
 #include "command.h"
 #include "node/tarball.h"
@@ -21,13 +22,7 @@ CommandRunner Setup(CLI::App& sub) {
   sub.add_flag("--json", args->json, "print {ok, files, problems} as JSON");
   return [args] {
     auto files = ReadTarball(args->tarball);
-    if (!files.ok()) {
-      std::fprintf(stderr, "relup verify: %s\n", files.status().message().c_str());
-      StatusCode code = files.status().code();
-      if (code == StatusCode::kInvalidArgument) return static_cast<int>(kExitUsage);  // a directory
-      bool unreadable = code == StatusCode::kNotFound || code == StatusCode::kIOError;
-      return static_cast<int>(unreadable ? kExitFailure : kExitVerifyFailed);
-    }
+    if (!files.ok()) return TarballOpenFailure("verify", args->tarball, files.status());
     std::vector<std::string> problems = build::VerifyReleaseFiles(*files, args->tarball);
     if (args->json) {
       std::vector<Term> list;
