@@ -79,6 +79,25 @@ TEST_CASE("suspend waits for the message in progress, and queued messages stay q
   CHECK(*queued == Term::atom("pong"));
 }
 
+TEST_CASE("a process inside a callback is listed as busy, and as running again once it returns") {
+  TestNode node({kCrasher});
+  auto pid = node->spawn("rt_crasher", Term(), {.name = "busy"});
+  REQUIRE(pid.ok());
+  CHECK(ProcessStateName(node->get_status(*pid)->state) == "running");
+  std::thread caller([&] { (void)node->call("busy", Yaml("{sleep_ms: 300}")); });
+  REQUIRE(node.log.wait_for("sleeping"));
+  auto status = node->get_status(*pid);
+  CHECK(status->state == ProcessState::kBusy);
+  CHECK(ProcessStateName(status->state) == "busy");
+  bool listed = false;
+  for (const ProcessStatus& p : node->processes()) {
+    if (p.pid == *pid) listed = p.state == ProcessState::kBusy;
+  }
+  CHECK(listed);
+  caller.join();
+  CHECK(Eventually([&] { return node->get_status(*pid)->state == ProcessState::kRunnable; }));
+}
+
 TEST_CASE("suspend of a process busy longer than the timeout is a Timeout naming it") {
   TestNode node({kCrasher});
   auto pid = node->spawn("rt_crasher", Term(), {.name = "busy"});

@@ -75,8 +75,12 @@ struct SpawnOptions {
 // kExiting is only ever seen in the instant between a process ending and its
 // removal from the process table: an ended process is removed at once, so
 // processes() does not list it and get_status() on it returns NotFound.
-enum class ProcessState : uint8_t { kRunnable, kSuspended, kExiting };
-std::string_view ProcessStateName(ProcessState s);  // "running", "suspended", "exiting"
+// kBusy: a worker is inside one of its callbacks at this moment (a process
+// that stays busy is stuck in a callback; relup ps shows it). kRunnable: at
+// a message boundary, idle or with mail waiting for a worker.
+enum class ProcessState : uint8_t { kRunnable, kSuspended, kExiting, kBusy };
+// "running", "suspended", "exiting", "busy"
+std::string_view ProcessStateName(ProcessState s);
 
 struct ProcessStatus {
   Pid pid;

@@ -47,6 +47,8 @@ std::string_view ProcessStateName(ProcessState s) {
       return "suspended";
     case ProcessState::kExiting:
       return "exiting";
+    case ProcessState::kBusy:
+      return "busy";
   }
   return "unknown";
 }

@@ -10,6 +10,7 @@ namespace relup {
 using rt::kExited;
 using rt::kLocked;
 using rt::kOwned;
+using rt::kRunning;
 using rt::kScheduled;
 using rt::kSuspended;
 using rt::kSysRequest;
@@ -30,6 +31,7 @@ std::string NotSuspended(const Process* p, std::string_view op) {
 ProcessState StateOf(uint32_t ctl) {
   if ((ctl & kExited) != 0) return ProcessState::kExiting;
   if ((ctl & kSuspended) != 0) return ProcessState::kSuspended;
+  if ((ctl & kRunning) != 0) return ProcessState::kBusy;
   return ProcessState::kRunnable;
 }
 
