@@ -37,7 +37,8 @@ class ProgressBar {
                        (checking ? "checked" : "upgraded");
     // The bar takes what the text leaves of the line, from 10 to 30 cells.
     int width = std::clamp(Columns() - 3 - static_cast<int>(text.size()), 10, 30);
-    int filled = static_cast<int>(width * d / t);
+    // A done outside [0, total] must not size the strings below negative.
+    int filled = static_cast<int>(width * std::clamp<int64_t>(d, 0, t) / t);
     std::string line = "\r[" + std::string(static_cast<size_t>(filled), '#') +
                        std::string(static_cast<size_t>(width - filled), '.') + "]" + text;
     // A shorter line than the last one (a new phase) overwrites all of it.
