@@ -1,7 +1,8 @@
 // `relup apply` through the real binary against a real node process: a
 // successful rollout and a rollback mid-rollout, both under client load, the
-// wrong from-version refused, and kill -9 in the middle of an apply. Tarballs
-// are made in-process from the test counter modules.
+// wrong from-version refused, and kill -9 in the middle of an apply (with
+// --json: the failure without a report is still one JSON object). Tarballs are
+// made in-process from the test counter modules.
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -203,7 +204,7 @@ TEST_CASE(
   NodeRoot root;
   root.start(t.v1);
   auto apply = std::async(std::launch::async, [&] {
-    return Relup({"apply", t.v2, "--root", root.path()});
+    return Relup({"apply", t.v2, "--root", root.path(), "--json"});
   });
   // Mid-rollout: the first process already runs version 2 (its state has `total`).
   bool midway = WaitUntil(
@@ -214,7 +215,15 @@ TEST_CASE(
   REQUIRE(midway);
   root.kill_node();
   RunResult interrupted = apply.get();
+  INFO(interrupted.both());
   CHECK(interrupted.exit_code != 0);
+  // The request went out and no report came back: still one JSON object,
+  // saying nobody here knows what the node did.
+  std::string json = Trimmed(interrupted.out);
+  CHECK(json.find('\n') == std::string::npos);
+  CHECK(json.substr(0, 1) == "{");
+  CHECK(Contains(json, "\"outcome\":\"unknown\""));
+  CHECK(Contains(json, "\"step\":\"reply\""));
 
   auto entries = ReleaseStore::ReadFile(root.path());
   INFO(entries.status().ToString());
