@@ -89,9 +89,7 @@ TEST_CASE(
   auto first = node->spawn("rt_counter", Term(5), {.name = "counter"});
   REQUIRE(first.ok());
 
-  auto freed = node->unregister("counter");
-  REQUIRE(freed.ok());
-  CHECK(*freed == *first);
+  REQUIRE(node->unregister("counter", *first).ok());
   CHECK(node->whereis("counter").status().code() == StatusCode::kNotFound);
   CHECK(*node->call(*first, Term::atom("get")) == Term(5));  // still reachable by pid
 
@@ -109,7 +107,24 @@ TEST_CASE(
   Status other = node->reregister("elsewhere", *first);
   CHECK(other.code() == StatusCode::kFailedPrecondition);
   CHECK(Contains(other.message(), "was not spawned as 'elsewhere'"));
-  CHECK(node->unregister("nobody").status().code() == StatusCode::kNotFound);
+  CHECK(node->unregister("nobody", *first).code() == StatusCode::kNotFound);
+}
+
+TEST_CASE(
+    "unregister takes a name only from the process given, so one that took the name since keeps "
+    "it") {
+  TestNode node({kCounter1});
+  auto first = node->spawn("rt_counter", Term(5), {.name = "counter"});
+  REQUIRE(first.ok());
+  REQUIRE(node->exit(*first, Term::atom("shutdown")).ok());
+  auto second = node->spawn("rt_counter", Term(7), {.name = "counter"});
+  REQUIRE(second.ok());
+
+  Status s = node->unregister("counter", *first);
+  CHECK(s.code() == StatusCode::kNotFound);
+  CHECK(Contains(s.message(), second->to_string()));
+  REQUIRE(node->whereis("counter").ok());
+  CHECK(*node->whereis("counter") == *second);
 }
 
 TEST_CASE("a name that reads as a pid or holds a control character is refused") {

@@ -157,11 +157,13 @@ class Node {
   Status restore(const ProcessSnapshot& snapshot);
 
   Result<Pid> whereis(std::string_view name) const;
-  // Takes `name` out of the registry without ending its process, and returns
-  // that process's pid. The process lives on (reachable by pid, listed with
-  // its name until it ends) and a new spawn may register the name. For the
-  // upgrade executor's stop step, which must stay undoable until the commit.
-  Result<Pid> unregister(std::string_view name);
+  // Takes `name` out of the registry without ending `pid`, which must hold it:
+  // NotFound if the name is free or held by another process (one that took
+  // it after `pid` ended is left alone). The process lives on (reachable by
+  // pid, listed with its name until it ends) and a new spawn may register
+  // the name. For the upgrade executor's stop step, which must stay undoable
+  // until the commit.
+  Status unregister(std::string_view name, Pid pid);
   // Undoes unregister: `pid` must be a live process spawned with `name`.
   // AlreadyExists (naming the holder) if another process took the name since.
   Status reregister(std::string_view name, Pid pid);

@@ -251,7 +251,9 @@ bool Execution::HoldForStop(const std::string& name) {
     Fail(nullptr, status.ok() ? status->module : "", "stop", s.WithContext("stopping " + name));
     return false;
   }
-  if (!node_.unregister(name).ok()) {  // ended meanwhile
+  // Only from this pid: if it ended meanwhile, a process that took the name
+  // since keeps it.
+  if (!node_.unregister(name, *pid).ok()) {
     if (!was_suspended) (void)node_.resume(*pid);
     return true;
   }

@@ -152,9 +152,9 @@ Result<Pid> Node::whereis(std::string_view name) const {
   return impl_->whereis(name);
 }
 
-Result<Pid> Node::unregister(std::string_view name) {
+Status Node::unregister(std::string_view name, Pid pid) {
   RELUP_NODE_UP_();
-  return impl_->unregister(name);
+  return impl_->unregister(name, pid);
 }
 
 Status Node::reregister(std::string_view name, Pid pid) {

@@ -122,10 +122,11 @@ Result<Pid> Node::Impl::whereis(std::string_view name) const {
   return *pid;
 }
 
-Result<Pid> Node::Impl::unregister(std::string_view name) {
-  RELUP_ASSIGN_OR_RETURN(Pid pid, whereis(name));
-  registry_.remove(std::string(name), pid);
-  return pid;
+Status Node::Impl::unregister(std::string_view name, Pid pid) {
+  if (registry_.remove(std::string(name), pid)) return Status();
+  RELUP_ASSIGN_OR_RETURN(Pid holder, whereis(name));
+  return Status::NotFound("the name '" + std::string(name) + "' is registered to " +
+                          holder.to_string() + ", not to " + pid.to_string());
 }
 
 Status Node::Impl::reregister(std::string_view name, Pid pid) {

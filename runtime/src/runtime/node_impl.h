@@ -93,7 +93,7 @@ class Node::Impl {
   Result<ProcessSnapshot> snapshot(const ProcessRef& target);
   Status restore(const ProcessSnapshot& snapshot);
   Result<Pid> whereis(std::string_view name) const;
-  Result<Pid> unregister(std::string_view name);
+  Status unregister(std::string_view name, Pid pid);
   Status reregister(std::string_view name, Pid pid);
   std::vector<ProcessStatus> processes() const;
   std::vector<Pid> processes_running(std::string_view module, std::string_view vsn) const;

@@ -84,10 +84,12 @@ Status Registry::add(const std::string& name, Pid pid) {
   return Status();
 }
 
-void Registry::remove(const std::string& name, Pid pid) {
+bool Registry::remove(const std::string& name, Pid pid) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = names_.find(name);
-  if (it != names_.end() && it->second == pid) names_.erase(it);
+  if (it == names_.end() || it->second != pid) return false;
+  names_.erase(it);
+  return true;
 }
 
 std::optional<Pid> Registry::find(std::string_view name) const {

@@ -98,8 +98,8 @@ class Registry {
  public:
   // AlreadyExists naming the current holder if the name is taken.
   Status add(const std::string& name, Pid pid);
-  // Removes the name if `pid` still holds it.
-  void remove(const std::string& name, Pid pid);
+  // Removes the name if `pid` still holds it; false if it does not.
+  bool remove(const std::string& name, Pid pid);
   std::optional<Pid> find(std::string_view name) const;
 
  private:
