@@ -66,7 +66,10 @@
 //
 // Pauses: between a process's suspend and its resume the executor does no
 // I/O, no logging and no allocation beyond what code_change itself needs;
-// everything is resolved before the first suspend.
+// everything is resolved before the first suspend. The held group and the
+// processes of stop steps are the exception: they stay suspended through
+// the commit's start and apply steps and ExecuteOptions::record (the release
+// store's write), so that a failure there can still restore them.
 //
 // Thread-safety: one Run at a time per executor (ReleaseHandler serialises
 // upgrades). Run blocks the calling thread, which must not be a scheduler
