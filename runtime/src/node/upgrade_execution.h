@@ -80,6 +80,7 @@ struct Proc {
   Clock::time_point t0{};
   int64_t pause_us = -1;  // -1: never paused
   Phase phase = Phase::kPending;
+  bool ending = false;          // held by a stop step: the commit ends it instead of resuming it
   bool keep_suspended = false;  // suspended by someone else before the upgrade: left so
 };
 
@@ -169,6 +170,7 @@ class Execution {
     Pid pid;
     std::string name;
     bool was_suspended = false;  // by someone else before: left suspended on rollback
+    size_t proc = SIZE_MAX;      // its index in procs_ if the upgrade changes it too
   };
   std::vector<Stopping> stopping_;
 

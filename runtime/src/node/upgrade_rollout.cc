@@ -42,7 +42,7 @@ Status Execution::Suspend(Proc& p, Millis timeout) {
 void Execution::Resume(Proc& p) {
   // A process someone suspended before the upgrade (relup suspend) changes
   // code like the others but stays suspended, as they left it.
-  Status s = p.keep_suspended ? Status::Ok() : node_.resume(p.pid);
+  Status s = p.keep_suspended || p.ending ? Status::Ok() : node_.resume(p.pid);
   // Rounded up: a pause of 300 ns reads "1 us", an honest upper bound.
   int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - p.t0).count();
   p.pause_us = (ns + 999) / 1000;
@@ -244,7 +244,16 @@ bool Execution::HoldForStop(const std::string& name) {
   Result<Pid> pid = node_.whereis(name);
   if (!pid.ok()) return true;  // gone already: nothing to stop
   Result<ProcessStatus> status = node_.get_status(*pid);
-  bool was_suspended = status.ok() && status->state == ProcessState::kSuspended;
+  // A process this upgrade changes may be suspended by it (the held group):
+  // only a suspend from before the upgrade counts.
+  size_t proc = SIZE_MAX;
+  if (known_.count(pid->id) > 0) {
+    for (size_t i = 0; i < procs_.size() && proc == SIZE_MAX; ++i) {
+      if (procs_[i].pid == *pid) proc = i;
+    }
+  }
+  bool was_suspended = proc != SIZE_MAX ? procs_[proc].keep_suspended
+                                        : status.ok() && status->state == ProcessState::kSuspended;
   Status s = node_.suspend(*pid, kDefaultTimeout);
   if (IsGone(s)) return true;
   if (!s.ok()) {
@@ -254,10 +263,15 @@ bool Execution::HoldForStop(const std::string& name) {
   // Only from this pid: if it ended meanwhile, a process that took the name
   // since keeps it.
   if (!node_.unregister(name, *pid).ok()) {
-    if (!was_suspended) (void)node_.resume(*pid);
+    bool held_here = proc != SIZE_MAX && (procs_[proc].phase == Phase::kSuspended ||
+                                          procs_[proc].phase == Phase::kChanged);
+    if (!was_suspended && !held_here) (void)node_.resume(*pid);
     return true;
   }
-  stopping_.push_back(Stopping{*pid, name, was_suspended});
+  // A held-group member must not be resumed on the new code by the commit
+  // only to be ended right after.
+  if (proc != SIZE_MAX) procs_[proc].ending = true;
+  stopping_.push_back(Stopping{*pid, name, was_suspended, proc});
   return true;
 }
 
@@ -277,6 +291,7 @@ void Execution::UndoStops() {
       Fail("rollback", s.WithContext("giving " + it->pid.to_string() + " its name " + it->name +
                                      " back after undoing its stop"));
     }
+    if (it->proc != SIZE_MAX) procs_[it->proc].ending = false;
     if (!it->was_suspended) (void)node_.resume(it->pid);
   }
 }
