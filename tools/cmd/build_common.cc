@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "cmd/node_client_util.h"
 #include "exit_status.h"
 
 namespace relup::cli {
@@ -33,13 +34,12 @@ void PrintDiagnostics(std::string_view cmd, const build::Diagnostics& diags,
 }
 
 int TarballOpenFailure(std::string_view cmd, const std::string& path, const Status& status) {
-  std::fprintf(stderr, "relup %.*s: %s\n", static_cast<int>(cmd.size()), cmd.data(),
-               status.message().c_str());
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) return kExitUsage;
   StatusCode code = status.code();
-  if (code == StatusCode::kNotFound || code == StatusCode::kIOError) return kExitFailure;
-  return kExitVerifyFailed;
+  int exit = !std::filesystem::is_regular_file(path, ec)                     ? kExitUsage
+             : code == StatusCode::kNotFound || code == StatusCode::kIOError ? kExitFailure
+                                                                             : kExitVerifyFailed;
+  return ReportFailure(cmd, status, exit, "verify");
 }
 
 }  // namespace relup::cli

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "core/yaml_scalar.h"
+#include "node/upgrade_report.h"
 
 namespace relup::cli {
 namespace fs = std::filesystem;
@@ -37,20 +38,20 @@ int ReportFailure(std::string_view cmd, const Status& status, int exit, std::str
   std::fprintf(stderr, "relup %.*s: %s\n", static_cast<int>(cmd.size()), cmd.data(),
                status.message().c_str());
   if (json_errors) {
-    Term reason = Term::map({{Term::atom("code"), Term(std::string(StatusCodeName(status.code())))},
-                             {Term::atom("message"), Term(status.message())}});
-    Term failure =
-        Term::map({{Term::atom("step"), Term(std::string(step))}, {Term::atom("reason"), reason}});
-    PrintLine(ToJson(Term::map({{Term::atom("outcome"), Term::atom(outcome)},
-                                {Term::atom("failures"), Term::list({failure})}})));
+    // The node's own refusal report, so pipelines read one schema.
+    Term report = RefusedReport("", "", std::string(step), status).ToTerm(false);
+    PrintLine(ToJson(report.put("outcome", Term::atom(outcome))));
   }
   return exit;
 }
 
+int ErrorExit(const Status& status) {
+  return status.code() == StatusCode::kUnavailable ? kExitNoNode : kExitFailure;
+}
+
 int ReportError(std::string_view cmd, const Status& status) {
-  bool no_node = status.code() == StatusCode::kUnavailable;
-  return ReportFailure(cmd, status, no_node ? kExitNoNode : kExitFailure,
-                       no_node ? "connect" : "client");
+  int exit = ErrorExit(status);
+  return ReportFailure(cmd, status, exit, exit == kExitNoNode ? "connect" : "client");
 }
 
 int UsageError(std::string_view cmd, const Status& status) {

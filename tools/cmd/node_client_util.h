@@ -25,11 +25,14 @@ Result<std::string> ResolveRoot(const std::string& root);
 // Prints "relup CMD: MESSAGE" to stderr and returns the exit status for it
 // (kExitNoNode for an unreachable node, kExitFailure otherwise).
 int ReportError(std::string_view cmd, const Status& status);
+// That exit status alone: kExitNoNode for Unavailable, else kExitFailure.
+int ErrorExit(const Status& status);
 // The same for a bad argument: always kExitUsage.
 int UsageError(std::string_view cmd, const Status& status);
 // The same with the exit status, the step that failed and the outcome given.
-// With JSON errors on (EnableJsonErrors) it also prints, on stdout,
-//   {"outcome": OUTCOME, "failures": [{"step": STEP, "reason": {"code", "message"}}]}
+// With JSON errors on (EnableJsonErrors) it also prints, on stdout, the
+// report a node sends for a refusal (RefusedReport), with
+//   "outcome": OUTCOME, "failures": [{"step": STEP, "reason": {"code", "message"}, ...}]
 // OUTCOME is "refused" (nothing was sent to the node, or it refused before
 // any change) or "unknown" (the request was sent and no report came back).
 int ReportFailure(std::string_view cmd, const Status& status, int exit, std::string_view step,

@@ -154,10 +154,7 @@ int RunUpgradeRequest(std::string_view cmd, ControlClient& client, const Term& r
   bar.clear();
   // The request went out: without a report nobody here knows what the node did.
   if (!reply.ok()) {
-    return ReportFailure(
-        cmd, reply.status(),
-        reply.status().code() == StatusCode::kUnavailable ? kExitNoNode : kExitFailure, "reply",
-        "unknown");
+    return ReportFailure(cmd, reply.status(), ErrorExit(reply.status()), "reply", "unknown");
   }
 
   const Term* report_term = nullptr;
