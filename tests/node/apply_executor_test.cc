@@ -604,19 +604,28 @@ up:
   };
   Release r2 = MakeRelease("2", {{"counter", "2"}});
 
+  // With --atomic the old worker is also a member of the held group: the
+  // commit ends it without resuming it on the new code first, and a rollback
+  // restores and resumes it like the other members.
+  ExecuteOptions options;
+  options.atomic = GENERATE(false, true);
+  INFO((options.atomic ? "with --atomic" : "per process"));
+
   SECTION("when the plan goes through, the new process holds the name and the old one is gone") {
     PlanSet plans = plans_with("");
-    UpgradeReport report = f.Run(plans.up[0], r2, &plans.down[0]);
+    UpgradeReport report = f.Run(plans.up[0], r2, &plans.down[0], options);
     INFO(report.status().ToString());
     REQUIRE(report.outcome == UpgradeOutcome::kOk);
+    CHECK(report.warnings.empty());
     auto now = f.node().whereis("worker");
     REQUIRE(now.ok());
     CHECK(*now != *old);
     CHECK(f.State(*now) == Map("{id: 42, total: 0}"));
     CHECK(f.node().get_status(*old).status().code() == StatusCode::kNotFound);
+    CHECK(AllRun(f.node(), pids, "counter", "2"));
   }
 
-  SECTION("when a later step fails, the old process has its name, state and mail back") {
+  SECTION("when a later step fails, the old process has its name, code, state and mail back") {
     // counter has no {apply: ...} request: the temporary process fails the call.
     PlanSet plans = plans_with(
         "      - {op: apply, module: counter, function: migrate, args: ~, init_args: {id: 99}, "
@@ -625,7 +634,7 @@ up:
     // holds the process wait in its mailbox.
     CastLoad load(f.node(), {*old});
     load.WaitFor(100);
-    UpgradeReport report = f.Run(plans.up[0], r2, &plans.down[0]);
+    UpgradeReport report = f.Run(plans.up[0], r2, &plans.down[0], options);
     load.Stop();
 
     REQUIRE(report.outcome == UpgradeOutcome::kRolledBack);
@@ -635,46 +644,6 @@ up:
     CHECK(*now == *old);
     CHECK(f.node().get_status(*old)->vsn == "1");
     // Resumed: it may still be busy with the casts that waited for it.
-    ProcessState state = f.node().get_status(*old)->state;
-    CHECK((state == ProcessState::kRunnable || state == ProcessState::kBusy));
-    CHECK(f.Get(*old) == Map("{id: 41, count: " + std::to_string(load.sent(0)) + "}"));
-    CHECK(AllRun(f.node(), pids, "counter", "1"));
-  }
-
-  // With --atomic the old worker is also a member of the held group: the
-  // commit ends it without resuming it on the new code first, and a rollback
-  // restores and resumes it like the other members.
-  ExecuteOptions atomic;
-  atomic.atomic = true;
-
-  SECTION("with --atomic, the held worker is ended by the commit, not resumed first") {
-    PlanSet plans = plans_with("");
-    UpgradeReport report = f.Run(plans.up[0], r2, &plans.down[0], atomic);
-    INFO(report.status().ToString());
-    REQUIRE(report.outcome == UpgradeOutcome::kOk);
-    CHECK(report.warnings.empty());
-    CHECK(f.node().get_status(*old).status().code() == StatusCode::kNotFound);
-    auto now = f.node().whereis("worker");
-    REQUIRE(now.ok());
-    CHECK(f.State(*now) == Map("{id: 42, total: 0}"));
-    CHECK(AllRun(f.node(), pids, "counter", "2"));
-  }
-
-  SECTION("with --atomic, a later failure gives the held worker its name, code and state back") {
-    PlanSet plans = plans_with(
-        "      - {op: apply, module: counter, function: migrate, args: ~, init_args: {id: 99}, "
-        "timeout: 1000}\n");
-    CastLoad load(f.node(), {*old});
-    load.WaitFor(100);
-    UpgradeReport report = f.Run(plans.up[0], r2, &plans.down[0], atomic);
-    load.Stop();
-
-    REQUIRE(report.outcome == UpgradeOutcome::kRolledBack);
-    CHECK(report.failures[0].step == "apply");
-    auto now = f.node().whereis("worker");
-    REQUIRE(now.ok());
-    CHECK(*now == *old);
-    CHECK(f.node().get_status(*old)->vsn == "1");
     ProcessState state = f.node().get_status(*old)->state;
     CHECK((state == ProcessState::kRunnable || state == ProcessState::kBusy));
     CHECK(f.Get(*old) == Map("{id: 41, count: " + std::to_string(load.sent(0)) + "}"));
