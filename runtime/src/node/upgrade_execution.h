@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -153,7 +154,7 @@ class Execution {
   std::vector<Change> changes_;
   std::vector<Segment> segments_;
   std::vector<Proc> procs_;
-  std::unordered_set<uint64_t> known_;              // pids in procs_
+  std::unordered_map<uint64_t, size_t> known_;      // pid -> its index in procs_
   std::unordered_set<uint64_t> was_suspended_;      // suspended (relup suspend) when found
   std::vector<std::vector<size_t>> segment_procs_;  // procs of each segment, in change order
   std::vector<size_t> held_;                        // procs of the held group, in order

@@ -197,7 +197,7 @@ std::vector<std::pair<Pid, ModuleVersionPtr>> Execution::FindRunning(const Chang
 }
 
 void Execution::AddProc(Pid pid, uint32_t change, uint32_t segment, ModuleVersionPtr from) {
-  if (!known_.insert(pid.id).second) return;
+  if (!known_.emplace(pid.id, procs_.size()).second) return;
   Proc p;
   p.pid = pid;
   p.keep_suspended = was_suspended_.count(pid.id) > 0;

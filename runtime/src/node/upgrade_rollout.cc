@@ -246,12 +246,8 @@ bool Execution::HoldForStop(const std::string& name) {
   Result<ProcessStatus> status = node_.get_status(*pid);
   // A process this upgrade changes may be suspended by it (the held group):
   // only a suspend from before the upgrade counts.
-  size_t proc = SIZE_MAX;
-  if (known_.count(pid->id) > 0) {
-    for (size_t i = 0; i < procs_.size() && proc == SIZE_MAX; ++i) {
-      if (procs_[i].pid == *pid) proc = i;
-    }
-  }
+  auto known = known_.find(pid->id);
+  size_t proc = known != known_.end() ? known->second : SIZE_MAX;
   bool was_suspended = proc != SIZE_MAX ? procs_[proc].keep_suspended
                                         : status.ok() && status->state == ProcessState::kSuspended;
   Status s = node_.suspend(*pid, kDefaultTimeout);
