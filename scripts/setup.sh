@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# libasio-dev: the event loop of the runtime's timers and sockets (runtime/src/io).
 packages=(build-essential cmake pkg-config libcli11-dev libyaml-cpp-dev libarchive-dev
-          libssl-dev catch2)
+          libssl-dev catch2 libasio-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

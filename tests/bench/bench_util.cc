@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 namespace relup::bench {
@@ -62,6 +63,30 @@ double Median(std::vector<double> values) {
 int64_t HeapBytesInUse() {
   struct mallinfo2 mi = mallinfo2();
   return static_cast<int64_t>(mi.uordblks + mi.hblkhd);
+}
+
+int64_t RssBytes() {
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr) return 0;
+  long long size = 0, resident = 0;
+  int got = std::fscanf(f, "%lld %lld", &size, &resident);
+  std::fclose(f);
+  return got == 2 ? resident * sysconf(_SC_PAGESIZE) : 0;
+}
+
+Result<double> JsonNumber(std::string_view json, std::string_view key) {
+  std::string quoted = "\"" + std::string(key) + "\":";
+  size_t at = json.find(quoted);
+  if (at == std::string_view::npos) {
+    return Status::Internal("no \"" + std::string(key) + "\" in: " + std::string(json));
+  }
+  std::string rest(json.substr(at + quoted.size()));
+  char* end = nullptr;
+  double v = std::strtod(rest.c_str(), &end);
+  if (end == rest.c_str()) {
+    return Status::Internal("\"" + std::string(key) + "\" is no number in: " + std::string(json));
+  }
+  return v;
 }
 
 int64_t ThreadCpuNs() {

@@ -23,11 +23,16 @@ struct Config {
   int reps = 3;            // repetitions; the median of each figure is printed
   std::string module_dir;  // built bench modules (NAME-VSN.so)
   std::string relup_bin;   // the relup CLI
+  std::string example_module_dir;  // the examples' modules (echo_acceptor-1.so, ...)
+  std::string echo_load_bin;       // tcp_echo's load generator (load/echo_load.cc)
   std::string work_dir;    // scratch space for releases and node roots
   unsigned workers = 0;    // scheduler threads; 0: one per core
 
   std::string module(std::string_view name, std::string_view vsn) const {
     return module_dir + "/" + std::string(name) + "-" + std::string(vsn) + ".so";
+  }
+  std::string example_module(std::string_view name, std::string_view vsn) const {
+    return example_module_dir + "/" + std::string(name) + "-" + std::string(vsn) + ".so";
   }
 };
 
@@ -60,6 +65,12 @@ int64_t ThreadCpuNs();
 // Bytes the allocator has handed out and not got back (mallinfo2: in-use
 // arena bytes + mmapped chunks, summed over every arena).
 int64_t HeapBytesInUse();
+// Resident set size of this process (/proc/self/statm); 0 if unreadable.
+int64_t RssBytes();
+
+// The number after "key": in a one-line JSON object such as the load
+// generator prints; an error naming the key if it is missing.
+Result<double> JsonNumber(std::string_view json, std::string_view key);
 
 // Runs a shell command line; its stdout is returned, its stderr passes through.
 // A non-zero exit is an error naming the command.

@@ -68,6 +68,7 @@ TEST_CASE("every command says no node is running, and how to start one, with exi
                                        {"spawn", "demo_server", "{name: x, money: 1}"},
                                        {"suspend", "blackode"},
                                        {"resume", "blackode"},
+                                       {"kill", "blackode"},
                                        {"load", ExampleModule("demo_server-2.so")},
                                        {"change-code", "blackode", "demo_server", "1"},
                                        {"apply", DemoTarball(2)},

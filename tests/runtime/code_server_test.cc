@@ -175,8 +175,8 @@ TEST_CASE("every bad library is refused with a message that says what to fix") {
        {"bad-magic.so is not a relup module (descriptor magic 0xDEADBEEF"}},
       {kTestModules + "/bad-abi.so",
        StatusCode::kModuleError,
-       {"bad-abi.so: wrong ABI version 7, this node speaks " + abi +
-        ": rebuild the module against this relup"}},
+       {"bad-abi.so: wrong ABI version " + std::to_string(relup::kAbiVersion - 1) +
+        ", this node speaks " + abi + ": rebuild the module against this relup"}},
       {kTestModules + "/bad-term-size.so",
        StatusCode::kModuleError,
        {"bad-term-size.so: its Term is", "rebuild the module against this relup"}},
@@ -317,7 +317,7 @@ TEST_CASE("InspectModuleFile reads a library's descriptor and keeps nothing load
   CHECK_FALSE(twin->has_code_change);
   auto bad = relup::InspectModuleFile(kTestModules + "/bad-abi.so");
   REQUIRE_FALSE(bad.ok());
-  CHECK_THAT(bad.status().message(), Catch::Contains("wrong ABI version 7"));
+  CHECK_THAT(bad.status().message(), Catch::Contains("wrong ABI version " + std::to_string(relup::kAbiVersion - 1)));
   auto wrong = relup::InspectModuleFile(kDemo1, "payments");
   REQUIRE_FALSE(wrong.ok());
   CHECK_THAT(wrong.status().message(), Catch::Contains("but 'payments' was expected"));

@@ -32,12 +32,42 @@ class FakeContext final : public relup::ProcessContext {
   Result<relup::RequestId> send_request(std::string_view, Term) override { return 1; }
   void reply(const From&, Term value) override { replies.push_back(std::move(value)); }
   void log(std::string_view line) override { logs.emplace_back(line); }
+  Result<relup::Pid> whereis(std::string_view) override { return None(); }
+  // The I/O half of the context is the runtime's (tests/runtime/*_test.cc
+  // drive it through a real node); this fake has none of it.
+  Result<Term> send_after(int64_t, Term) override { return None(); }
+  Result<bool> cancel_timer(const Term&) override { return None(); }
+  Result<relup::Spawned> spawn(std::string_view, Term, const relup::SpawnOptions&) override {
+    return None();
+  }
+  Result<Term> monitor(relup::Pid) override { return None(); }
+  Result<Term> monitor(std::string_view) override { return None(); }
+  Result<bool> demonitor(const Term&) override { return None(); }
+  Status link(relup::Pid) override { return None(); }
+  Status unlink(relup::Pid) override { return None(); }
+  bool trap_exit(bool) override { return false; }
+  Status exit(relup::Pid, Term) override { return None(); }
+  Result<Term> tcp_listen(std::string_view, uint16_t, const relup::TcpOptions&) override {
+    return None();
+  }
+  Status tcp_accept(const Term&) override { return None(); }
+  Result<Term> tcp_connect(std::string_view, uint16_t, const relup::TcpOptions&) override {
+    return None();
+  }
+  Status tcp_send(const Term&, std::string_view) override { return None(); }
+  Status tcp_activate(const Term&) override { return None(); }
+  Status tcp_close(const Term&) override { return None(); }
+  Status tcp_controlling_process(const Term&, relup::Pid) override { return None(); }
+  Result<Term> tcp_peername(const Term&) override { return None(); }
+  Result<Term> tcp_sockname(const Term&) override { return None(); }
+  Status tcp_set_nodelay(const Term&, bool) override { return None(); }
 
   std::vector<Term> sent;
   std::vector<Term> replies;
   std::vector<std::string> logs;
 
  private:
+  static Status None() { return Status::Internal("not in the fake context"); }
   Status Record(Term message) {
     sent.push_back(std::move(message));
     return Status();

@@ -155,12 +155,16 @@ TEST_CASE("equality is exact: an int never equals a float") {
   CHECK(Term(nan) == Term(nan));  // so that .nan reads back equal
 }
 
-TEST_CASE("the order sorts by type: nil, bool, number, atom, string, binary, tuple, list, map") {
+TEST_CASE("the order sorts by type: nil, bool, number, atom, ref, pid, string, binary, tuple, list, map") {
+  using relup::RefKind;
   std::vector<Term> ascending = {Term(),           Term(false),
                                  Term(true),       Term(-1.5),
                                  Term(0),          Term(0.5),
                                  Term::atom("a"),  Term::atom("b"),
-                                 Term(""),         Term("a"),
+                                 Term::ref(RefKind::kRef, 9), Term::ref(RefKind::kTimer, 1),
+                                 Term::ref(RefKind::kTimer, 2), Term::ref(RefKind::kMonitor, 1),
+                                 Term::ref(RefKind::kSocket, 1), Term(Pid{1}),
+                                 Term(Pid{2}),     Term(""),         Term("a"),
                                  Term::binary(""), Term::binary("a"),
                                  Term::tuple({}),  Term::tuple({Term(1)}),
                                  Term::list({}),   Term::list({Term(1)}),
@@ -256,4 +260,62 @@ TEST_CASE("pids print as <0.N.0> and parse from that form or a bare number") {
     REQUIRE_FALSE(r.ok());
     CHECK(r.status().message().find("write it as <0.42.0> or 42") != std::string::npos);
   }
+}
+
+// ---------------------------------------------------------------- handles
+
+TEST_CASE("pids and refs are handles: 16-byte values that compare by kind and id") {
+  using relup::RefKind;
+  Term pid(Pid{42});
+  CHECK(pid.is_pid());
+  CHECK(pid.as_pid() == Pid{42});
+  Term timer = Term::ref(RefKind::kTimer, 7);
+  CHECK(timer.is_ref());
+  CHECK(timer.is_ref(RefKind::kTimer));
+  CHECK_FALSE(timer.is_ref(RefKind::kSocket));
+  CHECK(timer.ref_kind() == RefKind::kTimer);
+  CHECK(timer.ref_id() == 7);
+  CHECK(timer == Term::ref(RefKind::kTimer, 7));
+  CHECK(timer != Term::ref(RefKind::kMonitor, 7));  // the kind is part of the ref
+  CHECK(timer.hash() == Term::ref(RefKind::kTimer, 7).hash());
+  CHECK_THROWS_AS(Term(1).as_pid(), BadTermAccess);
+  CHECK_THROWS_AS(pid.ref_id(), BadTermAccess);
+  CHECK_THROWS_AS(Term::ref(RefKind::kRef, Term::kMaxRefId + 1), BadTermAccess);
+}
+
+TEST_CASE("handles print in a form of their own, tagged with what they are") {
+  using relup::RefKind;
+  CHECK(Term(Pid{42}).to_yaml() == "!pid <0.42.0>");
+  CHECK(Term::ref(RefKind::kTimer, 12).to_yaml() == "!timer 12");
+  CHECK(Term::ref(RefKind::kMonitor, 3).to_yaml() == "!monitor 3");
+  CHECK(Term::ref(RefKind::kSocket, 5).to_yaml() == "!socket 5");
+  CHECK(Term::ref(RefKind::kRef, 9).to_yaml() == "!ref 9");
+  Term state = Term::map({{Term::atom("conn"), Term::ref(RefKind::kSocket, 5)},
+                          {Term::atom("peer"), Term(Pid{3})}});
+  CHECK(state.to_yaml() == "{conn: !socket 5, peer: !pid <0.3.0>}");
+}
+
+TEST_CASE("handles cannot be forged from text: parse refuses them and says why") {
+  for (const char* text : {"!pid <0.42.0>", "{t: !timer 12}", "[!socket 5]", "!monitor 1",
+                           "!ref 9"}) {
+    auto t = Term::parse(text);
+    INFO(text);
+    REQUIRE_FALSE(t.ok());
+    CHECK(t.status().message().find("handles cannot be written as text") != std::string::npos);
+  }
+}
+
+TEST_CASE("a client reading the node's own output parses handles back (ParseHandles::kAllow)") {
+  using relup::ParseHandles;
+  using relup::RefKind;
+  Term state = Term::map({{Term::atom("conn"), Term::ref(RefKind::kSocket, 5)},
+                          {Term::atom("peer"), Term(Pid{3})},
+                          {Term::atom("timers"), Term::list({Term::ref(RefKind::kTimer, 1),
+                                                             Term::ref(RefKind::kMonitor, 2),
+                                                             Term::ref(RefKind::kRef, 3)})}});
+  auto back = Term::parse(state.to_yaml(), ParseHandles::kAllow);
+  REQUIRE(back.ok());
+  CHECK(*back == state);
+  CHECK_FALSE(Term::parse("!timer x", ParseHandles::kAllow).ok());
+  CHECK_FALSE(Term::parse("!pid nope", ParseHandles::kAllow).ok());
 }

@@ -175,6 +175,10 @@ void AppendJson(std::string& out, const Term& t) {
     case Term::Type::kAtom:
       AppendJsonString(out, t.as_atom());
       break;
+    case Term::Type::kPid:
+    case Term::Type::kRef:  // a handle: its text form, e.g. "!timer 12"
+      AppendJsonString(out, t.to_yaml());
+      break;
     case Term::Type::kString:
       AppendJsonString(out, t.as_string());
       break;

@@ -68,10 +68,6 @@ class ProcessRef {
 // the node's reading of release.yaml check the same rule.
 std::string RegisteredNameProblem(std::string_view name);
 
-struct SpawnOptions {
-  std::string name;  // registered name; empty for none. A taken name is an error.
-};
-
 // kExiting is only ever seen in the instant between a process ending and its
 // removal from the process table: an ended process is removed at once, so
 // processes() does not list it and get_status() on it returns NotFound.
@@ -124,6 +120,7 @@ class Node {
   CodeServer& code_server();
 
   // Starts a process on the current version of `module`; runs init.
+  // options.link and options.monitor are for ProcessContext::spawn: refused here.
   Result<Pid> spawn(std::string_view module, Term args, SpawnOptions options = {});
 
   // Blocking call from an outside thread: the process's handle_call reply.
@@ -132,6 +129,12 @@ class Node {
   Status send(const ProcessRef& to, Term message);  // handle_info
   // Ends a process as if it stopped with `reason` (terminate runs).
   Status exit(const ProcessRef& target, Term reason);
+  // Sends an exit signal from outside (relup kill), with OTP's meaning (see
+  // ProcessContext in module_abi.h): :kill ends the target with :killed; a
+  // process that traps exits gets {exit: nil, reason: R}; otherwise :normal
+  // is ignored and anything else ends it with reason R, which its links and
+  // monitors see. Works on a suspended process too.
+  Status send_exit(const ProcessRef& target, Term reason);
 
   Status suspend(const ProcessRef& target, Millis timeout = kDefaultTimeout);
   Status resume(const ProcessRef& target);
@@ -168,6 +171,13 @@ class Node {
   // AlreadyExists (naming the holder) if another process took the name since.
   Status reregister(std::string_view name, Pid pid);
   std::vector<ProcessStatus> processes() const;
+  // What the runtime holds for a process: {links: [PID...], monitors: [MON...],
+  // monitored_by: [PID...], timers: N, sockets: [SOCK...], trap_exit: BOOL}.
+  Result<Term> resources(const ProcessRef& target);
+  // Node-wide counts of what processes hold in the runtime: {timers: N,
+  // sockets: N, link_entries: N} (processes with a link, monitor or pending
+  // exit signal). A process's end takes its share out of each.
+  Term io_stats() const;
   // Pids of live processes running `module` (any version, or just `vsn`).
   std::vector<Pid> processes_running(std::string_view module, std::string_view vsn = {}) const;
 

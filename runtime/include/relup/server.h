@@ -49,8 +49,25 @@
 // `state`.
 //
 // Inside init, handle_call, handle_cast, handle_info and terminate, ctx() is
-// the calling process's ProcessContext (send, cast, send_request, reply,
-// log, self). code_change runs without a process context: ctx() throws there.
+// the calling process's ProcessContext (module_abi.h): send, cast,
+// send_request, reply, log, self; timers (send_after, cancel_timer); spawn,
+// monitor, link, trap_exit, exit; TCP sockets (tcp_listen, tcp_accept,
+// tcp_connect, tcp_send, tcp_activate, ...). Whatever they start answers
+// later as a handle_info message. code_change runs without a process
+// context: ctx() throws there (a code change must not start anything; the
+// process's timers, sockets, links and monitors are kept as they are, and
+// their refs in the state stay valid).
+//
+// A process that talks to the world, an echo connection:
+//   MessageOutcome handle_info(const Term& msg, Term& state) {
+//     if (const Term* data = msg.find("data")) {           // {tcp: S, data: B}
+//       ctx().tcp_send(msg.at("tcp"), data->as_binary());
+//       ctx().tcp_activate(msg.at("tcp"));                 // the next chunk
+//       return cont();
+//     }
+//     if (msg.contains("tcp_closed")) return stop(Term::atom("normal"));
+//     return cont();
+//   }
 // The trampolines install the context themselves (detail::ContextScope), so a
 // runtime only has to pass it as the callback's argument.
 //
@@ -99,12 +116,21 @@ class ContextScope {
 // Returned by Server::noreply(): "no reply now" from handle_call, "continue"
 // from handle_cast / handle_info (OTP's {:noreply, state}).
 struct NoReplyOutcome {
+  int64_t timeout_ms = -1;
   operator CallOutcome() const {  // NOLINT: implicit by design
     CallOutcome out;
     out.kind = CallOutcome::Kind::kNoReply;
+    out.timeout_ms = timeout_ms;
     return out;
   }
-  operator MessageOutcome() const { return MessageOutcome{}; }  // NOLINT
+  operator MessageOutcome() const {  // NOLINT
+    MessageOutcome out;
+    out.timeout_ms = timeout_ms;
+    return out;
+  }
+  // So that a callback returning Result<...> can `return noreply();` too.
+  operator Result<CallOutcome>() const { return CallOutcome(*this); }        // NOLINT
+  operator Result<MessageOutcome>() const { return MessageOutcome(*this); }  // NOLINT
 };
 
 // Returned by Server::stop(reason): usable from any handle_* callback.
@@ -122,6 +148,8 @@ struct StopOutcome {
     out.reason = reason;
     return out;
   }
+  operator Result<CallOutcome>() const { return CallOutcome(*this); }        // NOLINT
+  operator Result<MessageOutcome>() const { return MessageOutcome(*this); }  // NOLINT
 };
 
 }  // namespace detail
@@ -137,8 +165,18 @@ class Server {
     out.reply = std::move(value);
     return out;
   }
+  // handle_call: reply `value`, and if no other message comes within
+  // timeout_ms, handle_info gets :timeout (gen_server's {reply, V, S, T}).
+  static CallOutcome reply(Term value, int64_t timeout_ms) {
+    CallOutcome out = reply(std::move(value));
+    out.timeout_ms = timeout_ms;
+    return out;
+  }
   // handle_call: reply later with ctx().reply(from, v). handle_cast/info: go on.
   static detail::NoReplyOutcome noreply() { return {}; }
+  // The same, with gen_server's timeout: :timeout in handle_info after
+  // timeout_ms without any other message.
+  static detail::NoReplyOutcome noreply(int64_t timeout_ms) { return {timeout_ms}; }
   // handle_cast / handle_info: go on (same as noreply()).
   static MessageOutcome cont() { return MessageOutcome{}; }
   // Any handle_*: end this process normally with `reason` (terminate runs).

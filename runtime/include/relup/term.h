@@ -1,7 +1,9 @@
 // relup::Term: the value type of every process state and every message.
 //
-// A Term is one of nil, bool, int (64-bit), float (double), atom, string,
-// binary, tuple, list or map. Terms are immutable values: copying one is
+// A Term is one of nil, bool, int (64-bit), float (double), atom, pid, ref,
+// string, binary, tuple, list or map. Pids and refs are *handles*: a pid
+// names a process, a ref a timer, a monitor, a socket or a plain unique
+// reference, all made by the node (see "Handles" below). Terms are immutable values: copying one is
 // cheap (scalars are inline, compound values share an immutable, atomically
 // reference-counted body), and "modifying" operations such as put() return a
 // new Term. A Term may be read from many threads at once.
@@ -11,8 +13,9 @@
 // in librelup_core.so, which the node and every module share.
 //
 // Equality is exact (Int(1) != Float(1.0)). The total order sorts first by
-// type, in this order: nil < bool < number < atom < string < binary < tuple
-// < list < map; ints and floats are compared numerically with each other
+// type, in this order: nil < bool < number < atom < ref < pid < string
+// < binary < tuple < list < map (Erlang's order for the first ones); refs sort
+// by kind (ref, timer, monitor, socket), then by id; pids by id; ints and floats are compared numerically with each other
 // (an int sorts before an equal float); tuples and lists compare element by
 // element, then by length; maps compare by size, then key by key, then value
 // by value, in key order. Map entries are kept sorted by key in this order.
@@ -32,10 +35,22 @@
 //   tuple    !tuple [:reply, 1]
 //   list     [1, 2, 3]
 //   map      {money: 60000, name: blackode}   (printed with keys sorted)
+//   pid      !pid <0.42.0>
+//   ref      !ref 7, !timer 12, !monitor 3, !socket 5
 // So `{name: blackode, money: 30000}` is a map from the atoms name and money
 // to the string "blackode" and the int 30000. A quoted key is a string key.
 // Strings are printed plain when that reads back as the same string, and
-// double-quoted otherwise. parse(to_yaml(t)) == t for every Term t.
+// double-quoted otherwise. parse(to_yaml(t), kAllowHandles) == t for every
+// Term t, and parse(to_yaml(t)) == t for every t without handles.
+//
+// Handles. Only the node makes pids and refs (spawn, send_after, monitor,
+// tcp_listen, ...), and they mean something only on the node that made them.
+// They print as above, so `relup state` shows them, but Term::parse refuses
+// them by default: a handle cannot be forged from text on the command line
+// or in a control frame. Only a client reading what the node sent parses with
+// kAllowHandles. Inside a node, a ref used by a process that does not own
+// what it names (a timer or socket of another process) is refused by the
+// runtime, so Term::ref is no way around that either.
 #pragma once
 
 #include <compare>
@@ -55,6 +70,24 @@ namespace relup {
 class Term;
 using TermPair = std::pair<Term, Term>;
 
+// A process identifier, unique for the life of a node. Printed "<0.42.0>".
+struct Pid {
+  uint64_t id = 0;
+  bool valid() const { return id != 0; }
+  std::string to_string() const;
+  // Accepts "<0.42.0>" or "42".
+  static Result<Pid> parse(std::string_view text);
+  friend auto operator<=>(const Pid&, const Pid&) = default;
+};
+
+// What a ref names. The kind is part of the ref (a timer ref is never equal
+// to a monitor ref with the same id).
+enum class RefKind : uint8_t { kRef = 0, kTimer = 1, kMonitor = 2, kSocket = 3 };
+
+// Whether Term::parse accepts handles (!pid, !ref, !timer, ...): only for
+// text the node itself printed.
+enum class ParseHandles : uint8_t { kRefuse, kAllow };
+
 // Thrown by Term accessors on a type mismatch or a missing key.
 class BadTermAccess : public std::logic_error {
  public:
@@ -68,7 +101,11 @@ struct TermBody;   // shared immutable body of a string/binary/tuple/list/map
 
 class Term {
  public:
-  enum class Type : uint8_t { kNil, kBool, kInt, kFloat, kAtom, kString, kBinary, kTuple, kList, kMap };
+  enum class Type : uint8_t {
+    kNil, kBool, kInt, kFloat, kAtom, kPid, kRef, kString, kBinary, kTuple, kList, kMap
+  };
+  // Ids of refs are below 2^56 (the kind takes the top byte of the payload).
+  static constexpr uint64_t kMaxRefId = (uint64_t{1} << 56) - 1;
 
   Term() noexcept : type_(Type::kNil), i_(0) {}  // nil
   Term(bool b) noexcept : type_(Type::kBool), b_(b) {}
@@ -79,6 +116,7 @@ class Term {
   Term(const char* s);         // string
   Term(std::string_view s);    // string
   Term(std::string s);         // string
+  Term(Pid pid) noexcept : type_(Type::kPid), i_(static_cast<int64_t>(pid.id)) {}  // pid
 
   Term(const Term& other) noexcept;
   Term(Term&& other) noexcept;
@@ -87,6 +125,9 @@ class Term {
   ~Term();
 
   static Term nil() { return Term(); }
+  // A ref of `kind` with `id` (at most kMaxRefId). For the runtime: a module
+  // gets refs from ctx(), and a made-up one names nothing it owns.
+  static Term ref(RefKind kind, uint64_t id);
   static Term atom(std::string_view name);
   static Term string(std::string s);
   static Term binary(std::string bytes);
@@ -106,6 +147,9 @@ class Term {
   bool is_number() const { return is_int() || is_float(); }
   bool is_atom() const { return type_ == Type::kAtom; }
   bool is_atom(std::string_view name) const;  // this atom?
+  bool is_pid() const { return type_ == Type::kPid; }
+  bool is_ref() const { return type_ == Type::kRef; }
+  bool is_ref(RefKind kind) const { return is_ref() && ref_kind() == kind; }
   bool is_string() const { return type_ == Type::kString; }
   bool is_binary() const { return type_ == Type::kBinary; }
   bool is_tuple() const { return type_ == Type::kTuple; }
@@ -117,6 +161,9 @@ class Term {
   int64_t as_int() const;
   double as_float() const;  // int or float
   std::string_view as_atom() const;
+  Pid as_pid() const;
+  RefKind ref_kind() const;  // of a ref
+  uint64_t ref_id() const;   // of a ref
   const std::string& as_string() const;
   const std::string& as_binary() const;
   const std::vector<Term>& elements() const;  // tuple or list
@@ -154,10 +201,13 @@ class Term {
   // One line of flow-style YAML; parse(to_yaml()) gives back an equal Term.
   std::string to_yaml() const;
   // Parses the YAML text form. The error says where (line:column) and why.
-  static Result<Term> parse(std::string_view text);
+  // Handles are refused unless `handles` is kAllow (see "Handles" above).
+  static Result<Term> parse(std::string_view text, ParseHandles handles = ParseHandles::kRefuse);
 
   // Name of a type, e.g. "map".
   static std::string_view type_name(Type t);
+  // Name of a ref kind, as its text tag: "ref", "timer", "monitor", "socket".
+  static std::string_view ref_kind_name(RefKind k);
 
  private:
   void release() noexcept;

@@ -1,7 +1,7 @@
 // Pid text forms: "<0.42.0>" (as Erlang prints pids) and the bare "42".
 #include <charconv>
 
-#include "relup/module_abi.h"
+#include "relup/term.h"
 
 namespace relup {
 

@@ -195,6 +195,29 @@ bool Term::is_atom(std::string_view name) const {
   return type_ == Type::kAtom && atom_->name == name;
 }
 
+Term Term::ref(RefKind kind, uint64_t id) {
+  if (id > kMaxRefId) throw BadTermAccess("ref id " + std::to_string(id) + " is out of range");
+  Term t;
+  t.type_ = Type::kRef;
+  t.i_ = static_cast<int64_t>((static_cast<uint64_t>(kind) << 56) | id);
+  return t;
+}
+
+Pid Term::as_pid() const {
+  if (type_ != Type::kPid) ThrowTypeMismatch("pid", *this);
+  return Pid{static_cast<uint64_t>(i_)};
+}
+
+RefKind Term::ref_kind() const {
+  if (type_ != Type::kRef) ThrowTypeMismatch("ref", *this);
+  return static_cast<RefKind>(static_cast<uint64_t>(i_) >> 56);
+}
+
+uint64_t Term::ref_id() const {
+  if (type_ != Type::kRef) ThrowTypeMismatch("ref", *this);
+  return static_cast<uint64_t>(i_) & kMaxRefId;
+}
+
 bool Term::as_bool() const {
   if (type_ != Type::kBool) ThrowTypeMismatch("bool", *this);
   return b_;
@@ -351,6 +374,10 @@ std::string_view Term::type_name(Type t) {
       return "float";
     case Type::kAtom:
       return "atom";
+    case Type::kPid:
+      return "pid";
+    case Type::kRef:
+      return "ref";
     case Type::kString:
       return "string";
     case Type::kBinary:
@@ -363,6 +390,20 @@ std::string_view Term::type_name(Type t) {
       return "map";
   }
   return "unknown";
+}
+
+std::string_view Term::ref_kind_name(RefKind k) {
+  switch (k) {
+    case RefKind::kRef:
+      return "ref";
+    case RefKind::kTimer:
+      return "timer";
+    case RefKind::kMonitor:
+      return "monitor";
+    case RefKind::kSocket:
+      return "socket";
+  }
+  return "ref";
 }
 
 std::ostream& operator<<(std::ostream& os, const Term& t) {

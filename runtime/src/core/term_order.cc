@@ -22,18 +22,22 @@ int TypeRank(Type t) {
       return 2;
     case Type::kAtom:
       return 3;
-    case Type::kString:
+    case Type::kRef:
       return 4;
-    case Type::kBinary:
+    case Type::kPid:
       return 5;
-    case Type::kTuple:
+    case Type::kString:
       return 6;
-    case Type::kList:
+    case Type::kBinary:
       return 7;
-    case Type::kMap:
+    case Type::kTuple:
       return 8;
+    case Type::kList:
+      return 9;
+    case Type::kMap:
+      return 10;
   }
-  return 9;
+  return 11;
 }
 
 // Floats order numerically with NaN above every number (and equal to itself),
@@ -89,6 +93,9 @@ bool operator==(const Term& a, const Term& b) {
       return CompareFloats(a.as_float(), b.as_float()) == 0;
     case Type::kAtom:
       return a.atom_ == b.atom_;  // interned
+    case Type::kPid:
+    case Type::kRef:
+      return a.i_ == b.i_;
     case Type::kString:
     case Type::kBinary:
     case Type::kTuple:
@@ -126,6 +133,9 @@ std::strong_ordering operator<=>(const Term& a, const Term& b) {
     case Type::kAtom:
       if (a.atom_ == b.atom_) return std::strong_ordering::equal;
       return a.as_atom() <=> b.as_atom();
+    case Type::kPid:
+    case Type::kRef:  // the kind is the top byte: kind first, then id
+      return static_cast<uint64_t>(a.i_) <=> static_cast<uint64_t>(b.i_);
     case Type::kString:
       return CompareBytes(a.as_string(), b.as_string());
     case Type::kBinary:
@@ -164,6 +174,8 @@ size_t Term::hash() const {
     case Type::kBool:
       return Mix(h, b_ ? 1 : 0);
     case Type::kInt:
+    case Type::kPid:
+    case Type::kRef:
       return Mix(h, std::hash<int64_t>{}(i_));
     case Type::kFloat: {
       double f = f_;

@@ -1,6 +1,7 @@
 // Term::parse and TermFromYamlNode: yaml-cpp does the YAML, this file maps
 // nodes to Terms (see term.h for the rules).
 #include <algorithm>
+#include <charconv>
 #include <string>
 
 #include "relup/term.h"
@@ -21,6 +22,8 @@ struct ParseError {
 
 class Converter {
  public:
+  explicit Converter(ParseHandles handles = ParseHandles::kRefuse) : handles_(handles) {}
+
   // Returns false and fills error_ on the first problem.
   bool Value(const YAML::Node& node, Term* out);
   const ParseError& error() const { return error_; }
@@ -28,6 +31,7 @@ class Converter {
  private:
   bool Key(const YAML::Node& node, Term* out);
   bool Scalar(const YAML::Node& node, Term* out);
+  bool Handle(const YAML::Node& node, std::string_view kind, Term* out);
   bool Fail(const YAML::Node& node, std::string why) {
     error_ = {node.Mark(), std::move(why)};
     return false;
@@ -38,8 +42,21 @@ class Converter {
     return true;
   }
 
+  ParseHandles handles_;
   ParseError error_;
 };
+
+// The ref kind a tag names ("!timer" -> kTimer), if it names one.
+bool RefKindOfTag(std::string_view tag, RefKind* kind) {
+  for (RefKind k : {RefKind::kRef, RefKind::kTimer, RefKind::kMonitor, RefKind::kSocket}) {
+    std::string_view name = Term::ref_kind_name(k);
+    if (tag.size() == name.size() + 1 && tag[0] == '!' && tag.substr(1) == name) {
+      *kind = k;
+      return true;
+    }
+  }
+  return false;
+}
 
 // A key as the user wrote it, e.g. `name` for the atom key name.
 std::string KeyText(const Term& key) {
@@ -55,12 +72,42 @@ std::string ShortTag(const std::string& tag) {
 std::string UnknownTag(const std::string& tag, std::string_view what) {
   return "unknown tag " + ShortTag(tag) + " on a " + std::string(what) +
          " (relup knows !tuple on a sequence; !atom, !!binary, !!str, !!int, !!float, !!bool, "
-         "!!null on a scalar)";
+         "!!null on a scalar, and the node's handles !pid, !ref, !timer, !monitor, !socket)";
+}
+
+// A pid or ref: only in text the node printed (ParseHandles::kAllow).
+bool Converter::Handle(const YAML::Node& node, std::string_view tag, Term* out) {
+  const std::string& text = node.Scalar();
+  if (handles_ == ParseHandles::kRefuse) {
+    return Fail(node, std::string(tag) + " " + text +
+                          " is a handle, and handles cannot be written as text: only the node "
+                          "makes pids and refs (send the process a message that tells it what "
+                          "to do instead)");
+  }
+  if (tag == detail::kPidTag) {
+    Result<Pid> pid = Pid::parse(text);
+    if (!pid.ok()) return Fail(node, pid.status().message());
+    *out = Term(*pid);
+    return true;
+  }
+  RefKind kind = RefKind::kRef;
+  RefKindOfTag(tag, &kind);
+  uint64_t id = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() ||
+      id > Term::kMaxRefId) {
+    return Fail(node, "'" + text + "' is not a valid " + std::string(tag) + " id");
+  }
+  *out = Term::ref(kind, id);
+  return true;
 }
 
 bool Converter::Scalar(const YAML::Node& node, Term* out) {
   const std::string& tag = node.Tag();
   const std::string& text = node.Scalar();
+  if (RefKind kind; tag == detail::kPidTag || RefKindOfTag(tag, &kind)) {
+    return Handle(node, tag, out);
+  }
   if (tag == "?") return FromResult(node, detail::ResolvePlain(text), out);
   if (tag == "!" || tag == "tag:yaml.org,2002:str") {
     *out = Term(text);
@@ -166,7 +213,7 @@ std::string Where(const YAML::Mark& mark) {
 
 }  // namespace
 
-Result<Term> Term::parse(std::string_view text) {
+Result<Term> Term::parse(std::string_view text, ParseHandles handles) {
   std::vector<YAML::Node> docs;
   try {
     docs = YAML::LoadAll(std::string(text));
@@ -179,7 +226,7 @@ Result<Term> Term::parse(std::string_view text) {
                                    "unexpected text after the term (one term per text; "
                                    "is a bracket or quote missing?)");
   }
-  Converter conv;
+  Converter conv(handles);
   Term out;
   if (!conv.Value(docs[0], &out)) {
     return Status::InvalidArgument(Where(conv.error().mark) + conv.error().why);

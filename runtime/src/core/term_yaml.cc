@@ -124,6 +124,17 @@ void AppendValue(const Term& t, std::string* out) {
     case Term::Type::kAtom:
       AppendAtom(t.as_atom(), out);
       return;
+    case Term::Type::kPid:
+      out->append(detail::kPidTag);
+      *out += ' ';
+      *out += t.as_pid().to_string();
+      return;
+    case Term::Type::kRef:
+      *out += '!';
+      out->append(Term::ref_kind_name(t.ref_kind()));
+      *out += ' ';
+      *out += std::to_string(t.ref_id());
+      return;
     case Term::Type::kString:
       AppendString(t.as_string(), out);
       return;

@@ -15,6 +15,7 @@ namespace relup::detail {
 // Local tags of the text form.
 inline constexpr std::string_view kTupleTag = "!tuple";
 inline constexpr std::string_view kAtomTag = "!atom";
+inline constexpr std::string_view kPidTag = "!pid";  // refs: "!" + Term::ref_kind_name
 // A string that is not valid UTF-8 (YAML text cannot carry it): base64.
 inline constexpr std::string_view kStringBase64Tag = "!string-base64";
 

@@ -79,12 +79,12 @@ Result<Term> ControlClient::exchange(const Term& request, const ProgressFn& on_p
   if (Status sent = control::SendTerm(fd_, request); !sent.ok()) {
     // The node may have refused the connection (another user) and closed it
     // with a reason already waiting to be read: that reason beats EPIPE.
-    auto refusal = control::ReceiveTerm(fd_);
+    auto refusal = control::ReceiveTerm(fd_, ParseHandles::kAllow);
     if (refusal.ok() && refusal->find("error")) return refusal;
     return sent;
   }
   for (;;) {
-    auto frame = control::ReceiveTerm(fd_);
+    auto frame = control::ReceiveTerm(fd_, ParseHandles::kAllow);
     if (!frame.ok()) {
       if (frame.status().code() == StatusCode::kUnavailable) {
         return Status::Unavailable("the node at " + root_ +

@@ -109,9 +109,9 @@ Status SendTerm(int fd, const Term& term) {
   return WriteFrame(fd, term.to_yaml());
 }
 
-Result<Term> ReceiveTerm(int fd) {
+Result<Term> ReceiveTerm(int fd, ParseHandles handles) {
   RELUP_ASSIGN_OR_RETURN(std::string payload, ReadFrame(fd));
-  auto term = Term::parse(payload);
+  auto term = Term::parse(payload, handles);
   if (!term.ok()) return term.status().WithContext("malformed control frame");
   return term;
 }

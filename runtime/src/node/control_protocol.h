@@ -48,9 +48,11 @@ Result<sockaddr_un> SocketAddress(const std::string& socket_path);
 Status WriteFrame(int fd, std::string_view payload);
 Result<std::string> ReadFrame(int fd);
 
-// A Term as one frame.
+// A Term as one frame. The node receives requests with handles refused (a
+// client cannot forge a pid or ref); a client reads the node's replies, which
+// may show them (a state holding a timer ref), with kAllow.
 Status SendTerm(int fd, const Term& term);
-Result<Term> ReceiveTerm(int fd);
+Result<Term> ReceiveTerm(int fd, ParseHandles handles = ParseHandles::kRefuse);
 
 // Building replies.
 Term OkReply(Term value);

@@ -95,7 +95,7 @@ NodeService::NodeService(Node& node, ReleaseStore& store, ReleaseHandler& handle
 namespace {
 
 bool ChangesSomething(std::string_view cmd) {
-  for (std::string_view read_only : {"ping", "status", "ps", "state", "releases"}) {
+  for (std::string_view read_only : {"ping", "status", "ps", "state", "resources", "releases"}) {
     if (cmd == read_only) return false;
   }
   return true;
@@ -230,6 +230,16 @@ Result<Term> NodeService::dispatch(std::string_view cmd, const Term& request,
     RELUP_ASSIGN_OR_RETURN(Pid pid, node_.spawn(module, args ? *args : Term(), options));
     return Term::map({{A("pid"), Term(pid.to_string())}, {A("name"), Term(options.name)}});
   }
+  if (cmd == "kill") {
+    RELUP_ASSIGN_OR_RETURN(ProcessRef target, Target(request));
+    const Term* reason = request.find("reason");
+    RELUP_RETURN_IF_ERROR(node_.send_exit(target, reason ? *reason : A("kill")));
+    return Term::atom("ok");
+  }
+  if (cmd == "resources") {
+    RELUP_ASSIGN_OR_RETURN(ProcessRef target, Target(request));
+    return node_.resources(target);
+  }
   if (cmd == "suspend" || cmd == "resume") {
     RELUP_ASSIGN_OR_RETURN(std::vector<ProcessRef> targets, Targets(request));
     std::vector<Term> done;
@@ -298,8 +308,8 @@ Result<Term> NodeService::dispatch(std::string_view cmd, const Term& request,
   }
   return Status::InvalidArgument(
       "unknown command '" + std::string(cmd) +
-      "' (this node knows ping, status, ps, state, call, cast, spawn, suspend, resume, load, "
-      "change_code, releases, make_permanent, remove, apply, downgrade, stop)");
+      "' (this node knows ping, status, ps, state, resources, call, cast, spawn, kill, suspend, "
+      "resume, load, change_code, releases, make_permanent, remove, apply, downgrade, stop)");
 }
 
 Result<Term> NodeService::status() {

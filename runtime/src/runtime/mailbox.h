@@ -17,7 +17,9 @@
 namespace relup::rt {
 
 struct Message {
-  enum class Kind : uint8_t { kCall, kCast, kInfo };
+  // kTimeout: a gen_server timeout ran out; from.tag is its timer id, and it
+  // is dropped unless that timer is still the process's current one.
+  enum class Kind : uint8_t { kCall, kCast, kInfo, kTimeout };
 
   Message(Kind k, Term p, From f = {}) : kind(k), from(f), payload(std::move(p)) {}
 

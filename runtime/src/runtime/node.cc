@@ -99,6 +99,20 @@ Status Node::exit(const ProcessRef& target, Term reason) {
   return impl_->exit(target, std::move(reason));
 }
 
+Status Node::send_exit(const ProcessRef& target, Term reason) {
+  RELUP_NODE_UP_();
+  return impl_->send_exit(target, std::move(reason));
+}
+
+Result<Term> Node::resources(const ProcessRef& target) {
+  RELUP_NODE_UP_();
+  return impl_->resources(target);
+}
+
+Term Node::io_stats() const {
+  return impl_->io_stats();
+}
+
 Status Node::suspend(const ProcessRef& target, Millis timeout) {
   RELUP_NODE_UP_();
   return impl_->suspend(target, timeout);

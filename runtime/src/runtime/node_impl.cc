@@ -15,6 +15,7 @@ using rt::kLocked;
 using rt::kOwned;
 using rt::kRunning;
 using rt::kScheduled;
+using rt::kSignal;
 using rt::kSuspended;
 using rt::kSysRequest;
 using rt::Message;
@@ -189,6 +190,12 @@ void Node::Impl::release(Process* p, uint32_t owner) {
   // A waiting sys operation takes the process next and reschedules it when it
   // lets go; rescheduling here would race it for the process.
   if ((s & kSysRequest) != 0 && hand_over_to_waiters(p)) return;
+  if ((s & (kSignal | kExited)) == kSignal) {
+    // Exit signals came while we held it: whoever takes it now handles them,
+    // and lets go with this same check of its mail.
+    try_handle_signals(p);
+    return;
+  }
   if ((s & (kSuspended | kExited)) != 0) return;
   // Taken while it waited in a run queue: that entry will run it (try_schedule
   // sees kScheduled and does nothing).
@@ -344,6 +351,7 @@ void Node::Impl::finalize(Process* p, uint32_t owner, const ExitInfo& info, cons
     delete m;
   }
   calls_.fail_target(p->pid, exited);
+  end_resources(p, info.reason);
 
   // Dropped outside any callback: this may be the last reference to the
   // version, which closes the library.

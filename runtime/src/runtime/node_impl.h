@@ -4,7 +4,10 @@
 // Split by concept over several files: node_impl.cc (ownership protocol,
 // delivery, process ends), process_loop.cc (what a worker does with a
 // process), spawn_call.cc (spawn, call), sys_ops.cc (suspend, change_code,
-// state and status operations, purge, exit, shutdown).
+// state and status operations, purge, exit, shutdown), exit_signals.cc
+// (links, monitors, exit signals). The services a process's context reaches
+// live beside it: timers/ (TimerService), io/ (IoLoop, SocketTable), links/
+// (LinkTable), each keyed by pid; finalize ends a process's share of each.
 //
 // Ownership protocol (see process.h): a thread that wants a process's code or
 // state takes it with acquire() and lets go with release(). acquire() returns
@@ -25,11 +28,16 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "io/io_loop.h"
+#include "io/tcp_sockets.h"
+#include "links/link_table.h"
 #include "relup/node.h"
 #include "runtime/pending_calls.h"
+#include "runtime/postman.h"
 #include "runtime/process.h"
 #include "runtime/process_table.h"
 #include "runtime/scheduler.h"
+#include "timers/timer_service.h"
 
 namespace relup {
 
@@ -68,7 +76,7 @@ inline bool IsQuietReason(const Term& reason) {
   return reason.is_atom("normal") || reason.is_atom("shutdown");
 }
 
-class Node::Impl {
+class Node::Impl final : public rt::Postman {
  public:
   explicit Impl(Node::Options options);
   ~Impl();
@@ -81,6 +89,9 @@ class Node::Impl {
   Result<Term> call(const ProcessRef& to, Term request, Millis timeout);
   Status post(const ProcessRef& to, rt::Message::Kind kind, Term message);
   Status exit(const ProcessRef& target, Term reason);
+  Status send_exit(const ProcessRef& target, Term reason);
+  Result<Term> resources(const ProcessRef& target);
+  Term io_stats() const;
   Status suspend(const ProcessRef& target, Millis timeout);
   Status resume(const ProcessRef& target);
   Status change_code(const ProcessRef& target, std::string_view module, const Term& old_vsn,
@@ -108,6 +119,22 @@ class Node::Impl {
   void fail_reply(const From& from, const Status& error);
   void log(LogLevel level, std::string_view line) const;
   void unref(rt::Process* p) noexcept;
+  // rt::Postman: what timers and sockets deliver.
+  bool post_info(Pid to, Term message) noexcept override;
+  bool post_idle_timeout(Pid to, uint64_t timer_id) noexcept override;
+  bool alive(Pid pid) noexcept override;
+
+  // --- used by rt::Context (exit_signals.cc) ---
+  Result<Spawned> spawn_from(rt::Process* parent, std::string_view module, Term args,
+                             const SpawnOptions& options);
+  Result<Term> monitor(rt::Process* watcher, const ProcessRef& target);
+  Result<bool> demonitor(rt::Process* watcher, const Term& ref);
+  Status link(rt::Process* self, Pid other);
+  void unlink(rt::Process* self, Pid other);
+  // An exit signal from `from` (Pid{} from outside) to `to`.
+  Status signal(Pid to, Pid from, Term reason);
+  rt::TimerService& timers() { return timers_; }
+  rt::SocketTable& sockets() { return sockets_; }
   // "<0.5.0> (blackode)": pid and registered name, safe from any thread.
   static std::string label(const rt::Process* p);
 
@@ -141,12 +168,26 @@ class Node::Impl {
   // "<0.5.0> (blackode, demo_server 1)": owner only (reads code).
   static std::string describe(const rt::Process* p);
 
+  // spawn, with a hook that runs after init succeeded and before the new
+  // process may run (ProcessContext::spawn links and monitors there).
+  Result<Pid> spawn_impl(std::string_view module, Term args, const SpawnOptions& options,
+                         const std::function<Status(rt::Process*)>& before_release);
+
+  // Exit signals (exit_signals.cc). handle_signals: the caller owns p
+  // through `owner`; returns false if p ended (finalize let go of it).
+  void post_signal(rt::Process* p, rt::ExitSignal sig);
+  void try_handle_signals(rt::Process* p);
+  bool handle_signals(rt::Process* p, uint32_t owner);
+  // A process ended (from finalize): its timers, sockets, links, monitors.
+  void end_resources(rt::Process* p, const Term& reason);
+
   // Worker loop (process_loop.cc).
   static void RunThunk(void* self, rt::Process* p);
   void run(rt::Process* p);
   bool dispatch(rt::Process* p, rt::Message* m);
   void crash(rt::Process* p, std::string_view callback, const Status& error, const From* caller);
   void stop(rt::Process* p, const Term& reason, const From* unanswered);
+  void arm_idle(rt::Process* p, int64_t ms);
 
   // sys helpers (sys_ops.cc).
   Status kill(rt::Process* p, Millis timeout);
@@ -155,6 +196,12 @@ class Node::Impl {
   Result<ModuleVersionPtr> target_version(std::string_view module, std::string_view vsn) const;
 
   Node::Options options_;
+  // The I/O thread and the services on it; declared before the scheduler, so
+  // they outlive its workers, and stopped by shutdown() before they go.
+  rt::IoLoop io_;
+  rt::TimerService timers_{io_, *this};
+  rt::SocketTable sockets_{io_, *this};
+  rt::LinkTable links_;
   CodeServer code_server_;
   rt::ProcessTable table_;
   rt::Registry registry_;

@@ -19,7 +19,7 @@
 // kSuspended: mail is not handled (never scheduled) but sys operations may
 // still take it. kSysRequest: an outside thread waits for the owner to let go
 // at the next message boundary. kExited: the process has ended; nothing takes
-// it any more.
+// it any more. kSignal, kTrapExit and kIdleTimer are flags, not ownership.
 //
 // Whoever lets go of a process (Impl::release) re-checks the mailbox after
 // clearing its bit, and a sender checks `ctl` after pushing; both with seq_cst,
@@ -52,6 +52,13 @@ inline constexpr uint32_t kSuspended = 1u << 2;
 inline constexpr uint32_t kSysRequest = 1u << 3;
 inline constexpr uint32_t kExited = 1u << 4;
 inline constexpr uint32_t kRunning = 1u << 5;
+// Exit signals wait for this process in the LinkTable; whoever owns it next,
+// or lets go of it, handles them (runtime/exit_signals.cc).
+inline constexpr uint32_t kSignal = 1u << 6;
+// The process traps exits (ProcessContext::trap_exit); owner only writes it.
+inline constexpr uint32_t kTrapExit = 1u << 7;
+// A gen_server timeout is armed in the TimerService; owner only.
+inline constexpr uint32_t kIdleTimer = 1u << 8;
 inline constexpr uint32_t kOwned = kScheduled | kLocked;
 
 // True when a sys operation may take the process now (with a CAS adding

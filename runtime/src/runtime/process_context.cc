@@ -51,3 +51,105 @@ void Context::log(std::string_view line) {
 }
 
 }  // namespace relup::rt
+
+namespace relup::rt {
+
+Result<Pid> Context::whereis(std::string_view name) {
+  return node_->whereis(name);
+}
+
+// ---------------------------------------------------------------- timers
+
+Result<Term> Context::send_after(int64_t ms, Term message) {
+  return node_->timers().start(p_->pid, ms, std::move(message));
+}
+
+Result<bool> Context::cancel_timer(const Term& timer) {
+  return node_->timers().cancel(p_->pid, timer);
+}
+
+// ---------------------------------------------------------------- processes
+
+Result<Spawned> Context::spawn(std::string_view module, Term args, const SpawnOptions& options) {
+  return node_->spawn_from(p_, module, std::move(args), options);
+}
+
+Result<Term> Context::monitor(Pid target) {
+  return node_->monitor(p_, ProcessRef(target));
+}
+
+Result<Term> Context::monitor(std::string_view registered_name) {
+  return node_->monitor(p_, ProcessRef(registered_name));
+}
+
+Result<bool> Context::demonitor(const Term& monitor) {
+  return node_->demonitor(p_, monitor);
+}
+
+Status Context::link(Pid other) {
+  return node_->link(p_, other);
+}
+
+Status Context::unlink(Pid other) {
+  node_->unlink(p_, other);
+  return Status();
+}
+
+bool Context::trap_exit(bool on) {
+  uint32_t before = on ? p_->ctl.fetch_or(kTrapExit, std::memory_order_relaxed)
+                       : p_->ctl.fetch_and(~kTrapExit, std::memory_order_relaxed);
+  return (before & kTrapExit) != 0;
+}
+
+Status Context::exit(Pid target, Term reason) {
+  return node_->signal(target, p_->pid, std::move(reason));
+}
+
+// ---------------------------------------------------------------- sockets
+
+Result<Term> Context::tcp_listen(std::string_view host, uint16_t port, const TcpOptions& options) {
+  return node_->sockets().listen(p_->pid, host, port, options);
+}
+
+Status Context::tcp_accept(const Term& listener) {
+  return node_->sockets().accept(p_->pid, listener);
+}
+
+Result<Term> Context::tcp_connect(std::string_view host, uint16_t port,
+                                  const TcpOptions& options) {
+  return node_->sockets().connect(p_->pid, host, port, options);
+}
+
+Status Context::tcp_send(const Term& socket, std::string_view data) {
+  return node_->sockets().send(p_->pid, socket, data);
+}
+
+Status Context::tcp_activate(const Term& socket) {
+  return node_->sockets().activate(p_->pid, socket);
+}
+
+Status Context::tcp_close(const Term& socket) {
+  return node_->sockets().close(p_->pid, socket);
+}
+
+Status Context::tcp_controlling_process(const Term& socket, Pid new_owner) {
+  if (!node_->alive(new_owner)) {
+    return Status::NotFound("tcp_controlling_process: no process " + new_owner.to_string() +
+                            " to hand socket " + socket.to_yaml() + " to (it may have ended)");
+  }
+  return node_->sockets().set_owner(p_->pid, socket, new_owner);
+}
+
+Result<Term> Context::tcp_peername(const Term& socket) {
+  return node_->sockets().peername(p_->pid, socket);
+}
+
+Result<Term> Context::tcp_sockname(const Term& socket) {
+  return node_->sockets().sockname(p_->pid, socket);
+}
+
+Status Context::tcp_set_nodelay(const Term& socket, bool on) {
+  return node_->sockets().set_nodelay(p_->pid, socket, on);
+}
+
+}  // namespace relup::rt

@@ -21,6 +21,31 @@ class Context final : public ProcessContext {
   Result<RequestId> send_request(std::string_view registered_name, Term request) override;
   void reply(const From& from, Term value) override;
   void log(std::string_view line) override;
+  Result<Pid> whereis(std::string_view name) override;
+
+  Result<Term> send_after(int64_t ms, Term message) override;
+  Result<bool> cancel_timer(const Term& timer) override;
+
+  Result<Spawned> spawn(std::string_view module, Term args, const SpawnOptions& options) override;
+  Result<Term> monitor(Pid target) override;
+  Result<Term> monitor(std::string_view registered_name) override;
+  Result<bool> demonitor(const Term& monitor) override;
+  Status link(Pid other) override;
+  Status unlink(Pid other) override;
+  bool trap_exit(bool on) override;
+  Status exit(Pid target, Term reason) override;
+
+  Result<Term> tcp_listen(std::string_view host, uint16_t port, const TcpOptions& options) override;
+  Status tcp_accept(const Term& listener) override;
+  Result<Term> tcp_connect(std::string_view host, uint16_t port,
+                           const TcpOptions& options) override;
+  Status tcp_send(const Term& socket, std::string_view data) override;
+  Status tcp_activate(const Term& socket) override;
+  Status tcp_close(const Term& socket) override;
+  Status tcp_controlling_process(const Term& socket, Pid new_owner) override;
+  Result<Term> tcp_peername(const Term& socket) override;
+  Result<Term> tcp_sockname(const Term& socket) override;
+  Status tcp_set_nodelay(const Term& socket, bool on) override;
 
  private:
   template <class To>

@@ -7,8 +7,10 @@
 
 namespace relup {
 
+using rt::kIdleTimer;
 using rt::kRunning;
 using rt::kScheduled;
+using rt::kSignal;
 using rt::kSuspended;
 using rt::kSysRequest;
 using rt::Message;
@@ -31,8 +33,17 @@ void Node::Impl::run(Process* p) {
     return;
   }
   for (int n = 0;; ++n) {
+    uint32_t c = p->ctl.load(std::memory_order_acquire);
+    // Exit signals come before the next message (they may end the process).
+    if ((c & kSignal) != 0) {
+      if (!handle_signals(p, kScheduled)) {
+        unref(p);
+        return;
+      }
+      c = p->ctl.load(std::memory_order_acquire);
+    }
     // A sys operation is waiting: stop at this boundary and let it in.
-    if ((p->ctl.load(std::memory_order_acquire) & (kSysRequest | kSuspended)) != 0) break;
+    if ((c & (kSysRequest | kSuspended)) != 0) break;
     if (n == kBatch) {
       if (p->mailbox.has_ready() || p->mailbox.inbox_nonempty()) {
         // Back in a queue it keeps kScheduled and its reference; no longer
@@ -57,6 +68,19 @@ void Node::Impl::run(Process* p) {
 // Returns false if the process ended.
 bool Node::Impl::dispatch(Process* p, Message* raw) {
   std::unique_ptr<Message> m(raw);
+  // gen_server timeouts: any message cancels the armed one; a timeout that
+  // was overtaken by another message (or re-armed since) is dropped.
+  bool idle_armed = (p->ctl.load(std::memory_order_relaxed) & kIdleTimer) != 0;
+  if (m->kind == Message::Kind::kTimeout) {
+    if (!idle_armed || !timers_.take_idle(p->pid, m->from.tag)) return true;
+    p->ctl.fetch_and(~kIdleTimer, std::memory_order_relaxed);
+    m->kind = Message::Kind::kInfo;
+    static const Term kTimeoutAtom = Term::atom("timeout");
+    m->payload = kTimeoutAtom;
+  } else if (idle_armed) {
+    timers_.cancel_idle(p->pid);
+    p->ctl.fetch_and(~kIdleTimer, std::memory_order_relaxed);
+  }
   const ModuleCallbacks& cb = p->code->callbacks();
   rt::Context ctx(this, p);
   if (m->kind == Message::Kind::kCall) {
@@ -66,6 +90,7 @@ bool Node::Impl::dispatch(Process* p, Message* raw) {
       crash(p, "handle_call", s, &m->from);
       return false;
     }
+    if (out.timeout_ms >= 0 && out.kind != CallOutcome::Kind::kStop) arm_idle(p, out.timeout_ms);
     switch (out.kind) {
       case CallOutcome::Kind::kReply:
         reply(m->from, std::move(out.reply));
@@ -91,7 +116,13 @@ bool Node::Impl::dispatch(Process* p, Message* raw) {
     stop(p, out.reason, nullptr);
     return false;
   }
+  if (out.timeout_ms >= 0) arm_idle(p, out.timeout_ms);
   return true;
+}
+
+void Node::Impl::arm_idle(Process* p, int64_t ms) {
+  timers_.start_idle(p->pid, ms);
+  p->ctl.fetch_or(kIdleTimer, std::memory_order_relaxed);
 }
 
 // A callback failed: the process ends without terminate. node.h runs
@@ -103,7 +134,9 @@ void Node::Impl::crash(Process* p, std::string_view callback, const Status& erro
   if (text.compare(0, callback.size(), callback) != 0) text = std::string(callback) + ": " + text;
   Status for_caller =
       Status::CallbackError("process " + describe(p) + " failed while handling this call: " + text);
-  finalize(p, kScheduled, ExitInfo{Term::atom("error"), text, true}, caller, for_caller);
+  // The reason links and monitors see: !tuple [:error, "handle_call threw: ..."].
+  Term reason = Term::tuple({Term::atom("error"), Term(text)});
+  finalize(p, kScheduled, ExitInfo{std::move(reason), text, true}, caller, for_caller);
 }
 
 void Node::Impl::stop(Process* p, const Term& reason, const From* unanswered) {

@@ -19,6 +19,17 @@ Node::Impl::~Impl() {
 }
 
 Result<Pid> Node::Impl::spawn(std::string_view module, Term args, const SpawnOptions& options) {
+  if (options.link || options.monitor) {
+    return Status::InvalidArgument(
+        "spawn from outside the node cannot link or monitor (there is no calling process); "
+        "use ProcessContext::spawn from a process for that");
+  }
+  return spawn_impl(module, std::move(args), options, nullptr);
+}
+
+Result<Pid> Node::Impl::spawn_impl(std::string_view module, Term args, const SpawnOptions& options,
+                                   const std::function<Status(rt::Process*)>& before_release) {
+  if (is_shut_down()) return Status::Unavailable("the node is shut down: no new processes");
   ModuleVersionPtr code = code_server_.current(module);
   if (!code) {
     return Status::NotFound("module '" + std::string(module) +
@@ -52,6 +63,12 @@ Result<Pid> Node::Impl::spawn(std::string_view module, Term args, const SpawnOpt
     std::string who = describe(p);
     finalize(p, kLocked, ExitInfo{Term::atom("error"), "init failed: " + s.message(), true});
     return Status::CallbackError("could not start " + who + ": init failed: " + s.message());
+  }
+  if (before_release) {
+    if (Status linked = before_release(p); !linked.ok()) {
+      finalize(p, kLocked, ExitInfo{Term::atom("noproc"), linked.message(), true});
+      return linked;
+    }
   }
   release(p, kLocked);
   return pid;

@@ -309,6 +309,10 @@ void Node::Impl::shutdown() {
     finalize(p, kLocked, ExitInfo{Term::atom("shutdown"), "node shut down", false});
   }
   drop_queued();
+  // Every process has ended; now the services they used.
+  timers_.stop();
+  sockets_.stop();
+  io_.stop();
 }
 
 }  // namespace relup

@@ -32,7 +32,7 @@ relup::ModuleDescriptor MakeDescriptor() {
 #if defined(RELUP_TEST_BAD_MAGIC)
   d.magic = 0xDEADBEEF;
 #elif defined(RELUP_TEST_BAD_ABI)
-  d.abi_version = 7;
+  d.abi_version = relup::kAbiVersion - 1;  // built against the previous relup
 #elif defined(RELUP_TEST_BAD_TERM_SIZE)
   d.term_size = sizeof(relup::Term) + 8;
 #elif defined(RELUP_TEST_EMPTY_NAME)
