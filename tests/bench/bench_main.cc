@@ -1,6 +1,7 @@
 // relup_bench: the relup side of the benchmarks against Erlang/OTP.
 //
 //   relup_bench BENCH [N] [--reps R] [--workers W] [--modules DIR] [--relup BIN] [--work DIR]
+//               [--example-modules DIR] [--echo-load BIN]
 //
 // Prints one JSON row per figure on stdout (the median over R repetitions);
 // progress and errors go to stderr. tests/bench/run.sh runs it next to
@@ -29,6 +30,9 @@ const std::map<std::string, std::function<Result<Figures>(const Config&)>>& Benc
       {"idle_process", relup::bench::IdleProcess},
       {"apply_end_to_end", relup::bench::ApplyEndToEnd},
       {"build", relup::bench::Build},
+      {"timer_set_fire", relup::bench::TimerSetFire},
+      {"timers_pending", relup::bench::TimersPending},
+      {"tcp_echo", relup::bench::TcpEcho},
   };
   return kBenches;
 }
@@ -36,7 +40,8 @@ const std::map<std::string, std::function<Result<Figures>(const Config&)>>& Benc
 int Usage(const std::string& why) {
   std::cerr << "relup_bench: " << why
             << "\nusage: relup_bench BENCH [N] [--reps R] [--workers W] [--modules DIR] "
-               "[--relup BIN] [--work DIR]\nbenches:";
+               "[--relup BIN] [--work DIR]\n       [--example-modules DIR] [--echo-load BIN]\n"
+               "benches:";
   for (const auto& [name, fn] : Benches()) std::cerr << " " << name;
   std::cerr << "\n";
   return 2;
@@ -53,6 +58,8 @@ int main(int argc, char** argv) {
   Config config;
   config.module_dir = RELUP_BENCH_MODULE_DIR;
   config.relup_bin = RELUP_BIN;
+  config.example_module_dir = RELUP_EXAMPLE_MODULE_DIR;
+  config.echo_load_bin = RELUP_ECHO_LOAD_BIN;
   std::string work;
   for (int i = 2; i < argc; ++i) {
     std::string arg = argv[i];
@@ -74,6 +81,10 @@ int main(int argc, char** argv) {
         config.relup_bin = value();
       } else if (arg == "--work") {
         work = value();
+      } else if (arg == "--example-modules") {
+        config.example_module_dir = value();
+      } else if (arg == "--echo-load") {
+        config.echo_load_bin = value();
       } else if (!arg.empty() && arg[0] != '-') {
         config.n = std::stoll(arg);
       } else {

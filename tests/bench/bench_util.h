@@ -1,7 +1,8 @@
 // Shared pieces of the relup benchmarks (relup_bench, bench_main.cc): the
 // configuration every benchmark gets, result rows and their JSON form, the
 // statistics the OTP side uses too (nearest-rank percentiles, medians over
-// repetitions), clocks and memory readings.
+// repetitions), clocks and memory readings, and reading a figure out of
+// the tcp_echo load generator's one-line JSON.
 //
 // Output contract (the same as tests/bench/otp/run_otp.sh): one JSON object
 // per line on stdout, {"bench", "system": "relup", "n", "metric", "value",

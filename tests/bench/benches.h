@@ -19,5 +19,12 @@ Result<Figures> IdleProcess(const Config& config);
 Result<Figures> ApplyEndToEnd(const Config& config);
 // build (build_bench.cc): `relup build` of a 50-module release.
 Result<Figures> Build(const Config& config);
+// timer_set_fire / timers_pending (timer_bench.cc): n timers set and fired one
+// after another; n timers pending at once.
+Result<Figures> TimerSetFire(const Config& config);
+Result<Figures> TimersPending(const Config& config);
+// tcp_echo (echo_bench.cc): the echo server under n connections of the load
+// generator (load/echo_load.cc).
+Result<Figures> TcpEcho(const Config& config);
 
 }  // namespace relup::bench

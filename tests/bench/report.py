@@ -17,7 +17,7 @@ import subprocess
 import sys
 
 ORDER = ["upgrade_rolling", "upgrade_bulk", "apply_end_to_end", "request_reply",
-         "idle_process", "build"]
+         "idle_process", "build", "timer_set_fire", "timers_pending", "tcp_echo"]
 
 # (bench, n or None for every n, metric, kind, bound, text)
 #   kind "le"/"lt"/"eq": relup's figure against bound;
@@ -36,6 +36,7 @@ TARGETS = [
     ("apply_end_to_end", None, "migrated", "eq_n", None, "= n"),
     ("request_reply", None, "per_sec", "ge_otp", 2, ">= 2x OTP"),
     ("idle_process", None, "bytes_per_process", "le", 1024, "<= 1 KB"),
+    ("tcp_echo", None, "per_sec", "ge_otp", 2, ">= 2x OTP"),
 ]
 
 

@@ -16,7 +16,14 @@
 #   --out FILE      also write every figure as a JSON list of rows
 #                   {"bench", "system", "n", "metric", "value", "unit"}
 #   BENCH...        only these (upgrade_rolling upgrade_bulk request_reply
-#                   idle_process apply_end_to_end build)
+#                   idle_process apply_end_to_end build timer_set_fire
+#                   timers_pending tcp_echo)
+#
+# Sizes that do not follow N: build packages 50 modules; timers_pending
+# starts 1,000,000 timers (REPS repetitions, even without --quick);
+# tcp_echo runs 50 connections of the load generator relup_echo_load
+# (tests/bench/load/) against relup's example echo server and against an
+# OTP echo server written the same way (otp/bench_tcp_echo.erl).
 # Exit status: 0 when every benchmark ran (targets missed or not), 1 when one
 # failed to run, 2 on bad usage.
 set -euo pipefail
@@ -24,7 +31,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 cd "$repo"
 
-all=(upgrade_rolling upgrade_bulk request_reply idle_process apply_end_to_end build)
+all=(upgrade_rolling upgrade_bulk request_reply idle_process apply_end_to_end build
+     timer_set_fire timers_pending tcp_echo)
 quick=0
 out=""
 benches=()
@@ -76,6 +84,7 @@ targets="relup relup_bench"
 RELUP_BUILD_TYPE=Release RELUP_BUILD_DIR="$build_dir" RELUP_BUILD_TARGETS="$targets" \
   ./scripts/setup.sh >&2
 bench_bin="$build_dir/bin/relup_bench"
+echo_load="$(cd "$build_dir" && pwd)/bin/relup_echo_load"  # built with relup_bench
 say "built in $((SECONDS - started)) s"
 
 # --- the benchmarks ---------------------------------------------------------
@@ -102,11 +111,16 @@ for bench in "${benches[@]}"; do
   # against systools:make_script + make_tar, see otp/bench_build.erl).
   [[ "$bench" == request_reply ]] && bench_sizes=(100000)
   [[ "$bench" == build ]] && bench_sizes=(50)
+  # 1,000,000 pending timers take a second or two per repetition on each side.
+  [[ "$bench" == timers_pending ]] && bench_sizes=(1000000)
+  # 50 connections of the load generator, the same program on both sides.
+  [[ "$bench" == tcp_echo ]] && bench_sizes=(50)
   for n in "${bench_sizes[@]}"; do
     r="$reps"
-    ((n >= 1000000)) && r="$reps_1m"
+    ((n >= 1000000)) && [[ "$bench" != timers_pending ]] && r="$reps_1m"
     run relup "$bench" "$n" "$bench_bin" "$bench" "$n" --reps "$r"
-    run otp "$bench" "$n" env REPS="$r" "$here/otp/run_otp.sh" "$n" "$bench"
+    run otp "$bench" "$n" env REPS="$r" RELUP_ECHO_LOAD="$echo_load" \
+      "$here/otp/run_otp.sh" "$n" "$bench"
   done
 done
 

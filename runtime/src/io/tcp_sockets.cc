@@ -274,7 +274,7 @@ Result<Term> SocketTable::connect(Pid owner, std::string_view host, uint16_t por
   add(s);
   std::lock_guard<std::mutex> lock(s->mu);
   s->stream.async_connect(tcp::endpoint(addr, port), [this, s](const std::error_code& ec) {
-    std::lock_guard<std::mutex> lock(s->mu);
+    std::lock_guard<std::mutex> done(s->mu);
     if (s->state != Socket::State::kConnecting) return;  // closed meanwhile
     if (ec) {
       post_end(s, Message2("tcp_error", s->ref, "reason", ReasonOf(ec)));

@@ -17,7 +17,10 @@ main([Bench, NStr, Dir | Rest]) ->
             "apply_end_to_end" -> bench_release:run(N, Dir, Reps);
             "request_reply" -> bench_request_reply:run(N, Dir, Reps);
             "idle_process" -> bench_idle:run(N, Dir, Reps);
-            "build" -> bench_build:run(N, Dir, Reps)
+            "build" -> bench_build:run(N, Dir, Reps);
+            "timer_set_fire" -> bench_timer:run(Bench, N, Dir, Reps);
+            "timers_pending" -> bench_timer:run(Bench, N, Dir, Reps);
+            "tcp_echo" -> bench_tcp_echo:run(N, Dir, Reps)
         end,
         halt(0)
     catch

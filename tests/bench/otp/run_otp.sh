@@ -8,12 +8,19 @@
 #   run_otp.sh --quick [BENCH...] N=100000, fewer repetitions
 #
 # Benches: upgrade_rolling upgrade_bulk apply_end_to_end request_reply idle_process build
+#          timer_set_fire timers_pending tcp_echo
 # build always packages its 50 modules (n=50 in its rows), whatever N is.
+# N is the number of timers for the timer benches and of connections for
+# tcp_echo (tests/bench/run.sh passes 1000000 to timers_pending and 50 to
+# tcp_echo).
 # REPS=K overrides the number of repetitions (the median is reported).
+# tcp_echo runs the C++ load generator relup_echo_load: RELUP_ECHO_LOAD names
+# it (default: build-release/bin/relup_echo_load, or RELUP_BUILD_DIR's).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-all=(idle_process request_reply upgrade_rolling upgrade_bulk apply_end_to_end build)
+all=(idle_process request_reply upgrade_rolling upgrade_bulk apply_end_to_end build
+     timer_set_fire timers_pending tcp_echo)
 
 n=100000
 reps="${REPS:-3}"
@@ -31,6 +38,11 @@ command -v erl >/dev/null && command -v erlc >/dev/null || {
   echo "run_otp.sh: erl and erlc (Erlang/OTP) are needed" >&2
   exit 2
 }
+
+repo="$(cd "$here/../../.." && pwd)"
+build_dir="${RELUP_BUILD_DIR:-build-release}"
+[[ "$build_dir" == /* ]] || build_dir="$repo/$build_dir"
+export RELUP_ECHO_LOAD="${RELUP_ECHO_LOAD:-$build_dir/bin/relup_echo_load}"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/relup-otp-bench.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
