@@ -108,5 +108,36 @@ TEST_CASE("a term argument that is not YAML text is refused with the expected fo
   CHECK(r.err.find("is not a term in YAML text form") != std::string::npos);
 }
 
+TEST_CASE("relup kill sends an exit signal: :kill by default, or the reason given", "[cli][node]") {
+  NodeRoot root;
+  root.start(DemoTarball(1));
+  RunResult spawned = Relup({"spawn", "--root", root.path(), "demo_server",
+                             "{name: temp, money: 1}", "--name", "temp"});
+  REQUIRE(spawned.exit_code == 0);
+  RunResult k = Relup({"kill", "--root", root.path(), "temp", ":maintenance"});
+  INFO(k.both());
+  CHECK(k.exit_code == 0);
+  CHECK(Contains(k.out, "sent exit signal :maintenance to temp"));
+  CHECK(WaitUntil([&] { return !Contains(Relup({"ps", "--root", root.path()}).out, "temp"); }));
+  k = Relup({"kill", "--root", root.path(), "blackode"});
+  CHECK(k.exit_code == 0);
+  CHECK(WaitUntil([&] { return !Contains(Relup({"ps", "--root", root.path()}).out, "blackode"); }));
+  RunResult log = Relup({"kill", "--root", root.path(), "nobody"});
+  CHECK(log.exit_code == 1);
+  CHECK(Contains(log.err, "no process is registered as 'nobody'"));
+}
+
+TEST_CASE("a term argument cannot carry a handle: pids and refs come only from the node", "[cli]") {
+  NodeRoot root;
+  for (const char* term : {"{use: !socket 1}", "!pid <0.1.0>", "[!timer 3]"}) {
+    RunResult r = Relup({"call", "--root", root.path(), "blackode", term});
+    INFO(term << ": " << r.both());
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("handles cannot be written as text") != std::string::npos);
+  }
+  RunResult k = Relup({"kill", "--root", root.path(), "blackode", "!ref 1"});
+  CHECK(k.exit_code == 2);
+}
+
 }  // namespace
 }  // namespace relup::test

@@ -126,6 +126,23 @@ TEST_CASE("a frame that is not a term gets an error reply naming the problem", "
   ::close(fd);
 }
 
+TEST_CASE("a frame that holds a handle is refused: a client cannot forge a pid or a ref",
+          "[control]") {
+  TempRoot root;
+  auto server = Serve(root.path, EchoHandler);
+  int fd = RawConnect(root.path);
+  for (const char* frame : {"{cmd: call, target: x, request: {sock: !socket 1}}",
+                            "{cmd: kill, target: !pid <0.1.0>}"}) {
+    REQUIRE(control::WriteFrame(fd, frame).ok());
+    auto reply = control::ReceiveTerm(fd);
+    REQUIRE(reply.ok());
+    auto value = control::ReplyValue(*reply);
+    REQUIRE_FALSE(value.ok());
+    CHECK(value.status().message().find("handles cannot be written as text") != std::string::npos);
+  }
+  ::close(fd);
+}
+
 TEST_CASE("an oversized frame length closes that connection only", "[control]") {
   TempRoot root;
   auto server = Serve(root.path, EchoHandler);
