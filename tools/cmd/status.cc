@@ -38,6 +38,11 @@ void PrintStatus(const Term& s) {
                 (count == 1 ? " process" : " processes") + (current ? "" : "  (old version)"));
     }
   }
+  if (const Term* io = s.find("io"); io && io->is_map()) {
+    PrintLine("runtime:   " + std::to_string(Int(*io, "sockets")) + " sockets, " +
+              std::to_string(Int(*io, "timers")) + " timers, " +
+              std::to_string(Int(*io, "link_entries")) + " processes with links or monitors");
+  }
   const Term* suspended = s.find("suspended");
   if (!suspended || !suspended->is_list() || suspended->size() == 0) {
     PrintLine("suspended: none");

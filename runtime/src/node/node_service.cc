@@ -350,6 +350,7 @@ Result<Term> NodeService::status() {
       {A("processes"), Term(static_cast<long long>(procs.size()))},
       {A("modules"), Term::list(std::move(modules))},
       {A("suspended"), Term::list(std::move(suspended))},
+      {A("io"), node_.io_stats()},
   });
 }
 
