@@ -75,16 +75,17 @@ int64_t RssBytes() {
 }
 
 Result<double> JsonNumber(std::string_view json, std::string_view key) {
-  std::string quoted = "\"" + std::string(key) + "\":";
+  std::string quoted;
+  quoted.append("\"").append(key).append("\":");
   size_t at = json.find(quoted);
   if (at == std::string_view::npos) {
-    return Status::Internal("no \"" + std::string(key) + "\" in: " + std::string(json));
+    return Status::Internal("no " + quoted + " in: " + std::string(json));
   }
   std::string rest(json.substr(at + quoted.size()));
   char* end = nullptr;
   double v = std::strtod(rest.c_str(), &end);
   if (end == rest.c_str()) {
-    return Status::Internal("\"" + std::string(key) + "\" is no number in: " + std::string(json));
+    return Status::Internal("no number after " + quoted + " in: " + std::string(json));
   }
   return v;
 }
@@ -92,6 +93,12 @@ Result<double> JsonNumber(std::string_view json, std::string_view key) {
 int64_t ThreadCpuNs() {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+int64_t ProcessCpuNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 

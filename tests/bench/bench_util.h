@@ -20,14 +20,14 @@
 namespace relup::bench {
 
 struct Config {
-  int64_t n = 100000;      // processes
-  int reps = 3;            // repetitions; the median of each figure is printed
-  std::string module_dir;  // built bench modules (NAME-VSN.so)
-  std::string relup_bin;   // the relup CLI
+  int64_t n = 100000;              // processes
+  int reps = 3;                    // repetitions; the median of each figure is printed
+  std::string module_dir;          // built bench modules (NAME-VSN.so)
+  std::string relup_bin;           // the relup CLI
   std::string example_module_dir;  // the examples' modules (echo_acceptor-1.so, ...)
   std::string echo_load_bin;       // tcp_echo's load generator (load/echo_load.cc)
-  std::string work_dir;    // scratch space for releases and node roots
-  unsigned workers = 0;    // scheduler threads; 0: one per core
+  std::string work_dir;            // scratch space for releases and node roots
+  unsigned workers = 0;            // scheduler threads; 0: one per core
 
   std::string module(std::string_view name, std::string_view vsn) const {
     return module_dir + "/" + std::string(name) + "-" + std::string(vsn) + ".so";
@@ -62,6 +62,8 @@ inline int64_t NowNs() {
 }
 // CPU time of the calling thread.
 int64_t ThreadCpuNs();
+// CPU time of the whole process (every thread, user + system).
+int64_t ProcessCpuNs();
 
 // Bytes the allocator has handed out and not got back (mallinfo2: in-use
 // arena bytes + mmapped chunks, summed over every arena).

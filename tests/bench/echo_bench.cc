@@ -9,6 +9,9 @@
 // reports what it counted after its warm-up, over its fixed duration.
 //   per_sec          completed round trips per second, all connections
 //   p50_us, p99_us   one round trip as the client saw it
+//   cpu_us_per_round_trip  CPU time of this process (the node: workers, I/O
+//                    loop, everything) while the load generator ran / every
+//                    round trip it made, warm-up included
 #include "accounts.h"
 #include "benches.h"
 
@@ -25,17 +28,20 @@ Result<Figures> TcpEcho(const Config& config) {
   RELUP_ASSIGN_OR_RETURN(Term state, node.get_state(acceptor));
   int64_t port = state.at("port").as_int();
 
-  RELUP_ASSIGN_OR_RETURN(
-      std::string out,
-      RunCommand(ShellQuote(config.echo_load_bin) + " --port " + std::to_string(port) +
-                 " --connections " + std::to_string(config.n)));
+  std::string load = ShellQuote(config.echo_load_bin) + " --port " + std::to_string(port) +
+                     " --connections " + std::to_string(config.n);
+  int64_t cpu0 = ProcessCpuNs();
+  RELUP_ASSIGN_OR_RETURN(std::string out, RunCommand(load));
+  int64_t cpu1 = ProcessCpuNs();
   RELUP_ASSIGN_OR_RETURN(double per_sec, JsonNumber(out, "per_sec"));
   RELUP_ASSIGN_OR_RETURN(double p50, JsonNumber(out, "p50_us"));
   RELUP_ASSIGN_OR_RETURN(double p99, JsonNumber(out, "p99_us"));
+  RELUP_ASSIGN_OR_RETURN(double total, JsonNumber(out, "total_round_trips"));
   return Figures{
       {config.n, "per_sec", per_sec, "round trips/s"},
       {config.n, "p50_us", p50, "us"},
       {config.n, "p99_us", p99, "us"},
+      {config.n, "cpu_us_per_round_trip", static_cast<double>(cpu1 - cpu0) / 1000.0 / total, "us"},
   };
 }
 

@@ -11,7 +11,10 @@
 // warm-up are not counted; those that complete in the following duration are.
 // Prints one JSON line on stdout:
 //   {"connections": C, "seconds": S, "round_trips": N, "per_sec": N/S,
-//    "p50_us": ..., "p99_us": ..., "min_per_connection": ...}
+//    "p50_us": ..., "p99_us": ..., "min_per_connection": ...,
+//    "total_round_trips": ...}
+// (total_round_trips counts the warm-up too: every round trip the server
+// served while this program ran, for its CPU time per round trip.)
 // Exit status 0; 1 (with the reason on stderr) if a connection fails, the
 // server sends back anything but the line, or a connection completes no
 // round trip during the measured duration; 2 on bad usage.
@@ -131,8 +134,8 @@ void SendLine(Conn& c, int index) {
   c.sent_at_ns = NowNs();
   ssize_t n = send(c.fd, kLine.data(), kLine.size(), MSG_NOSIGNAL);
   if (n != static_cast<ssize_t>(kLine.size())) {
-    Fail("connection " + std::to_string(index) + ": send: " +
-         (n < 0 ? std::strerror(errno) : "short write"));
+    Fail("connection " + std::to_string(index) +
+         ": send: " + (n < 0 ? std::strerror(errno) : "short write"));
   }
 }
 
@@ -166,6 +169,7 @@ int main(int argc, char** argv) {
   const int64_t measure_to = measure_from + o.duration_ms * 1'000'000;
   std::vector<int64_t> latencies;
   latencies.reserve(4'000'000);
+  int64_t total = 0;
   for (int i = 0; i < o.connections; ++i) SendLine(conns[i], i);
 
   std::vector<epoll_event> events(static_cast<size_t>(o.connections));
@@ -188,10 +192,12 @@ int main(int argc, char** argv) {
       c.got += static_cast<size_t>(n);
       if (c.got < kLine.size()) continue;
       if (c.got > kLine.size() || std::string_view(c.buf, c.got) != kLine) {
-        Fail("connection " + std::to_string(i) + ": expected the echo of \"ping 0123456789\", got " +
-             std::to_string(c.got) + " bytes \"" + std::string(c.buf, c.got) + "\"");
+        Fail("connection " + std::to_string(i) +
+             ": expected the echo of \"ping 0123456789\", got " + std::to_string(c.got) +
+             " bytes \"" + std::string(c.buf, c.got) + "\"");
       }
       int64_t done = NowNs();
+      ++total;
       if (done >= measure_from && done < measure_to) {
         latencies.push_back(done - c.sent_at_ns);
         ++c.counted;
@@ -216,8 +222,10 @@ int main(int argc, char** argv) {
   double p99 = PercentileUs(latencies, 99);
   std::printf(
       "{\"connections\": %d, \"seconds\": %.3f, \"round_trips\": %lld, \"per_sec\": %.1f, "
-      "\"p50_us\": %.2f, \"p99_us\": %.2f, \"min_per_connection\": %lld}\n",
+      "\"p50_us\": %.2f, \"p99_us\": %.2f, \"min_per_connection\": %lld, "
+      "\"total_round_trips\": %lld}\n",
       o.connections, seconds, static_cast<long long>(round_trips),
-      static_cast<double>(round_trips) / seconds, p50, p99, static_cast<long long>(min_per_conn));
+      static_cast<double>(round_trips) / seconds, p50, p99, static_cast<long long>(min_per_conn),
+      static_cast<long long>(total));
   return 0;
 }

@@ -34,7 +34,9 @@ int64_t NowNs() {
       .count();
 }
 
-Term Int(int64_t v) { return Term(static_cast<long long>(v)); }
+Term Int(int64_t v) {
+  return Term(static_cast<long long>(v));
+}
 
 }  // namespace
 

@@ -13,6 +13,10 @@
 %% run.sh), its own warm-up and duration, started here as a port.
 %%   per_sec          completed round trips per second, all connections
 %%   p50_us, p99_us   one round trip as the client saw it
+%%   cpu_us_per_round_trip  CPU time of the emulator (every thread,
+%%                    statistics(runtime), scheduler spinning included) while
+%%                    the load generator ran / every round trip it made,
+%%                    warm-up included
 -module(bench_tcp_echo).
 -export([run/3]).
 
@@ -30,12 +34,16 @@ once(Load, N) ->
                {listening, Acceptor, P} -> P;
                {'DOWN', Ref, process, Acceptor, Why} -> error({acceptor_failed, Why})
            end,
+    {Cpu0, _} = statistics(runtime),
     Out = run_load(Load, ["--port", integer_to_list(Port), "--connections", integer_to_list(N)]),
+    {Cpu1, _} = statistics(runtime),
     exit(Acceptor, kill),
     receive {'DOWN', Ref, process, Acceptor, _} -> ok end,
     [{"per_sec", json_number(Out, "per_sec"), "round trips/s"},
      {"p50_us", json_number(Out, "p50_us"), "us"},
-     {"p99_us", json_number(Out, "p99_us"), "us"}].
+     {"p99_us", json_number(Out, "p99_us"), "us"},
+     {"cpu_us_per_round_trip", (Cpu1 - Cpu0) * 1000 / json_number(Out, "total_round_trips"),
+      "us"}].
 
 %% --- the server ---------------------------------------------------------
 

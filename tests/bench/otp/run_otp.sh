@@ -11,8 +11,8 @@
 #          timer_set_fire timers_pending tcp_echo
 # build always packages its 50 modules (n=50 in its rows), whatever N is.
 # N is the number of timers for the timer benches and of connections for
-# tcp_echo (tests/bench/run.sh passes 1000000 to timers_pending and 50 to
-# tcp_echo).
+# tcp_echo (tests/bench/run.sh passes 5000 to timer_set_fire, 1000000 to
+# timers_pending and 50 to tcp_echo).
 # REPS=K overrides the number of repetitions (the median is reported).
 # tcp_echo runs the C++ load generator relup_echo_load: RELUP_ECHO_LOAD names
 # it (default: build-release/bin/relup_echo_load, or RELUP_BUILD_DIR's).
