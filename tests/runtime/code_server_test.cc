@@ -317,7 +317,8 @@ TEST_CASE("InspectModuleFile reads a library's descriptor and keeps nothing load
   CHECK_FALSE(twin->has_code_change);
   auto bad = relup::InspectModuleFile(kTestModules + "/bad-abi.so");
   REQUIRE_FALSE(bad.ok());
-  CHECK_THAT(bad.status().message(), Catch::Contains("wrong ABI version " + std::to_string(relup::kAbiVersion - 1)));
+  CHECK_THAT(bad.status().message(),
+             Catch::Contains("wrong ABI version " + std::to_string(relup::kAbiVersion - 1)));
   auto wrong = relup::InspectModuleFile(kDemo1, "payments");
   REQUIRE_FALSE(wrong.ok());
   CHECK_THAT(wrong.status().message(), Catch::Contains("but 'payments' was expected"));

@@ -212,6 +212,35 @@ TEST_CASE("exit signals travel along a chain of 10,000 links") {
   CHECK(Stat(*node.node, "link_entries") == 0);
 }
 
+TEST_CASE("a link carrying :kill is an ordinary reason: trappable, and it ends others with :kill") {
+  TestNode node({kActor1});
+  Pid observer = SpawnActor(*node.node);
+  Pid dying = SpawnActor(*node.node);
+  Pid trapping = SpawnActor(*node.node, Yaml("{trap_exit: true}"));
+  Pid plain = SpawnActor(*node.node);
+  Ok(*node.node, trapping, Cmd("link", Term(dying)));
+  Ok(*node.node, plain, Cmd("link", Term(dying)));
+  Term mon = Ok(*node.node, observer, Cmd("monitor", Term(plain)));
+  Do(*node.node, dying, Cmd("stop", Term::atom("kill")));
+  auto inbox = WaitInbox(*node.node, trapping, 1);
+  REQUIRE(inbox.size() == 1);
+  CHECK(inbox[0] ==
+        ExitMsg(Term(dying), Term::atom("kill")));  // only exit/2's :kill is untrappable
+  inbox = WaitInbox(*node.node, observer, 1);
+  REQUIRE(inbox.size() == 1);
+  CHECK(inbox[0] == Down(mon, plain, Term::atom("kill")));
+}
+
+TEST_CASE("an init that spawns its own module nests only so deep: one spawn fails, not the node") {
+  TestNode node({kActor1});
+  Pid root = SpawnActor(*node.node, Yaml("{spawn_self: true}"));
+  CHECK(node->processes().size() == 64);
+  Pid deepest = root;
+  while (const Term* child = node->get_state(deepest)->find("child")) deepest = child->as_pid();
+  std::string why = node->get_state(deepest)->at("spawn_error").as_string();
+  CHECK(Contains(why, "inits are already running one inside another"));
+}
+
 // ---------------------------------------------------------------- exit/2 and relup kill
 
 TEST_CASE("exit(PID, :kill) cannot be trapped: the target ends with :killed") {

@@ -336,6 +336,39 @@ TEST_CASE("a peer that sends 100 MB without reading replies: the owner is not fl
   ::close(fd);
 }
 
+TEST_CASE("output queued when the owner closes and ends is still sent, then the socket closes") {
+  TestNode node({kActor1});
+  Listening l = Listen(*node.node);
+  int fd = Connect(l.port);
+  Term sock = Accepted(*node.node, l.actor);
+  // 8 MiB to a peer that reads nothing yet: most of it waits in the node.
+  CHECK(Ok(*node.node, l.actor, Yaml("{mb: 8}").put("send_mb", sock)) == Term(8));
+  Ok(*node.node, l.actor, Cmd("close", sock));
+  Do(*node.node, l.actor, Cmd("stop", Term::atom("normal")));
+  std::string got = ReadN(fd, 8u << 20, 20s);
+  CHECK(got.size() == (8u << 20));
+  CHECK(SeesEof(fd));
+  ::close(fd);
+}
+
+TEST_CASE("tcp_send to a peer that does not read is refused past 16 MiB unsent, queuing nothing") {
+  TestNode node({kActor1});
+  Listening l = Listen(*node.node);
+  int fd = Connect(l.port);
+  Term sock = Accepted(*node.node, l.actor);
+  std::string why = Error(*node.node, l.actor, Yaml("{mb: 64}").put("send_mb", sock));
+  CHECK(Contains(why, "still unsent (the peer is not reading)"));
+  CHECK(Contains(why, "nothing was queued"));
+  // What was accepted arrives whole once the peer reads.
+  Ok(*node.node, l.actor, Cmd("close", sock));
+  size_t got = 0;
+  for (std::string part; !(part = ReadN(fd, 1 << 20, 2s)).empty();) got += part.size();
+  CHECK(got % (1u << 20) == 0);
+  CHECK(got >= (16u << 20));
+  CHECK(got < (20u << 20));
+  ::close(fd);
+}
+
 TEST_CASE("10,000 connections opened and closed: no file descriptor is leaked") {
   TestNode node({kActor1});
   Listening l = Listen(*node.node, Yaml("{echo: true}"));

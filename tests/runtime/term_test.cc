@@ -155,20 +155,35 @@ TEST_CASE("equality is exact: an int never equals a float") {
   CHECK(Term(nan) == Term(nan));  // so that .nan reads back equal
 }
 
-TEST_CASE("the order sorts by type: nil, bool, number, atom, ref, pid, string, binary, tuple, list, map") {
+TEST_CASE(
+    "the order sorts by type: nil, bool, number, atom, ref, pid, string, binary, tuple, list, "
+    "map") {
   using relup::RefKind;
-  std::vector<Term> ascending = {Term(),           Term(false),
-                                 Term(true),       Term(-1.5),
-                                 Term(0),          Term(0.5),
-                                 Term::atom("a"),  Term::atom("b"),
-                                 Term::ref(RefKind::kRef, 9), Term::ref(RefKind::kTimer, 1),
-                                 Term::ref(RefKind::kTimer, 2), Term::ref(RefKind::kMonitor, 1),
-                                 Term::ref(RefKind::kSocket, 1), Term(Pid{1}),
-                                 Term(Pid{2}),     Term(""),         Term("a"),
-                                 Term::binary(""), Term::binary("a"),
-                                 Term::tuple({}),  Term::tuple({Term(1)}),
-                                 Term::list({}),   Term::list({Term(1)}),
-                                 Term::map({}),    Term::map({{Term(1), Term(2)}})};
+  std::vector<Term> ascending = {Term(),
+                                 Term(false),
+                                 Term(true),
+                                 Term(-1.5),
+                                 Term(0),
+                                 Term(0.5),
+                                 Term::atom("a"),
+                                 Term::atom("b"),
+                                 Term::ref(RefKind::kRef, 9),
+                                 Term::ref(RefKind::kTimer, 1),
+                                 Term::ref(RefKind::kTimer, 2),
+                                 Term::ref(RefKind::kMonitor, 1),
+                                 Term::ref(RefKind::kSocket, 1),
+                                 Term(Pid{1}),
+                                 Term(Pid{2}),
+                                 Term(""),
+                                 Term("a"),
+                                 Term::binary(""),
+                                 Term::binary("a"),
+                                 Term::tuple({}),
+                                 Term::tuple({Term(1)}),
+                                 Term::list({}),
+                                 Term::list({Term(1)}),
+                                 Term::map({}),
+                                 Term::map({{Term(1), Term(2)}})};
   for (size_t i = 0; i < ascending.size(); ++i) {
     for (size_t j = 0; j < ascending.size(); ++j) {
       INFO(ascending[i] << " vs " << ascending[j]);
@@ -290,14 +305,14 @@ TEST_CASE("handles print in a form of their own, tagged with what they are") {
   CHECK(Term::ref(RefKind::kMonitor, 3).to_yaml() == "!monitor 3");
   CHECK(Term::ref(RefKind::kSocket, 5).to_yaml() == "!socket 5");
   CHECK(Term::ref(RefKind::kRef, 9).to_yaml() == "!ref 9");
-  Term state = Term::map({{Term::atom("conn"), Term::ref(RefKind::kSocket, 5)},
-                          {Term::atom("peer"), Term(Pid{3})}});
+  Term state = Term::map(
+      {{Term::atom("conn"), Term::ref(RefKind::kSocket, 5)}, {Term::atom("peer"), Term(Pid{3})}});
   CHECK(state.to_yaml() == "{conn: !socket 5, peer: !pid <0.3.0>}");
 }
 
 TEST_CASE("handles cannot be forged from text: parse refuses them and says why") {
-  for (const char* text : {"!pid <0.42.0>", "{t: !timer 12}", "[!socket 5]", "!monitor 1",
-                           "!ref 9"}) {
+  for (const char* text :
+       {"!pid <0.42.0>", "{t: !timer 12}", "[!socket 5]", "!monitor 1", "!ref 9"}) {
     auto t = Term::parse(text);
     INFO(text);
     REQUIRE_FALSE(t.ok());

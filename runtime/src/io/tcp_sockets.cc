@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
-#include <asio/write.hpp>
 #include <cerrno>
 #include <cstring>
 
@@ -102,13 +101,14 @@ struct SocketTable::Socket {
   std::string rbuf;
   // Writing.
   std::string out;   // queued, not yet handed to a write
-  std::string wbuf;  // being written
+  std::string wbuf;  // being written, from woff on
+  size_t woff = 0;
   bool writing = false;
   // Accepting.
   int accepts = 0;  // requested and not yet answered
   bool accepting = false;
 
-  size_t unsent() const { return out.size() + wbuf.size(); }
+  size_t unsent() const { return out.size() + (wbuf.size() - woff); }
 };
 
 SocketTable::SocketTable(IoLoop& loop, Postman& postman) : loop_(loop), postman_(postman) {}
@@ -305,6 +305,13 @@ Status SocketTable::send(Pid owner, const Term& socket, std::string_view data) {
     return Status::FailedPrecondition("tcp_send: socket " + socket.to_yaml() + " is closed");
   }
   if (data.empty()) return Status();
+  if (s->unsent() + data.size() > kMaxUnsent) {
+    return Status::Unavailable(
+        "tcp_send on " + socket.to_yaml() + ": " + std::to_string(s->unsent()) +
+        " bytes are still unsent (the peer is not reading), and " + std::to_string(data.size()) +
+        " more would pass the limit of " + std::to_string(kMaxUnsent) +
+        "; nothing was queued: send less, later, or close it");
+  }
   if (s->state == Socket::State::kOpen && !s->writing && s->out.empty()) {
     // The common case: the kernel takes it all now, on this thread.
     ssize_t n =
@@ -326,22 +333,35 @@ Status SocketTable::send(Pid owner, const Term& socket, std::string_view data) {
 
 void SocketTable::start_write(const SocketPtr& s) {
   if (s->writing || s->out.empty()) return;
-  s->writing = true;
   s->wbuf.swap(s->out);
-  asio::async_write(s->stream, asio::buffer(s->wbuf),
-                    [this, s](const std::error_code& ec, size_t n) { on_write(s, ec, n); });
+  s->out.clear();
+  s->woff = 0;
+  write_some(s);
 }
 
-void SocketTable::on_write(const SocketPtr& s, const std::error_code& ec, size_t) {
+void SocketTable::write_some(const SocketPtr& s) {
+  s->writing = true;
+  s->stream.async_write_some(
+      asio::buffer(s->wbuf.data() + s->woff, s->wbuf.size() - s->woff),
+      [this, s](const std::error_code& ec, size_t n) { on_write(s, ec, n); });
+}
+
+void SocketTable::on_write(const SocketPtr& s, const std::error_code& ec, size_t n) {
   std::lock_guard<std::mutex> lock(s->mu);
   s->writing = false;
-  s->wbuf.clear();
   if (s->state == Socket::State::kClosed || ec == asio::error::operation_aborted) return;
   if (ec) {
     post_end(s, Message2("tcp_error", s->ref, "reason", ReasonOf(ec)));
     shut(s, false);
     return;
   }
+  s->woff += n;
+  if (s->woff < s->wbuf.size()) {
+    write_some(s);  // the rest of this buffer first: bytes go out in order
+    return;
+  }
+  s->wbuf.clear();
+  s->woff = 0;
   if (!s->out.empty()) {
     start_write(s);
   } else if (s->state == Socket::State::kClosing) {
@@ -420,6 +440,8 @@ void SocketTable::post_end(const SocketPtr& s, Term message) {
 
 void SocketTable::shut(const SocketPtr& s, bool flush) {
   if (s->state == Socket::State::kClosed) return;
+  // Already flushing: the linger timer or the last write closes it.
+  if (flush && s->state == Socket::State::kClosing) return;
   if (flush && s->state == Socket::State::kOpen && s->unsent() > 0) {
     s->state = Socket::State::kClosing;
     s->linger.expires_after(std::chrono::milliseconds(kLingerMs));
@@ -497,6 +519,12 @@ Status SocketTable::set_owner(Pid owner, const Term& socket, Pid new_owner) {
   if (s->state == Socket::State::kClosed) {
     return Status::FailedPrecondition("tcp_controlling_process: socket " + socket.to_yaml() +
                                       " is closed");
+  }
+  // Under mu_: a process whose end already ran close_all (which takes mu_
+  // after setting kExited) is seen as gone here, never handed the socket.
+  if (!postman_.alive(new_owner)) {
+    return Status::NotFound("tcp_controlling_process: no process " + new_owner.to_string() +
+                            " to hand socket " + socket.to_yaml() + " to (it may have ended)");
   }
   auto& from = by_owner_[owner.id];
   from.erase(std::remove(from.begin(), from.end(), s->id), from.end());

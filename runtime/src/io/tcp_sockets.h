@@ -12,10 +12,12 @@
 //
 // Writing never blocks: send() tries a non-blocking write on the caller's
 // thread (no loop round trip in the common case) and queues the rest, which
-// the loop writes as the peer reads. While a socket's unsent output is above
-// kHighWater, activate() waits to start its read until the output is back
-// under kLowWater: a peer that sends without reading cannot make the node
-// buffer without bound.
+// the loop writes as the peer reads (one async_write_some at a time, issued
+// under the socket's mutex, never Asio's composed async_write, which would
+// touch the socket from the loop thread without it). While a socket's unsent
+// output is above kHighWater, activate() waits to start its read until the
+// output is back under kLowWater: a peer that sends without reading cannot
+// make the node buffer without bound. Past kMaxUnsent, send() is refused.
 //
 // Ends: a peer's close posts {tcp_closed: SOCK}, an error {tcp_error: SOCK,
 // reason: ATOM}; either closes the socket. close() and the owner's end
@@ -48,6 +50,9 @@ class SocketTable {
  public:
   static constexpr size_t kHighWater = 1 << 20;  // 1 MiB of unsent output
   static constexpr size_t kLowWater = 256 << 10;
+  // tcp_send refuses to queue past this (the peer is not reading): the
+  // caller gets an error, not an unbounded queue.
+  static constexpr size_t kMaxUnsent = 16 << 20;
   static constexpr int kLingerMs = 5000;
 
   SocketTable(IoLoop& loop, Postman& postman);
@@ -61,7 +66,9 @@ class SocketTable {
   Status send(Pid owner, const Term& socket, std::string_view data);
   Status activate(Pid owner, const Term& socket);
   Status close(Pid owner, const Term& socket);
-  // `new_owner` must be alive (the caller checks).
+  // NotFound if `new_owner` is not alive (checked under the table's lock,
+  // so a socket is never handed to a process whose end already closed its
+  // sockets).
   Status set_owner(Pid owner, const Term& socket, Pid new_owner);
   Result<Term> peername(Pid owner, const Term& socket);
   Result<Term> sockname(Pid owner, const Term& socket);
@@ -87,6 +94,7 @@ class SocketTable {
   void start_read(const SocketPtr& s);  // s->mu held
   void on_read(const SocketPtr& s, const std::error_code& ec, size_t n);
   void start_write(const SocketPtr& s);  // s->mu held
+  void write_some(const SocketPtr& s);   // s->mu held
   void on_write(const SocketPtr& s, const std::error_code& ec, size_t n);
   void start_accept(const SocketPtr& l);      // l->mu held
   void shut(const SocketPtr& s, bool flush);  // s->mu held: close now or after flushing

@@ -63,6 +63,10 @@ void LinkTable::unlink(Pid x, Pid y) {
   BothLocked lock(a.mu, b.mu, x.id % kShards < y.id % kShards);
   if (auto it = a.map.find(x.id); it != a.map.end()) {
     EraseFirst(it->second.links, [&](uint64_t v) { return v == y.id; });
+    auto& sig = it->second.signals;
+    sig.erase(std::remove_if(sig.begin(), sig.end(),
+                             [&](const ExitSignal& e) { return e.link && e.from == y; }),
+              sig.end());
     EraseIfEmpty(a, x.id);
   }
   if (auto it = b.map.find(y.id); it != b.map.end()) {
@@ -113,7 +117,7 @@ bool LinkTable::demonitor(Pid watcher, uint64_t id) {
   return found;
 }
 
-ExitNotices LinkTable::on_exit(Pid pid) {
+ExitNotices LinkTable::on_exit(Pid pid, const Term& reason) {
   Entry gone;
   {
     Shard& s = shard(pid.id);
@@ -134,7 +138,7 @@ ExitNotices LinkTable::on_exit(Pid pid) {
         !EraseFirst(it->second.links, [&](uint64_t v) { return v == pid.id; })) {
       continue;
     }
-    EraseIfEmpty(s, peer);
+    it->second.signals.push_back(ExitSignal{pid, reason, false, true});
     out.linked.push_back(Pid{peer});
   }
   for (const auto& [id, target] : gone.monitoring) {

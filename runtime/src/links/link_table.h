@@ -36,12 +36,14 @@ namespace relup::rt {
 struct ExitSignal {
   Pid from;  // Pid{} from outside the node (relup kill)
   Term reason;
-  bool kill = false;  // exit(pid, :kill): untrappable
+  bool kill = false;  // exit(pid, :kill) (never a link's): untrappable
+  bool link = false;  // from a linked process's end: unlink drops it while it waits
 };
 
 // What a process's end has to tell others.
 struct ExitNotices {
-  std::vector<Pid> linked;                         // each gets an exit signal
+  // Each has a link signal queued (kSignal still to be set by the caller).
+  std::vector<Pid> linked;
   std::vector<std::pair<uint64_t, Pid>> watchers;  // (monitor id, watcher): each gets down
 };
 
@@ -51,6 +53,8 @@ class LinkTable {
   // `other` has ended. Linking twice, or to itself, does nothing.
   Status link(Pid self, const Process* other);
   // Removes the link both ways; unlinking what is not linked does nothing.
+  // A link signal from `b` still waiting for `a` is dropped too: once unlink
+  // returns, the link has no effect on `a` (OTP's guarantee).
   void unlink(Pid a, Pid b);
 
   // `watcher` monitors `target`: the new monitor's id, or 0 if the target
@@ -63,9 +67,11 @@ class LinkTable {
   // The target of one of watcher's active monitors, or Pid{} if none.
   Pid monitored(Pid watcher, uint64_t id) const;
 
-  // `pid` ended (its kExited bit is set): takes everything it had and drops
-  // its pending signals; the links are removed from the other side too.
-  ExitNotices on_exit(Pid pid);
+  // `pid` ended with `reason` (its kExited bit is set): takes everything it
+  // had and drops its pending signals. Each link is removed from the other
+  // side too, and a link signal with `reason` is queued there in the same
+  // step (under that side's lock), so unlink cannot miss it.
+  ExitNotices on_exit(Pid pid, const Term& reason);
 
   // Pending exit signals, in the order they were sent.
   void push_signal(Pid to, ExitSignal signal);

@@ -80,8 +80,9 @@ Status Node::Impl::signal(Pid to, Pid from, Term reason) {
                             " on this node (it may have exited); `relup ps` lists the live "
                             "processes");
   }
+  // Only exit/2's :kill is untrappable; a link carrying :kill is not.
   bool kill = reason.is_atom("kill");
-  post_signal(h.get(), ExitSignal{from, std::move(reason), kill});
+  post_signal(h.get(), ExitSignal{from, std::move(reason), kill, false});
   return Status();
 }
 
@@ -93,6 +94,11 @@ Status Node::Impl::send_exit(const ProcessRef& target, Term reason) {
 
 void Node::Impl::post_signal(Process* p, ExitSignal sig) {
   links_.push_signal(p->pid, std::move(sig));
+  kick_signals(p);
+}
+
+// Signals are queued for p: flag them and handle them if p can be taken now.
+void Node::Impl::kick_signals(Process* p) {
   uint32_t s = p->ctl.fetch_or(kSignal, std::memory_order_seq_cst);
   if ((s & kExited) != 0) {
     // Ended already: its entry would outlive it. (A process that ends after
@@ -113,6 +119,9 @@ void Node::Impl::try_handle_signals(Process* p) {
   std::vector<ProcessHandle> work;
   work.push_back(std::move(mine));
   t_signal_work = &work;
+  struct Done {
+    ~Done() { t_signal_work = nullptr; }
+  } done;
   while (!work.empty()) {
     ProcessHandle h = std::move(work.back());
     work.pop_back();
@@ -120,14 +129,21 @@ void Node::Impl::try_handle_signals(Process* p) {
     uint32_t s = q->ctl.load(std::memory_order_seq_cst);
     while ((s & kSignal) != 0 && rt::Takeable(s)) {
       if (q->ctl.compare_exchange_weak(s, s | kLocked, std::memory_order_seq_cst)) {
-        if (handle_signals(q, kLocked)) release(q, kLocked);
+        bool alive = true;
+        try {
+          alive = handle_signals(q, kLocked);
+        } catch (const std::exception& e) {
+          // Out of memory making a message: the signals taken are lost, the
+          // process is let go of, and the node goes on.
+          log(LogLevel::kError, "exit signals for " + label(q) + " lost: " + e.what());
+        }
+        if (alive) release(q, kLocked);
         break;
       }
     }
     // Not takeable: its owner handles the signal at its next boundary or
     // when it lets go.
   }
-  t_signal_work = nullptr;
 }
 
 bool Node::Impl::handle_signals(Process* p, uint32_t owner) {
@@ -165,11 +181,20 @@ bool Node::Impl::handle_signals(Process* p, uint32_t owner) {
 void Node::Impl::end_resources(Process* p, const Term& reason) {
   timers_.cancel_all(p->pid);
   sockets_.close_all(p->pid);
-  rt::ExitNotices notices = links_.on_exit(p->pid);
+  rt::ExitNotices notices = links_.on_exit(p->pid, reason);
   // A shutdown ends every process with its own terminate; links and monitors
   // have nobody left to tell.
-  if (is_shut_down()) return;
-  for (Pid peer : notices.linked) (void)signal(peer, p->pid, reason);
+  if (is_shut_down()) {
+    for (Pid peer : notices.linked) (void)links_.take_signals(peer);
+    return;
+  }
+  for (Pid peer : notices.linked) {
+    if (ProcessHandle h = find(peer)) {
+      kick_signals(h.get());
+    } else {
+      (void)links_.take_signals(peer);  // ended meanwhile
+    }
+  }
   for (const auto& [id, watcher] : notices.watchers) {
     (void)deliver(watcher, Message::Kind::kInfo, DownMessage(id, Term(p->pid), reason));
   }

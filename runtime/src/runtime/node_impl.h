@@ -176,6 +176,7 @@ class Node::Impl final : public rt::Postman {
   // Exit signals (exit_signals.cc). handle_signals: the caller owns p
   // through `owner`; returns false if p ended (finalize let go of it).
   void post_signal(rt::Process* p, rt::ExitSignal sig);
+  void kick_signals(rt::Process* p);
   void try_handle_signals(rt::Process* p);
   bool handle_signals(rt::Process* p, uint32_t owner);
   // A process ended (from finalize): its timers, sockets, links, monitors.

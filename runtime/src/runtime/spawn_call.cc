@@ -30,6 +30,21 @@ Result<Pid> Node::Impl::spawn(std::string_view module, Term args, const SpawnOpt
 Result<Pid> Node::Impl::spawn_impl(std::string_view module, Term args, const SpawnOptions& options,
                                    const std::function<Status(rt::Process*)>& before_release) {
   if (is_shut_down()) return Status::Unavailable("the node is shut down: no new processes");
+  // A child's init runs on its parent's thread and stack: an init that
+  // spawns in turn nests. Refuse it past a depth well within the stack, so
+  // that a module whose init spawns itself fails one spawn, not the node.
+  constexpr int kMaxNesting = 64;
+  thread_local int nesting = 0;
+  if (nesting >= kMaxNesting) {
+    return Status::FailedPrecondition(
+        "spawn of '" + std::string(module) + "' refused: " + std::to_string(kMaxNesting) +
+        " inits are already running one inside another on this thread (does an init spawn "
+        "its own module?); spawn from handle_info instead, e.g. after a send_after of 0");
+  }
+  ++nesting;
+  struct Unnest {
+    ~Unnest() { --nesting; }
+  } unnest;
   ModuleVersionPtr code = code_server_.current(module);
   if (!code) {
     return Status::NotFound("module '" + std::string(module) +

@@ -187,7 +187,14 @@ void TimerService::remove(uint32_t slot) {
   }
   s.message = Term();
   s.prev = s.next = kNone;
-  s.gen = ((s.gen + 1) & kGenMask) == 0 ? 1 : s.gen + 1;
+  if (s.gen == kGenMask) {
+    // Its generations are used up: a new one would repeat an old ref, which
+    // could then cancel somebody's new timer. The slot is retired (56 bytes
+    // per 16 million timers started in it).
+    s.gen = kGenMask + 1;  // matches no ref; never reused
+    return;
+  }
+  ++s.gen;
   free_.push_back(slot);
 }
 

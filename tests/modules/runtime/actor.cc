@@ -13,8 +13,10 @@
 //   {reply_after: MS}             reply now, ask for a gen_server timeout
 //   {stop: R}                     {crash: TEXT}
 //   {listen: PORT}  {accept: L}   {connect: PORT}  {send: S, data: BIN}
-//   {activate: S}   {close: S}    {give: S, to: PID}  {peername: S} {sockname: S}
-//   inbox                         the messages so far;   clear: forget them
+//   {activate: S}   {close: S}   {send_mb: S, mb: N}    {give: S, to: PID}  {peername: S}
+//   {sockname: S} inbox                         the messages so far;   clear: forget them
+// init args: {trap_exit: true}, {serve: PORT} (echo server), {spawn_self: true}
+// (init spawns another rt_actor the same way, which nests until refused).
 #include "relup/server.h"
 
 using relup::CallOutcome;
@@ -60,6 +62,11 @@ class Actor : public relup::Server {
     Term state = args.is_map() ? args : Term::map({});
     if (!state.contains("inbox")) state = state.put("inbox", Term::list({}));
     if (const Term* t = state.find("trap_exit"); t && t->as_bool()) ctx().trap_exit(true);
+    if (const Term* again = state.find("spawn_self"); again && again->as_bool()) {
+      auto child = ctx().spawn("rt_actor", Term::map({{Term::atom("spawn_self"), Term(true)}}), {});
+      state = child.ok() ? state.put("child", Term(child->pid))
+                         : state.put("spawn_error", Term(child.status().message()));
+    }
     if (const Term* port = state.find("serve")) {  // an echo server from the start
       auto l = ctx().tcp_listen("127.0.0.1", Port(*port), {});
       if (!l.ok()) throw std::runtime_error(l.status().message());
@@ -118,6 +125,15 @@ class Actor : public relup::Server {
       return reply(Of(c.tcp_send(*s, d.is_binary() ? d.as_binary() : d.as_string())));
     }
     if (const Term* s = req.find("activate")) return reply(Of(c.tcp_activate(*s)));
+    if (const Term* s = req.find("send_mb")) {  // {send_mb: S, mb: N}: N sends of 1 MiB
+      std::string mib(1 << 20, 'z');
+      int64_t n = req.at("mb").as_int();
+      for (int64_t i = 0; i < n; ++i) {
+        Status st = c.tcp_send(*s, mib);
+        if (!st.ok()) return reply(Err(st.WithContext("after " + std::to_string(i) + " MiB")));
+      }
+      return reply(Ok(Term(n)));
+    }
     if (const Term* s = req.find("close")) return reply(Of(c.tcp_close(*s)));
     if (const Term* s = req.find("give")) {
       return reply(Of(c.tcp_controlling_process(*s, req.at("to").as_pid())));
