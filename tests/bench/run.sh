@@ -11,8 +11,8 @@
 # repetitions: REPS (default 3) at N = 100,000, REPS_1M (default 1) at
 # 1,000,000, where one OTP rolling upgrade alone takes minutes.
 #
-#   --quick         N = 100,000 (about 4 minutes on 2 cores once built)
-#   (default)       N = 100,000 and 1,000,000 (about 12 minutes once built)
+#   --quick         N = 100,000 (about 5 minutes on 2 cores once built)
+#   (default)       N = 100,000 and 1,000,000 (about 13 minutes once built)
 #   --out FILE      also write every figure as a JSON list of rows
 #                   {"bench", "system", "n", "metric", "value", "unit"}
 #   BENCH...        only these (upgrade_rolling upgrade_bulk request_reply
@@ -22,10 +22,10 @@
 # Sizes that do not follow N: build packages 50 modules; timer_set_fire
 # chains 5,000 timers (OTP's 0 ms timer waits for its next 1 ms tick, so
 # 5,000 take OTP about 6 s); timers_pending starts 1,000,000 timers (REPS
-# repetitions, even without --quick);
-# tcp_echo runs 50 connections of the load generator relup_echo_load
-# (tests/bench/load/) against relup's example echo server and against an
-# OTP echo server written the same way (otp/bench_tcp_echo.erl).
+# repetitions, even without --quick); tcp_echo runs 50 connections of the
+# load generator relup_echo_load (tests/bench/load/) against relup's
+# example echo server and against an OTP echo server written the same way
+# (otp/bench_tcp_echo.erl). These three take about a minute together.
 # Exit status: 0 when every benchmark ran (targets missed or not), 1 when one
 # failed to run, 2 on bad usage.
 set -euo pipefail

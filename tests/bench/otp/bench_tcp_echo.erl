@@ -13,16 +13,17 @@
 %% run.sh), its own warm-up and duration, started here as a port.
 %%   per_sec          completed round trips per second, all connections
 %%   p50_us, p99_us   one round trip as the client saw it
-%%   cpu_us_per_round_trip  CPU time of the emulator (every thread,
-%%                    statistics(runtime), scheduler spinning included) while
-%%                    the load generator ran / every round trip it made,
-%%                    warm-up included
+%%   cpu_us_per_round_trip  CPU time of the emulator (user + system, every
+%%                    thread: bench_util:cpu_ns/0, scheduler spinning
+%%                    included) while the load generator ran / every round
+%%                    trip it made, warm-up included
 -module(bench_tcp_echo).
 -export([run/3]).
 
 run(N, _Dir, Reps) ->
     bench_util:quiet_logger(),
     Load = load_generator(),
+    _ = bench_util:cpu_ns(),  % its getconf runs now, not while measured
     Results = [once(Load, N) || _ <- lists:seq(1, Reps)],
     [bench_util:row("tcp_echo", N, M, V, U) || {M, V, U} <- bench_util:median_rows(Results)],
     ok.
@@ -34,15 +35,15 @@ once(Load, N) ->
                {listening, Acceptor, P} -> P;
                {'DOWN', Ref, process, Acceptor, Why} -> error({acceptor_failed, Why})
            end,
-    {Cpu0, _} = statistics(runtime),
+    Cpu0 = bench_util:cpu_ns(),
     Out = run_load(Load, ["--port", integer_to_list(Port), "--connections", integer_to_list(N)]),
-    {Cpu1, _} = statistics(runtime),
+    Cpu1 = bench_util:cpu_ns(),
     exit(Acceptor, kill),
     receive {'DOWN', Ref, process, Acceptor, _} -> ok end,
     [{"per_sec", json_number(Out, "per_sec"), "round trips/s"},
      {"p50_us", json_number(Out, "p50_us"), "us"},
      {"p99_us", json_number(Out, "p99_us"), "us"},
-     {"cpu_us_per_round_trip", (Cpu1 - Cpu0) * 1000 / json_number(Out, "total_round_trips"),
+     {"cpu_us_per_round_trip", (Cpu1 - Cpu0) / 1000 / json_number(Out, "total_round_trips"),
       "us"}].
 
 %% --- the server ---------------------------------------------------------

@@ -8,8 +8,8 @@
 %%   ns_per_timer         the whole chain / N. A 0 ms timer fires on the next
 %%                        1 ms tick of the emulator's timer wheel, so this is
 %%                        about a millisecond of mostly waiting.
-%%   cpu_ns_per_timer     CPU time of the emulator over the chain (every
-%%                        thread, statistics(runtime), 1 ms resolution) / N:
+%%   cpu_ns_per_timer     CPU time of the emulator over the chain (user +
+%%                        system, every thread: bench_util:cpu_ns/0) / N:
 %%                        what the timers cost in CPU, scheduler spinning
 %%                        included
 %%
@@ -30,22 +30,23 @@ run(Bench, N, _Dir, Reps) ->
                "timer_set_fire" -> fun set_fire/1;
                "timers_pending" -> fun pending/1
            end,
+    _ = {bench_util:cpu_ns(), bench_util:rss_bytes()},  % their getconf runs now, not while measured
     Results = [Once(N) || _ <- lists:seq(1, Reps)],
     [bench_util:row(Bench, N, M, V, U) || {M, V, U} <- bench_util:median_rows(Results)],
     ok.
 
 set_fire(N) ->
     Self = self(),
-    {Cpu0, _} = statistics(runtime),
+    Cpu0 = bench_util:cpu_ns(),
     spawn_link(fun() ->
                        T0 = erlang:monotonic_time(nanosecond),
                        ticks(N),
                        Self ! {ticked, erlang:monotonic_time(nanosecond) - T0}
                end),
     Ns = receive {ticked, X} -> X end,
-    {Cpu1, _} = statistics(runtime),
+    Cpu1 = bench_util:cpu_ns(),
     [{"ns_per_timer", Ns / N, "ns"},
-     {"cpu_ns_per_timer", (Cpu1 - Cpu0) * 1000000 / N, "ns"}].
+     {"cpu_ns_per_timer", (Cpu1 - Cpu0) / N, "ns"}].
 
 ticks(0) -> ok;
 ticks(K) ->
@@ -63,12 +64,12 @@ pending(N) ->
                              end),
     erlang:garbage_collect(),
     M0 = erlang:memory(total),
-    R0 = rss_bytes(),
+    R0 = bench_util:rss_bytes(),
     P ! start,
     Ns = receive {started, X} -> X end,
     erlang:garbage_collect(P),  % the dropped timer refs are garbage, not timer cost
     M1 = erlang:memory(total),
-    R1 = rss_bytes(),
+    R1 = bench_util:rss_bytes(),
     exit(P, kill),
     receive {'DOWN', Ref, process, P, _} -> ok end,
     wait_freed(M0 + N * 8, 100),  % the next repetition starts from the same level
@@ -88,9 +89,3 @@ wait_freed(Level, Tries) ->
         true -> ok;
         false -> timer:sleep(50), wait_freed(Level, Tries - 1)
     end.
-
-%% Resident pages x 4 KiB (x86-64 Linux).
-rss_bytes() ->
-    {ok, Statm} = file:read_file("/proc/self/statm"),
-    [_, Resident | _] = binary:split(Statm, <<" ">>, [global]),
-    binary_to_integer(Resident) * 4096.

@@ -1,7 +1,8 @@
 %% Helpers shared by the OTP benchmarks: JSON rows, statistics, code loading.
 -module(bench_util).
 -export([row/5, median/1, percentile/2, now_us/0, load_account/2, median_rows/1,
-         spawn_accounts/1, kill_all/1, quiet_logger/0, write_term/2, write_rel/4]).
+         spawn_accounts/1, kill_all/1, quiet_logger/0, write_term/2, write_rel/4,
+         cpu_ns/0, rss_bytes/0]).
 
 %% Prints one JSON result row on its own line.
 row(Bench, N, Metric, Value, Unit) ->
@@ -75,3 +76,33 @@ installed_vsn(App) ->
     end,
     {ok, Vsn} = application:get_key(App, vsn),
     Vsn.
+
+%% CPU time of the whole emulator, user + system, every thread, in ns, from
+%% /proc/self/stat (clock-tick resolution, 10 ms with the usual USER_HZ).
+%% Not statistics(runtime): that is user time only, and an I/O-heavy
+%% emulator spends most of its time in the kernel.
+cpu_ns() ->
+    {ok, Stat} = file:read_file("/proc/self/stat"),
+    %% Fields after the command name, which is in parentheses: state is
+    %% field 3, utime 14, stime 15.
+    [_, After] = string:split(Stat, <<") ">>, trailing),
+    Fields = binary:split(After, <<" ">>, [global]),
+    Ticks = binary_to_integer(lists:nth(12, Fields)) + binary_to_integer(lists:nth(13, Fields)),
+    Ticks * (1000000000 div sysconf("CLK_TCK")).
+
+%% Resident set size of the emulator in bytes (/proc/self/statm).
+rss_bytes() ->
+    {ok, Statm} = file:read_file("/proc/self/statm"),
+    [_, Resident | _] = binary:split(Statm, <<" ">>, [global]),
+    binary_to_integer(Resident) * sysconf("PAGESIZE").
+
+sysconf(Name) ->
+    Key = {?MODULE, sysconf, Name},
+    case persistent_term:get(Key, undefined) of
+        undefined ->
+            V = list_to_integer(string:trim(os:cmd("getconf " ++ Name))),
+            persistent_term:put(Key, V),
+            V;
+        V ->
+            V
+    end.
