@@ -133,7 +133,9 @@ class Node {
   // ProcessContext in module_abi.h): :kill ends the target with :killed; a
   // process that traps exits gets {exit: nil, reason: R}; otherwise :normal
   // is ignored and anything else ends it with reason R, which its links and
-  // monitors see. Works on a suspended process too.
+  // monitors see. Works on a suspended process too, at once; a process inside
+  // a callback gets it at its next message boundary (C++ code is not
+  // preempted), before its next message.
   Status send_exit(const ProcessRef& target, Term reason);
 
   Status suspend(const ProcessRef& target, Millis timeout = kDefaultTimeout);
