@@ -197,10 +197,11 @@ class Node::Impl final : public rt::Postman {
   Result<ModuleVersionPtr> target_version(std::string_view module, std::string_view vsn) const;
 
   Node::Options options_;
-  // The I/O thread and the services on it; declared before the scheduler, so
-  // they outlive its workers, and stopped by shutdown() before they go.
+  // The I/O thread and the services processes use; declared before the
+  // scheduler, so they outlive its workers, and stopped by shutdown() before
+  // they go.
   rt::IoLoop io_;
-  rt::TimerService timers_{io_, *this};
+  rt::TimerService timers_{*this};  // fired by the scheduler's workers
   rt::SocketTable sockets_{io_, *this};
   rt::LinkTable links_;
   CodeServer code_server_;

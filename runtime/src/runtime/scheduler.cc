@@ -1,5 +1,13 @@
 #include "runtime/scheduler.h"
 
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <climits>
+#include <ctime>
+
 #include "runtime/cpu_relax.h"
 
 namespace relup::rt {
@@ -8,6 +16,15 @@ namespace {
 // The worker running on this thread and the scheduler it belongs to.
 thread_local const Scheduler* tls_scheduler = nullptr;
 thread_local void* tls_worker = nullptr;
+
+static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t),
+              "the futex word must be a plain 32-bit integer");
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 }  // namespace
 
@@ -35,7 +52,8 @@ Process* Scheduler::Queue::pop() noexcept {
   return p;
 }
 
-Scheduler::Scheduler(unsigned workers, RunFn run, void* ctx) : run_(run), ctx_(ctx) {
+Scheduler::Scheduler(unsigned workers, RunFn run, void* ctx, TimerHook* timers)
+    : run_(run), ctx_(ctx), timers_(timers) {
   if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
   workers_.reserve(workers);
   for (unsigned i = 0; i < workers; ++i) {
@@ -76,7 +94,42 @@ void Scheduler::requeue(Process* p) noexcept {
 void Scheduler::wake_one() noexcept {
   if (sleepers_.load(std::memory_order_seq_cst) == 0) return;
   epoch_.fetch_add(1, std::memory_order_seq_cst);
-  epoch_.notify_one();
+  futex_wake(1);
+}
+
+void Scheduler::timers_changed() noexcept {
+  if (tls_scheduler == this) return;  // this worker re-times its sleep when it gets there
+  wake_one();
+}
+
+// epoch_ is the futex word (an aligned 32-bit atomic, as the kernel wants).
+// The raw system call, not std::atomic::wait, because a sleep until the
+// next timer needs a timeout.
+void Scheduler::futex_wait(uint32_t expected, int64_t timeout_ns) noexcept {
+  timespec ts{};
+  timespec* tsp = nullptr;
+  if (timeout_ns >= 0) {
+    ts.tv_sec = static_cast<time_t>(timeout_ns / 1'000'000'000);
+    ts.tv_nsec = static_cast<long>(timeout_ns % 1'000'000'000);
+    tsp = &ts;
+  }
+  ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(&epoch_), FUTEX_WAIT_PRIVATE, expected, tsp,
+            nullptr, 0);
+}
+
+void Scheduler::futex_wake(int count) noexcept {
+  ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(&epoch_), FUTEX_WAKE_PRIVATE, count, nullptr,
+            nullptr, 0);
+}
+
+bool Scheduler::poll_timers() noexcept {
+  if (timers_ == nullptr) return false;
+  int64_t due = timers_->next_due_ns();
+  if (due == INT64_MAX) return false;
+  int64_t now = NowNs();
+  if (now < due) return false;
+  timers_->fire_due(now);
+  return true;
 }
 
 bool Scheduler::has_visible_work() const noexcept {
@@ -115,9 +168,17 @@ void Scheduler::idle() {
   uint32_t epoch = epoch_.load(std::memory_order_seq_cst);
   sleepers_.fetch_add(1, std::memory_order_seq_cst);
   // A producer pushes, then reads sleepers_; we bumped sleepers_, then look
-  // at the queues: one of the two sees the other (both seq_cst).
+  // at the queues: one of the two sees the other (both seq_cst). The same
+  // holds for a timer started from outside: it publishes its deadline, then
+  // reads sleepers_ (timers_changed); we read the deadline after the bump.
   if (!has_visible_work() && !stop_.load(std::memory_order_seq_cst)) {
-    epoch_.wait(epoch, std::memory_order_seq_cst);
+    int64_t due = timers_ != nullptr ? timers_->next_due_ns() : INT64_MAX;
+    if (due == INT64_MAX) {
+      futex_wait(epoch, -1);
+    } else {
+      int64_t wait = due - NowNs();
+      if (wait > 0) futex_wait(epoch, std::min(wait, kMaxTimerSleep));
+    }
   }
   sleepers_.fetch_sub(1, std::memory_order_seq_cst);
 }
@@ -128,7 +189,8 @@ void Scheduler::worker_main(Worker* w) {
   while (!stop_.load(std::memory_order_acquire)) {
     if (Process* p = find_work(w)) {
       run_(ctx_, p);
-    } else {
+      poll_timers();
+    } else if (!poll_timers()) {
       idle();
     }
   }
@@ -142,7 +204,7 @@ void Scheduler::stop() {
   stopped_ = true;
   stop_.store(true, std::memory_order_seq_cst);
   epoch_.fetch_add(1, std::memory_order_seq_cst);
-  epoch_.notify_all();
+  futex_wake(INT_MAX);
   for (auto& w : workers_) {
     if (w->thread.joinable()) w->thread.join();
   }

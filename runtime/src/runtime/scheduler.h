@@ -10,8 +10,19 @@
 // before looking at its FIFO, and looks at the injection queue every
 // kInjectEvery rounds, so nothing starves.
 //
-// Idle workers spin briefly, then sleep on a futex (std::atomic::wait); a
-// producer wakes one only when somebody sleeps.
+// Idle workers spin briefly, then sleep on a futex; a producer wakes one only
+// when somebody sleeps.
+//
+// Timers are the workers' job too, as in OTP, where each scheduler keeps its
+// timers: a worker fires the due ones (TimerHook::fire_due) after each
+// process it runs and before it sleeps, and sleeps no longer than until the
+// earliest deadline. A timer started and fired on one worker (a process
+// sending itself a message after 0 ms, or a ping every second) so costs no
+// thread hop and no system call. A new earliest deadline started from
+// outside the workers wakes a sleeper (timers_changed); one started on a
+// worker is seen by that worker when it goes idle. A sleeping worker with
+// timers pending wakes at least every kMaxTimerSleep, which bounds how late a
+// timer can be when the worker that started it is stuck in a long callback.
 //
 // The scheduler never looks inside a process beyond its next_run link: the
 // caller sets kScheduled (and takes a reference) before schedule().
@@ -29,12 +40,26 @@
 
 namespace relup::rt {
 
+// What the workers ask of the node's timers (TimerService implements it).
+class TimerHook {
+ public:
+  // The earliest deadline (steady clock, ns), INT64_MAX if none. Lock-free.
+  virtual int64_t next_due_ns() const noexcept = 0;
+  // Fires every timer due at `now_ns` (their messages are delivered from the
+  // calling worker).
+  virtual void fire_due(int64_t now_ns) noexcept = 0;
+
+ protected:
+  ~TimerHook() = default;
+};
+
 class Scheduler {
  public:
   using RunFn = void (*)(void* ctx, Process* p);
 
-  // Starts `workers` threads (0: one per core) calling run(ctx, p).
-  Scheduler(unsigned workers, RunFn run, void* ctx);
+  // Starts `workers` threads (0: one per core) calling run(ctx, p), and
+  // firing `timers` (may be null).
+  Scheduler(unsigned workers, RunFn run, void* ctx, TimerHook* timers = nullptr);
   ~Scheduler();  // stop(); the owner drains and drops what is left
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
@@ -54,6 +79,9 @@ class Scheduler {
 
   // True on one of this scheduler's worker threads.
   bool on_worker_thread() const noexcept;
+  // A timer with an earlier deadline than before was started: a sleeping
+  // worker re-times its sleep. Thread-safe.
+  void timers_changed() noexcept;
   unsigned worker_count() const { return static_cast<unsigned>(workers_.size()); }
 
  private:
@@ -77,16 +105,21 @@ class Scheduler {
 
   void worker_main(Worker* w);
   Process* find_work(Worker* w) noexcept;
+  bool poll_timers() noexcept;  // true if something was due
   void idle();
+  void futex_wait(uint32_t expected, int64_t timeout_ns) noexcept;  // < 0: no timeout
+  void futex_wake(int count) noexcept;
   bool has_visible_work() const noexcept;
   void wake_one() noexcept;
 
   static constexpr unsigned kMaxStreak = 32;
   static constexpr uint32_t kInjectEvery = 61;
   static constexpr int kSpins = 200;
+  static constexpr int64_t kMaxTimerSleep = 100'000'000;  // ns
 
   RunFn run_;
   void* ctx_;
+  TimerHook* timers_;
   std::vector<std::unique_ptr<Worker>> workers_;
   Queue inject_;
   std::atomic<uint32_t> sleepers_{0};

@@ -11,7 +11,8 @@ using rt::Process;
 
 Node::Impl::Impl(Node::Options options)
     : options_(std::move(options)), code_server_(options_.code_dir) {
-  scheduler_ = std::make_unique<rt::Scheduler>(options_.workers, &Impl::RunThunk, this);
+  scheduler_ = std::make_unique<rt::Scheduler>(options_.workers, &Impl::RunThunk, this, &timers_);
+  timers_.attach(scheduler_.get());
 }
 
 Node::Impl::~Impl() {

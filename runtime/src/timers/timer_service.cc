@@ -1,7 +1,5 @@
 #include "timers/timer_service.h"
 
-#include <asio/post.hpp>
-
 namespace relup::rt {
 
 namespace {
@@ -17,8 +15,7 @@ int64_t NowNs() {
 
 }  // namespace
 
-TimerService::TimerService(IoLoop& loop, Postman& postman)
-    : loop_(loop), postman_(postman), wake_(loop.context()) {}
+TimerService::TimerService(Postman& postman) : postman_(postman) {}
 
 TimerService::~TimerService() {
   stop();
@@ -39,8 +36,9 @@ Result<Term> TimerService::start(Pid owner, int64_t ms, Term message) {
   std::lock_guard<std::mutex> lock(mu_);
   if (stopped_) return Status::Unavailable("the node is shutting down: no new timers");
   uint32_t slot = insert(owner.id, due, std::move(message), false);
-  maybe_rearm(due);
-  return Term::ref(RefKind::kTimer, RefId(slot, slots_[slot].gen));
+  Term ref = Term::ref(RefKind::kTimer, RefId(slot, slots_[slot].gen));
+  if (publish_next_due() && scheduler_ != nullptr) scheduler_->timers_changed();
+  return ref;
 }
 
 Result<bool> TimerService::cancel(Pid owner, const Term& ref) {
@@ -95,7 +93,7 @@ void TimerService::start_idle(Pid owner, int64_t ms) {
   if (it != owners_.end() && it->second.idle != kNone) remove(it->second.idle);
   uint32_t slot = insert(owner.id, due, Term(), true);
   owners_[owner.id].idle = slot;
-  maybe_rearm(due);
+  if (publish_next_due() && scheduler_ != nullptr) scheduler_->timers_changed();
 }
 
 void TimerService::cancel_idle(Pid owner) {
@@ -135,9 +133,8 @@ void TimerService::stop() {
     slots_.clear();
     free_.clear();
     owners_.clear();
+    publish_next_due();
   }
-  // The loop thread may be inside fire(): cancel through the loop.
-  asio::post(loop_.context(), [this] { wake_.cancel(); });
 }
 
 // ---------------------------------------------------------------- slab + lists
@@ -245,63 +242,52 @@ void TimerService::heap_erase(uint32_t pos) {
   sift_up(slots_[last.slot].heap_pos);
 }
 
-// ---------------------------------------------------------------- the loop side
+// ---------------------------------------------------------------- the workers' side
 
-void TimerService::maybe_rearm(int64_t due) {
-  if (due >= armed_) return;
-  armed_ = due;
-  asio::post(loop_.context(), [this] { arm(); });
+bool TimerService::publish_next_due() {
+  int64_t next = heap_.empty() ? INT64_MAX : heap_.front().due;
+  return next < next_due_.exchange(next, std::memory_order_seq_cst);
 }
 
-void TimerService::arm() {
-  int64_t due;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (stopped_ || heap_.empty()) {
-      armed_ = INT64_MAX;
-      return;
-    }
-    due = heap_.front().due;
-    armed_ = due;
-  }
-  wake_.expires_at(Clock::time_point(std::chrono::nanoseconds(due)));
-  wake_.async_wait([this](const std::error_code& ec) { fire(ec); });
-}
-
-void TimerService::fire(const std::error_code& ec) {
-  if (ec == asio::error::operation_aborted) return;  // re-armed earlier, or stopped
+void TimerService::fire_due(int64_t now_ns) noexcept {
   struct Due {
     uint64_t owner;
     Term message;
     bool idle;
     uint64_t id;
   };
+  // Fired in bounded batches, so one worker does not hold the lock (and
+  // starve its processes) through a million timers due at once.
+  constexpr size_t kBatch = 256;
   std::vector<Due> due;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (stopped_) return;
-    int64_t now = NowNs();
-    while (!heap_.empty() && heap_.front().due <= now) {
-      uint32_t slot = heap_.front().slot;
-      Slot& s = slots_[slot];
-      due.push_back(Due{s.owner, std::move(s.message), s.idle, RefId(slot, s.gen)});
-      if (s.idle) {
-        // Stays the owner's idle timer until take_idle: only out of the heap.
-        heap_erase(s.heap_pos);
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopped_) return;
+      while (!heap_.empty() && heap_.front().due <= now_ns && due.size() < kBatch) {
+        uint32_t slot = heap_.front().slot;
+        Slot& s = slots_[slot];
+        due.push_back(Due{s.owner, std::move(s.message), s.idle, RefId(slot, s.gen)});
+        if (s.idle) {
+          // Stays the owner's idle timer until take_idle: only out of the heap.
+          heap_erase(s.heap_pos);
+        } else {
+          remove(slot);
+        }
+      }
+      publish_next_due();
+    }
+    if (due.empty()) return;
+    for (Due& d : due) {
+      if (d.idle) {
+        if (!postman_.post_idle_timeout(Pid{d.owner}, d.id)) cancel_idle(Pid{d.owner});
       } else {
-        remove(slot);
+        postman_.post_info(Pid{d.owner}, std::move(d.message));
       }
     }
-    armed_ = INT64_MAX;
+    if (due.size() < kBatch) return;
+    due.clear();
   }
-  for (Due& d : due) {
-    if (d.idle) {
-      if (!postman_.post_idle_timeout(Pid{d.owner}, d.id)) cancel_idle(Pid{d.owner});
-    } else {
-      postman_.post_info(Pid{d.owner}, std::move(d.message));
-    }
-  }
-  arm();
 }
 
 }  // namespace relup::rt

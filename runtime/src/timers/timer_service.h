@@ -9,35 +9,46 @@
 // without a hash lookup, and a ref whose slot was reused reads as "already
 // fired or cancelled", never as somebody else's timer.
 //
-// One asio::steady_timer on the IoLoop sleeps until the earliest deadline;
-// at expiry the loop thread takes every due timer out under the lock and
-// posts its message after letting go (Postman::post_info), so a timer's
-// message lands in the mailbox like any other, in order, also while its
-// owner is suspended. A process's timers are untouched by suspend,
-// change_code, resume and rollback: only cancel, firing and the owner's end
-// remove them.
+// The scheduler's workers fire the timers (TimerHook; see scheduler.h): after
+// each process they run and before they sleep, a worker whose clock passed
+// the earliest deadline takes every due timer out under the lock and posts
+// its message after letting go (Postman::post_info), so a timer's message
+// lands in the mailbox like any other, in order, also while its owner is
+// suspended; and an idle worker sleeps only until that deadline. A timer
+// set and fired by one worker costs no thread hop and no system call. A
+// process's timers are untouched by suspend, change_code, resume and
+// rollback: only cancel, firing and the owner's end remove them.
 //
 // Thread-safety: every method may be called from any thread.
 #pragma once
 
-#include <asio/steady_timer.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
 
-#include "io/io_loop.h"
 #include "relup/status.h"
 #include "relup/term.h"
 #include "runtime/postman.h"
+#include "runtime/scheduler.h"
 
 namespace relup::rt {
 
-class TimerService {
+class TimerService final : public TimerHook {
  public:
-  TimerService(IoLoop& loop, Postman& postman);
+  explicit TimerService(Postman& postman);
   ~TimerService();
+  // The scheduler whose sleeping workers a new earliest deadline wakes; set
+  // once, before the first timer.
+  void attach(Scheduler* scheduler) { scheduler_ = scheduler; }
+
+  // TimerHook: for the workers.
+  int64_t next_due_ns() const noexcept override {
+    return next_due_.load(std::memory_order_seq_cst);
+  }
+  void fire_due(int64_t now_ns) noexcept override;
   TimerService(const TimerService&) = delete;
   TimerService& operator=(const TimerService&) = delete;
 
@@ -94,20 +105,18 @@ class TimerService {
   void sift_up(uint32_t pos);
   void sift_down(uint32_t pos);
   void place(uint32_t pos, HeapItem item);
-  void maybe_rearm(int64_t due);  // mu_ held: wake the loop earlier if needed
-  void arm();                     // loop thread
-  void fire(const std::error_code& ec);
+  // mu_ held: publishes the heap's earliest deadline; true if it moved earlier.
+  bool publish_next_due();
 
-  IoLoop& loop_;
   Postman& postman_;
-  asio::steady_timer wake_;
+  Scheduler* scheduler_ = nullptr;
+  std::atomic<int64_t> next_due_{INT64_MAX};
 
   mutable std::mutex mu_;
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_;
   std::vector<HeapItem> heap_;
   std::unordered_map<uint64_t, Owner> owners_;
-  int64_t armed_ = INT64_MAX;  // deadline the loop sleeps until (or a rearm is posted for)
   bool stopped_ = false;
 };
 
