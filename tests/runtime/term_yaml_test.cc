@@ -6,6 +6,7 @@
 #include <limits>
 #include <random>
 
+#include "core/term_body.h"
 #include "relup/term.h"
 
 using relup::Term;
@@ -324,4 +325,77 @@ TEST_CASE("TermToYamlNode gives a node that converts back to the same term") {
   auto back = relup::TermFromYamlNode(relup::TermToYamlNode(t), "node");
   REQUIRE(back.ok());
   CHECK(*back == t);
+}
+
+// ---------------------------------------------------------------- hostile text
+
+TEST_CASE("anchors and aliases are refused: no self-containing value, no alias bomb") {
+  CHECK(ParseError("&a [1, *a]") ==
+        "line 1, column 1: anchors (&name) are not allowed in a term: write the value out");
+  CHECK(ParseError("[1, *a]") == "line 1, column 5: the referenced anchor is not defined");
+  // The billion laughs: nine levels of ten aliases each, about 600 bytes.
+  std::string bomb = "{a: &a [x,x,x,x,x,x,x,x,x,x]";
+  for (char c = 'b'; c <= 'j'; ++c) {
+    std::string prev(1, static_cast<char>(c - 1));
+    bomb += std::string(", ") + c + ": &" + c + " [";
+    for (int i = 0; i < 10; ++i) bomb += (i ? ",*" : "*") + prev;
+    bomb += "]";
+  }
+  bomb += "}";
+  CHECK(ParseError(bomb).find("anchors (&name) are not allowed") != std::string::npos);
+}
+
+TEST_CASE("values nest at most 256 levels, and the refusal says where and which limit") {
+  auto nested = [](int depth) { return std::string(depth, '[') + std::string(depth, ']'); };
+  CHECK(Parsed(nested(256)).is_list());
+  CHECK(ParseError(nested(257)) ==
+        "line 1, column 257: values nest deeper than 256 levels (the limit for a term); "
+        "flatten the data");
+  // Far deeper than the stack could take: refused just the same.
+  CHECK(ParseError(nested(1000000)).find("nest deeper than 256 levels") != std::string::npos);
+  std::string block;  // "- - - ... x": block sequences nested on one line
+  for (int i = 0; i < 3000; ++i) block += "- ";
+  CHECK(ParseError(block + "x").find("nest deeper than 256 levels") != std::string::npos);
+}
+
+TEST_CASE("every one-byte and two-byte text parses or is refused at once") {
+  for (int a = 0; a < 256; ++a) {
+    std::string one(1, static_cast<char>(a));
+    (void)Term::parse(one);  // must return: no hang, no crash
+    for (char b : std::string("\0\n-:[{!&*%?|>#\"", 15)) {
+      (void)Term::parse(one + b);
+    }
+  }
+  CHECK(Parsed("---").is_nil());
+  CHECK(ParseError("---\n---\n---").find("unexpected text after the term") != std::string::npos);
+}
+
+TEST_CASE("atoms that are not UTF-8 survive a round trip through text") {
+  for (std::string name : {std::string("\xff\xfe"), std::string("a\x80z"), std::string("\xc3")}) {
+    Term atom = Term::atom(name);
+    INFO(atom.to_yaml());
+    CheckRoundTrip(atom);
+    CheckRoundTrip(Term::map({{atom, Term(1)}}));
+  }
+}
+
+TEST_CASE("text cannot grow the atom table without bound: past the limit a new atom is refused") {
+  using relup::detail::AtomCount;
+  using relup::detail::SetAtomLimitForText;
+  size_t old = SetAtomLimitForText(AtomCount() + 3);
+  struct Restore {
+    size_t limit;
+    ~Restore() { SetAtomLimitForText(limit); }
+  } restore{old};
+  std::string base = "atom_limit_probe_" + std::to_string(AtomCount()) + "_";
+  CHECK(Parsed("{" + base + "1: 1, " + base + "2: 2, :" + base + "3: 3}").size() == 3);
+  std::string why = ParseError("{" + base + "4: 4}");
+  CHECK(why.find("line 1, column 2: the atom table already holds") == 0);
+  CHECK(why.find("write it quoted (a string) instead") != std::string::npos);
+  CHECK(ParseError(":" + base + "5").find("text may not add more") != std::string::npos);
+  CHECK(ParseError("!atom " + base + "6").find("text may not add more") != std::string::npos);
+  // Atoms that exist still read, a quoted key is a string, and the program's own atoms are free.
+  CHECK(Parsed("{" + base + "1: x}").size() == 1);
+  CHECK(Parsed("{\"" + base + "7\": 1}").entries()[0].first.is_string());
+  CHECK(Term::atom(base + "8").as_atom() == base + "8");
 }

@@ -3,10 +3,13 @@
 // pointer stays valid); a miss takes the table's shared lock, and only the
 // first use of a name takes the exclusive lock.
 #include <array>
+#include <atomic>
 #include <functional>
 #include <mutex>
 #include <shared_mutex>
+#include <string>
 #include <unordered_map>
+#include <utility>
 
 #include "term_body.h"
 
@@ -39,6 +42,9 @@ AtomTable& Table() {
   return *table;
 }
 
+thread_local bool tls_text_atoms = false;
+std::atomic<size_t> g_text_atom_limit{kMaxAtomsForText};
+
 constexpr size_t kCacheSlots = 256;
 thread_local std::array<const AtomEntry*, kCacheSlots> tls_cache{};
 
@@ -60,12 +66,36 @@ const AtomEntry* FindAtom(std::string_view name) {
   return slot;
 }
 
+TextAtoms::TextAtoms() : prev_(std::exchange(tls_text_atoms, true)) {}
+TextAtoms::~TextAtoms() {
+  tls_text_atoms = prev_;
+}
+
+size_t SetAtomLimitForText(size_t limit) {
+  return g_text_atom_limit.exchange(limit);
+}
+
+size_t AtomCount() {
+  AtomTable& t = Table();
+  std::shared_lock lock(t.mu);
+  return t.by_name.size();
+}
+
 const AtomEntry* InternAtom(std::string_view name) {
   if (const AtomEntry* e = FindAtom(name)) return e;
   AtomTable& t = Table();
   std::unique_lock lock(t.mu);
   auto it = t.by_name.find(name);
   if (it != t.by_name.end()) return it->second;
+  size_t limit = g_text_atom_limit.load(std::memory_order_relaxed);
+  if (tls_text_atoms && t.by_name.size() >= limit) {
+    std::string shown(name.substr(0, 40));
+    throw AtomLimitReached(
+        "the atom table already holds " + std::to_string(t.by_name.size()) +
+        " atoms, and text may not add more (atoms are never freed; the limit is " +
+        std::to_string(limit) + "): '" + shown + (name.size() > 40 ? "...'" : "'") +
+        " is a new one; write it quoted (a string) instead");
+  }
   auto* entry = new AtomEntry{std::string(name), HashName(name)};
   t.by_name.emplace(entry->name, entry);
   CacheSlot(entry->hash) = entry;

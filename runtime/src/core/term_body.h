@@ -29,6 +29,33 @@ struct AtomEntry {
 const AtomEntry* InternAtom(std::string_view name);
 // The entry for `name` if it was ever interned, else nullptr (no insertion).
 const AtomEntry* FindAtom(std::string_view name);
+// How many atoms the program has.
+size_t AtomCount();
+
+// Atoms are never freed, so text from outside (a control frame, a command
+// line, a file) must not grow the table without bound, as Erlang's atom
+// table exhaustion does. While a TextAtoms scope is alive on a thread, an
+// InternAtom that would add a new atom to a table already holding
+// the limit (kMaxAtomsForText) throws AtomLimitReached (a BadTermAccess); existing atoms,
+// and atoms the program itself makes outside such a scope, are unaffected.
+inline constexpr size_t kMaxAtomsForText = 100'000;
+// The limit in force (kMaxAtomsForText unless a test changed it); returns
+// the previous one.
+size_t SetAtomLimitForText(size_t limit);
+class AtomLimitReached : public BadTermAccess {
+ public:
+  using BadTermAccess::BadTermAccess;
+};
+class TextAtoms {
+ public:
+  TextAtoms();
+  ~TextAtoms();
+  TextAtoms(const TextAtoms&) = delete;
+  TextAtoms& operator=(const TextAtoms&) = delete;
+
+ private:
+  bool prev_;
+};
 
 struct TermBody {
   std::atomic<uint32_t> refs{1};

@@ -31,6 +31,14 @@ void AppendAtom(std::string_view name, std::string* out) {
     }
   }
   bool utf8 = detail::IsYamlSafeUtf8(name);
+  if (!detail::IsValidUtf8(name)) {
+    // YAML text cannot carry these bytes: base64, as for such strings.
+    out->append(detail::kAtomBase64Tag);
+    *out += " \"";
+    *out += detail::Base64Encode(name);
+    *out += '"';
+    return;
+  }
   if (ident && utf8) {
     *out += ':';
     out->append(name);

@@ -18,6 +18,8 @@ inline constexpr std::string_view kAtomTag = "!atom";
 inline constexpr std::string_view kPidTag = "!pid";  // refs: "!" + Term::ref_kind_name
 // A string that is not valid UTF-8 (YAML text cannot carry it): base64.
 inline constexpr std::string_view kStringBase64Tag = "!string-base64";
+// The same for an atom's name.
+inline constexpr std::string_view kAtomBase64Tag = "!atom-base64";
 
 // What a plain (unquoted) scalar in value position means: nil, bool, int,
 // float, :atom, or else a string. The error (no location) is for text that
