@@ -1,6 +1,8 @@
 // ControlServer / ControlClient / the frame format: requests and replies,
 // progress frames, bad input that must never take the server down,
 // concurrency, and stop with a request in flight.
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -291,4 +293,195 @@ TEST_CASE("connecting where no node listens says so and how to start one", "[con
 }
 
 }  // namespace
+}  // namespace relup
+
+// ---------------------------------------------------------------- limits: nothing wedges the
+// server
+
+namespace relup {
+namespace {
+
+std::unique_ptr<ControlServer> ServeWith(const std::string& root, ControlServer::Limits limits,
+                                         std::vector<std::string>* log = nullptr) {
+  static std::mutex log_mu;
+  auto server = ControlServer::Listen(control::SocketPath(root), EchoHandler, limits,
+                                      [log](const std::string& line) {
+                                        std::lock_guard lock(log_mu);
+                                        if (log) log->push_back(line);
+                                      });
+  REQUIRE(server.ok());
+  return std::move(server).value();
+}
+
+// The error of the frame the server sends right after connecting, if any.
+std::string Turned(int fd) {
+  timeval tv{2, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  auto frame = control::ReceiveTerm(fd);
+  if (!frame.ok()) return "";
+  auto v = control::ReplyValue(*frame);
+  return v.ok() ? "" : v.status().message();
+}
+
+size_t OpenFds() {
+  size_t n = 0;
+  for (auto& e : fs::directory_iterator("/proc/self/fd")) {
+    (void)e;
+    ++n;
+  }
+  return n;
+}
+
+bool WaitFor(const std::function<bool()>& done) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+bool SeesEof(int fd) {
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char c;
+  return ::recv(fd, &c, 1, 0) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("one connection past the limit is told why and closed, and the others are served",
+          "[control][limits]") {
+  TempRoot root;
+  ControlServer::Limits limits;
+  limits.max_connections = 4;
+  auto server = ServeWith(root.path, limits);
+  std::vector<int> fds;
+  for (int i = 0; i < 4; ++i) fds.push_back(RawConnect(root.path));
+  // The four are accepted (a ping each proves it), the fifth is not.
+  for (int fd : fds) {
+    REQUIRE(control::SendTerm(fd, MakeRequest("ping")).ok());
+    REQUIRE(control::ReceiveTerm(fd).ok());
+  }
+  int extra = RawConnect(root.path);
+  CHECK(Turned(extra).find("already serves 4 control connections (the limit)") !=
+        std::string::npos);
+  ::close(extra);
+  ::close(fds.back());
+  fds.pop_back();
+  CHECK(WaitFor([&] {
+    int fd = RawConnect(root.path);
+    bool ok = control::SendTerm(fd, MakeRequest("ping")).ok() && control::ReceiveTerm(fd).ok();
+    ::close(fd);
+    return ok;
+  }));
+  for (int fd : fds) ::close(fd);
+}
+
+TEST_CASE("frames that would put more bytes in flight than the limit are refused",
+          "[control][limits]") {
+  TempRoot root;
+  ControlServer::Limits limits;
+  limits.max_bytes_in_flight = 1 << 20;
+  auto server = ServeWith(root.path, limits);
+  // Two clients announce 600 KB each and stall after the length.
+  auto announce = [&](uint32_t n) {
+    int fd = RawConnect(root.path);
+    unsigned char h[4] = {static_cast<unsigned char>(n >> 24), static_cast<unsigned char>(n >> 16),
+                          static_cast<unsigned char>(n >> 8), static_cast<unsigned char>(n)};
+    REQUIRE(::write(fd, h, 4) == 4);
+    return fd;
+  };
+  int first = announce(600 << 10);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  int second = announce(600 << 10);
+  std::string why = Turned(second);
+  CHECK(why.find("past the limit of 1048576") != std::string::npos);
+  CHECK(SeesEof(second));
+  ::close(first);  // its reservation goes with it
+  CHECK(WaitFor([&] {
+    auto client = ControlClient::Connect(root.path);
+    return client.ok() && (*client)->request(MakeRequest("ping")).ok();
+  }));
+  ::close(second);
+}
+
+TEST_CASE("a connection silent for the idle timeout is closed, even mid-frame",
+          "[control][limits]") {
+  TempRoot root;
+  ControlServer::Limits limits;
+  limits.idle_timeout = std::chrono::milliseconds(200);
+  auto server = ServeWith(root.path, limits);
+  int idle = RawConnect(root.path);
+  int stalled = RawConnect(root.path);
+  const unsigned char half[6] = {0, 0, 0, 10, '{', 'c'};
+  REQUIRE(::write(stalled, half, sizeof half) == 6);
+  CHECK(SeesEof(idle));
+  CHECK(SeesEof(stalled));
+  ::close(idle);
+  ::close(stalled);
+}
+
+TEST_CASE("a client that never reads its replies cannot hold up stop", "[control][limits]") {
+  TempRoot root;
+  ControlServer::Limits limits;
+  limits.send_timeout = std::chrono::milliseconds(200);
+  auto server = ServeWith(root.path, limits);
+  int fd = RawConnect(root.path);
+  // Requests whose echoes fill the socket's buffers, never read.
+  std::string big = "{cmd: echo, pad: " + std::string(1 << 20, 'x') + "}";
+  for (int i = 0; i < 8; ++i) {
+    if (!control::WriteFrame(fd, big).ok()) break;
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  server->stop();
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
+  ::close(fd);
+}
+
+TEST_CASE("a finished connection is reaped at once, without waiting for the next accept",
+          "[control][limits]") {
+  TempRoot root;
+  auto server = ServeWith(root.path, {});
+  size_t before = OpenFds();
+  std::vector<int> fds;
+  for (int i = 0; i < 20; ++i) {
+    fds.push_back(RawConnect(root.path));
+    REQUIRE(control::SendTerm(fds.back(), MakeRequest("ping")).ok());
+    REQUIRE(control::ReceiveTerm(fds.back()).ok());
+  }
+  for (int fd : fds) ::close(fd);
+  CHECK(WaitFor([&] { return OpenFds() == before; }));
+}
+
+TEST_CASE("out of file descriptors: the client is told why, and the server serves again after",
+          "[control][limits]") {
+  TempRoot root;
+  std::vector<std::string> log;
+  auto server = ServeWith(root.path, {}, &log);
+  rlimit old{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &old) == 0);
+  // Exhaust the descriptors: the accept of the next client fails with EMFILE.
+  std::vector<int> hog;
+  {
+    rlimit low = old;
+    low.rlim_cur = OpenFds() + 4;
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
+    for (int fd; (fd = ::open("/dev/null", O_RDONLY)) >= 0;) hog.push_back(fd);
+  }
+  // The client's own socket needs a descriptor too: give one back for it.
+  ::close(hog.back());
+  hog.pop_back();
+  int fd = RawConnect(root.path);
+  std::string why = Turned(fd);
+  CHECK(why.find("out of file descriptors") != std::string::npos);
+  ::close(fd);
+  for (int h : hog) ::close(h);
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &old) == 0);
+  CHECK(WaitFor([&] {
+    auto client = ControlClient::Connect(root.path);
+    return client.ok() && (*client)->request(MakeRequest("ping")).ok();
+  }));
+}
+
 }  // namespace relup

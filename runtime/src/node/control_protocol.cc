@@ -85,6 +85,10 @@ Status WriteFrame(int fd, std::string_view payload) {
 }
 
 Result<std::string> ReadFrame(int fd) {
+  return ReadFrame(fd, nullptr);
+}
+
+Result<std::string> ReadFrame(int fd, const std::function<Status(uint32_t length)>& admit) {
   unsigned char header[4];
   bool eof = false;
   RELUP_RETURN_IF_ERROR(ReadAll(fd, reinterpret_cast<char*>(header), 4, &eof));
@@ -95,6 +99,7 @@ Result<std::string> ReadFrame(int fd) {
                                    " bytes, more than the limit of " +
                                    std::to_string(kMaxFrameBytes) + " (not a relup client?)");
   }
+  if (admit) RELUP_RETURN_IF_ERROR(admit(n));
   std::string payload(n, '\0');
   if (n > 0) {
     Status s = ReadAll(fd, payload.data(), n, &eof);

@@ -22,6 +22,7 @@
 #include <sys/un.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -47,6 +48,9 @@ Result<sockaddr_un> SocketAddress(const std::string& socket_path);
 // receive timeout (SO_RCVTIMEO) and nothing arrived within it.
 Status WriteFrame(int fd, std::string_view payload);
 Result<std::string> ReadFrame(int fd);
+// The same, asking `admit` before it allocates the announced length; its
+// error is returned as is (the frame's body is then left unread).
+Result<std::string> ReadFrame(int fd, const std::function<Status(uint32_t length)>& admit);
 
 // A Term as one frame. The node receives requests with handles refused (a
 // client cannot forge a pid or ref); a client reads the node's replies, which

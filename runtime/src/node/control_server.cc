@@ -21,13 +21,28 @@ Status Errno(const std::string& what) {
   return Status::IOError(what + ": " + std::strerror(errno));
 }
 
+void SetTimeout(int fd, int option, std::chrono::milliseconds t) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(t.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((t.count() % 1000) * 1000);
+  (void)::setsockopt(fd, SOL_SOCKET, option, &tv, sizeof tv);
+}
+
+// Tells a client why it is turned away, without waiting on it.
+void Refuse(int fd, const Status& why) {
+  SetTimeout(fd, SO_SNDTIMEO, std::chrono::milliseconds(100));
+  (void)control::SendTerm(fd, control::ErrorReply(why));
+}
+
 }  // namespace
 
 Result<std::unique_ptr<ControlServer>> ControlServer::Listen(const std::string& socket_path,
-                                                             Handler handler) {
+                                                             Handler handler, Limits limits,
+                                                             LogFn log) {
   RELUP_ASSIGN_OR_RETURN(sockaddr_un addr, control::SocketAddress(socket_path));
 
-  std::unique_ptr<ControlServer> server(new ControlServer(socket_path, std::move(handler)));
+  std::unique_ptr<ControlServer> server(
+      new ControlServer(socket_path, std::move(handler), limits, std::move(log)));
   server->listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (server->listen_fd_ < 0) return Errno("cannot create the control socket");
   ::unlink(socket_path.c_str());
@@ -39,14 +54,17 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Listen(const std::string& 
   if (rc != 0) return Errno("cannot bind the control socket " + socket_path);
   if (::chmod(socket_path.c_str(), 0600) != 0) return Errno("cannot chmod " + socket_path);
   if (::listen(server->listen_fd_, 64) != 0) return Errno("cannot listen on " + socket_path);
-  if (::pipe2(server->wake_pipe_, O_CLOEXEC) != 0) return Errno("cannot create a pipe");
+  if (::pipe2(server->wake_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) {
+    return Errno("cannot create a pipe");
+  }
+  server->spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   server->accept_thread_ = std::thread([s = server.get()] { s->accept_loop(); });
   return server;
 }
 
 ControlServer::~ControlServer() {
   stop();
-  for (int fd : {listen_fd_, wake_pipe_[0], wake_pipe_[1]}) {
+  for (int fd : {listen_fd_, spare_fd_, wake_pipe_[0], wake_pipe_[1]}) {
     if (fd >= 0) ::close(fd);
   }
 }
@@ -56,6 +74,7 @@ void ControlServer::stop() {
   if (stopped_) return;
   stopped_ = true;
   if (accept_thread_.joinable()) {
+    stop_requested_.store(true);
     char c = 'x';
     (void)!::write(wake_pipe_[1], &c, 1);
     accept_thread_.join();
@@ -91,37 +110,89 @@ void ControlServer::reap_finished_locked() {
   }
 }
 
+void ControlServer::say(const std::string& line) {
+  if (log_) log_(line);
+}
+
 void ControlServer::accept_loop() {
   for (;;) {
     pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_pipe_[0], POLLIN, 0}};
     int n = ::poll(fds, 2, -1);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 || (fds[1].revents & POLLIN)) return;
-    if (!(fds[0].revents & POLLIN)) continue;
-    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;  // EINTR, ECONNABORTED, EMFILE...: keep serving the others
-    ucred cred{};
-    socklen_t len = sizeof cred;
-    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != ::geteuid()) {
-      (void)control::SendTerm(fd,
-                              control::ErrorReply(Status::FailedPrecondition(
-                                  "permission denied: this node only accepts its own user (uid " +
-                                  std::to_string(::geteuid()) + ")")));
-      ::close(fd);
-      continue;
+    if (n < 0 || stop_requested_.load()) return;
+    if (fds[1].revents & POLLIN) {
+      char buf[64];
+      while (::read(wake_pipe_[0], buf, sizeof buf) > 0) {
+      }
+      if (stop_requested_.load()) return;
+      std::lock_guard lock(mu_);
+      reap_finished_locked();
     }
+    if (fds[0].revents & POLLIN) accept_one();
+  }
+}
+
+// EMFILE or ENFILE: the pending connection cannot be accepted, and poll would
+// report it again at once. Give up the spare descriptor for one accept, tell
+// that client why, take the spare back, and back off a little: the loop
+// neither spins nor leaves clients hanging, and serves again once
+// descriptors are free.
+void ControlServer::out_of_descriptors(int err) {
+  std::string why = std::string("the node is out of file descriptors (") + std::strerror(err) +
+                    "): close some (sockets of its processes?) or raise its limit (ulimit -n)";
+  say("control socket: " + why);
+  {
     std::lock_guard lock(mu_);
     reap_finished_locked();
-    if (stopping_) {
-      ::close(fd);
-      continue;
-    }
-    auto conn = std::make_unique<Connection>();
-    conn->fd = fd;
-    Connection* raw = conn.get();
-    conns_.emplace(next_id_++, std::move(conn));
-    raw->thread = std::thread([this, raw] { serve(raw); });
   }
+  if (spare_fd_ >= 0) {
+    ::close(spare_fd_);
+    spare_fd_ = -1;
+    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd >= 0) {
+      Refuse(fd, Status::Unavailable(why));
+      ::close(fd);
+    }
+    spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  }
+  pollfd wake{wake_pipe_[0], POLLIN, 0};
+  (void)::poll(&wake, 1, 100);
+}
+
+void ControlServer::accept_one() {
+  int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+  if (fd < 0) {
+    if (errno == EMFILE || errno == ENFILE) out_of_descriptors(errno);
+    return;  // EINTR, ECONNABORTED, EAGAIN: keep serving the others
+  }
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != ::geteuid()) {
+    Refuse(fd, Status::FailedPrecondition("permission denied: this node only accepts its own user "
+                                          "(uid " +
+                                          std::to_string(::geteuid()) + ")"));
+    ::close(fd);
+    return;
+  }
+  std::lock_guard lock(mu_);
+  reap_finished_locked();
+  if (stopping_) {
+    ::close(fd);
+    return;
+  }
+  if (conns_.size() >= limits_.max_connections) {
+    Refuse(fd, Status::Unavailable("the node already serves " + std::to_string(conns_.size()) +
+                                   " control connections (the limit); try again when one ends"));
+    ::close(fd);
+    return;
+  }
+  SetTimeout(fd, SO_RCVTIMEO, limits_.idle_timeout);
+  SetTimeout(fd, SO_SNDTIMEO, limits_.send_timeout);
+  auto conn = std::make_unique<Connection>();
+  conn->fd = fd;
+  Connection* raw = conn.get();
+  conns_.emplace(next_id_++, std::move(conn));
+  raw->thread = std::thread([this, raw] { serve(raw); });
 }
 
 void ControlServer::serve(Connection* conn) {
@@ -132,8 +203,30 @@ void ControlServer::serve(Connection* conn) {
       if (stopping_) break;
       conn->busy = false;
     }
-    auto payload = control::ReadFrame(fd);
+    size_t reserved = 0;
+    auto admit = [&](uint32_t n) -> Status {
+      size_t now = bytes_in_flight_.fetch_add(n) + n;
+      reserved = n;
+      if (now > limits_.max_bytes_in_flight) {
+        return Status::Unavailable(
+            "a control frame of " + std::to_string(n) + " bytes would put " + std::to_string(now) +
+            " bytes of requests in flight, past the limit of " +
+            std::to_string(limits_.max_bytes_in_flight) + "; send it again later");
+      }
+      return Status();
+    };
+    struct Release {
+      std::atomic<size_t>& in_flight;
+      size_t& n;
+      ~Release() { in_flight.fetch_sub(n); }
+    } release{bytes_in_flight_, reserved};
+    auto payload = control::ReadFrame(fd, admit);
     if (!payload.ok()) {
+      // Over the limit: told why, and the stream cannot be resynchronized.
+      if (payload.status().code() == StatusCode::kUnavailable && reserved > 0) {
+        Refuse(fd, payload.status());
+        break;
+      }
       // A bad length announces a stream we cannot resynchronize with: answer
       // once and drop the connection. EOF and socket errors just end it.
       if (payload.status().code() == StatusCode::kInvalidArgument) {
@@ -167,11 +260,14 @@ void ControlServer::serve(Connection* conn) {
     }
     if (!control::SendTerm(fd, reply).ok()) break;
   }
-  // The peer sees EOF now; the fd itself is closed when the thread is reaped.
+  // The peer sees EOF now; the fd itself is closed when the thread is reaped,
+  // which the accept loop does at once.
   ::shutdown(fd, SHUT_RDWR);
   std::lock_guard lock(mu_);
   conn->busy = false;
   conn->done = true;
+  char c = 'r';
+  (void)!::write(wake_pipe_[1], &c, 1);
 }
 
 }  // namespace relup

@@ -12,9 +12,27 @@
 // flight finish and send its reply, closes idle connections and joins every
 // thread. It must not be called from a handler. Idempotent; the destructor
 // calls it.
+//
+// Limits (Limits below), so that no client can wedge the server or make the
+// node hold memory for it:
+//   - at most max_connections at once; one more gets an error frame naming
+//     the limit and is closed;
+//   - at most max_bytes_in_flight of request frames being received at once,
+//     reserved when a frame's length arrives and released when its request
+//     is done; a frame that would pass it is refused with an error frame;
+//   - a connection that sends nothing for idle_timeout (between frames or in
+//     the middle of one) is closed; a reply that cannot be sent within
+//     send_timeout (a client that does not read) ends the connection, so
+//     stop() never waits on a slow reader;
+//   - out of file descriptors (EMFILE, ENFILE): a spare descriptor kept for
+//     the purpose is given up for one accept, the client is told why, and
+//     the loop backs off instead of spinning; it recovers by itself;
+//   - a finished connection is reaped at once (its thread wakes the accept
+//     loop), not at the next accept.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -27,6 +45,14 @@
 
 namespace relup {
 
+// What one ControlServer allows (see the contract above).
+struct ControlServerLimits {
+  size_t max_connections = 64;
+  size_t max_bytes_in_flight = 256u << 20;
+  std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};
+  std::chrono::milliseconds send_timeout{std::chrono::seconds(10)};
+};
+
 class ControlServer {
  public:
   // Sends one progress frame to the requesting client (ignored once the
@@ -37,10 +63,15 @@ class ControlServer {
   // concurrently for different connections.
   using Handler = std::function<Term(const Term& request, const ProgressFn& progress)>;
 
+  using Limits = ControlServerLimits;
+  // Where the server says what it had to refuse or back off from (node.log).
+  using LogFn = std::function<void(const std::string& line)>;
+
   // An existing file at socket_path is removed first: the caller must hold
   // the root's lock, which proves no other node uses it.
   static Result<std::unique_ptr<ControlServer>> Listen(const std::string& socket_path,
-                                                       Handler handler);
+                                                       Handler handler, Limits limits = Limits(),
+                                                       LogFn log = nullptr);
   ~ControlServer();
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;
@@ -55,16 +86,27 @@ class ControlServer {
     std::thread thread;
   };
 
-  ControlServer(std::string socket_path, Handler handler)
-      : socket_path_(std::move(socket_path)), handler_(std::move(handler)) {}
+  ControlServer(std::string socket_path, Handler handler, Limits limits, LogFn log)
+      : socket_path_(std::move(socket_path)),
+        handler_(std::move(handler)),
+        limits_(limits),
+        log_(std::move(log)) {}
   void accept_loop();
+  void accept_one();
+  void out_of_descriptors(int err);
   void serve(Connection* conn);
   void reap_finished_locked();
+  void say(const std::string& line);
 
   const std::string socket_path_;
   const Handler handler_;
+  const Limits limits_;
+  const LogFn log_;
   int listen_fd_ = -1;
-  int wake_pipe_[2] = {-1, -1};
+  int spare_fd_ = -1;            // given up for one accept when out of descriptors
+  int wake_pipe_[2] = {-1, -1};  // 'x': stop; 'r': a connection finished
+  std::atomic<size_t> bytes_in_flight_{0};
+  std::atomic<bool> stop_requested_{false};
   std::thread accept_thread_;
   std::mutex stop_mu_;  // serializes stop()
 

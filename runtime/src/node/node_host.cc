@@ -225,7 +225,9 @@ Status StartAndServe(const NodeHostOptions& in, const std::function<void(const S
       control::SocketPath(options.root),
       [&service](const Term& request, const ControlServer::ProgressFn& progress) {
         return service.handle(request, progress);
-      });
+      },
+      ControlServer::Limits{},
+      [&log](const std::string& line) { log.write(LogLevel::kWarning, line); });
   if (!server.ok()) {
     log.error("cannot serve the control socket: " + server.status().ToString());
     node.shutdown();

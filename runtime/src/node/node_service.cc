@@ -103,14 +103,24 @@ bool ChangesSomething(std::string_view cmd) {
 
 // One log line for a request and its reply: the request without its `cmd`,
 // and the outcome (an upgrade's report is summarized, not dumped).
+// At most kMaxLogText bytes of `text`, saying how much was left out: a
+// request or an error may be megabytes, and node.log must not grow with it.
+std::string Bounded(std::string text) {
+  constexpr size_t kMaxLogText = 400;
+  if (text.size() <= kMaxLogText) return text;
+  size_t total = text.size();
+  text.resize(kMaxLogText);
+  return text + "... (" + std::to_string(total) + " bytes)";
+}
+
 std::string LogLine(std::string_view cmd, const Term& request, const Term& reply) {
-  std::string line = "control: " + std::string(cmd);
+  std::string line = "control: " + Bounded(std::string(cmd));
   if (request.is_map()) {
     Term args = request.erase("cmd");
-    if (args.size() > 0) line += " " + args.to_yaml();
+    if (args.size() > 0) line += " " + Bounded(args.to_yaml());
   }
   if (const Term* err = reply.find("error")) {
-    line += " -> error: " + (err->is_string() ? err->as_string() : err->to_yaml());
+    line += " -> error: " + Bounded(err->is_string() ? err->as_string() : err->to_yaml());
     return line;
   }
   const Term* ok = reply.find("ok");
