@@ -14,8 +14,7 @@ using asio::ip::tcp;
 
 namespace {
 
-constexpr size_t kMinRead = 4096;
-constexpr size_t kMaxRead = 64 << 10;
+constexpr size_t kMaxRead = 64 << 10;  // one chunk
 
 const Term& Atom(const char* name) {
   // The few atoms of this file, interned once each (callers pass literals).
@@ -94,11 +93,10 @@ struct SocketTable::Socket {
   tcp::socket stream;
   tcp::acceptor acceptor;
   asio::steady_timer linger;
-  // Reading ({active, once}).
-  bool want = false;     // activated; the chunk not delivered yet
-  bool reading = false;  // a read is in flight
-  size_t read_size = kMinRead;
-  std::string rbuf;
+  // Reading ({active, once}; see start_read).
+  bool want = false;      // activated; the chunk not delivered yet
+  bool waiting = false;   // an async_wait for readability is queued
+  bool readable = false;  // there may be data to read now
   // Writing.
   std::string out;   // queued, not yet handed to a write
   std::string wbuf;  // being written, from woff on
@@ -287,7 +285,7 @@ Result<Term> SocketTable::connect(Pid owner, std::string_view host, uint16_t por
     s->stream.set_option(tcp::no_delay(s->nodelay), ignored);
     postman_.post_info(s->owner, Message1("tcp_connected", s->ref));
     start_write(s);  // what was sent while connecting
-    if (s->want && !s->reading) start_read(s);
+    if (s->want) start_read(s);
   });
   return s->ref;
 }
@@ -368,7 +366,7 @@ void SocketTable::on_write(const SocketPtr& s, const std::error_code& ec, size_t
     shut(s, false);
     return;
   }
-  if (s->state == Socket::State::kOpen && s->want && !s->reading && s->unsent() <= kLowWater) {
+  if (s->state == Socket::State::kOpen && s->want && s->unsent() <= kLowWater) {
     start_read(s);
   }
 }
@@ -386,46 +384,74 @@ Status SocketTable::activate(Pid owner, const Term& socket) {
     return Status::FailedPrecondition("tcp_activate: socket " + socket.to_yaml() + " is closed");
   }
   s->want = true;
-  if (s->state == Socket::State::kOpen && !s->reading && s->unsent() < kHighWater) start_read(s);
+  if (s->state == Socket::State::kOpen && s->unsent() < kHighWater) start_read(s);
   return Status();
 }
 
+// Reading. Asio registers a socket with epoll edge-triggered: an edge that
+// comes while no operation waits on the socket is lost. So a wait for
+// readability is queued before every read, and stays queued while the data
+// is not wanted: whatever arrives after a read wakes that wait, which marks
+// the socket readable (and reads at once if a chunk is wanted). A chunk is
+// read with one recv of up to 64 KiB: when the socket is known to be drained
+// (the last read came back short), asking for the next chunk costs no
+// system call at all, unlike a speculative read that would find nothing.
+
+// s->mu held; s->want is set: deliver the next chunk if there may be one,
+// else make sure the wait is queued.
 void SocketTable::start_read(const SocketPtr& s) {
-  s->reading = true;
-  s->rbuf.resize(s->read_size);
-  s->stream.async_read_some(asio::buffer(s->rbuf),
-                            [this, s](const std::error_code& ec, size_t n) { on_read(s, ec, n); });
+  if (s->readable) {
+    read_now(s);
+  } else {
+    ensure_wait(s);
+  }
 }
 
-void SocketTable::on_read(const SocketPtr& s, const std::error_code& ec, size_t n) {
+void SocketTable::ensure_wait(const SocketPtr& s) {
+  if (s->waiting) return;
+  s->waiting = true;
+  s->stream.async_wait(tcp::socket::wait_read,
+                       [this, s](const std::error_code& ec) { on_readable(s, ec); });
+}
+
+void SocketTable::on_readable(const SocketPtr& s, const std::error_code& ec) {
   std::lock_guard<std::mutex> lock(s->mu);
-  s->reading = false;
+  s->waiting = false;
   if (s->state != Socket::State::kOpen || ec == asio::error::operation_aborted) return;
   if (ec) {
-    if (ec == asio::error::eof) {
-      post_end(s, Message1("tcp_closed", s->ref));
-      shut(s, true);  // the peer may still read what we queued
-    } else {
-      post_end(s, Message2("tcp_error", s->ref, "reason", ReasonOf(ec)));
-      shut(s, false);
-    }
+    post_end(s, Message2("tcp_error", s->ref, "reason", ReasonOf(ec)));
+    shut(s, false);
     return;
   }
+  s->readable = true;
+  if (s->want && s->unsent() < kHighWater) read_now(s);
+}
+
+void SocketTable::read_now(const SocketPtr& s) {
+  ensure_wait(s);  // first: what arrives after the recv below wakes it
+  thread_local std::string buf(kMaxRead, '\0');
+  ssize_t n = ::recv(s->stream.native_handle(), buf.data(), buf.size(), MSG_DONTWAIT);
+  if (n < 0) {
+    int err = errno;
+    if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) {
+      s->readable = false;  // the queued wait says when there is more
+      return;
+    }
+    post_end(s, Message2("tcp_error", s->ref, "reason", ErrnoReason(err)));
+    shut(s, false);
+    return;
+  }
+  if (n == 0) {
+    s->readable = false;
+    post_end(s, Message1("tcp_closed", s->ref));
+    shut(s, true);  // the peer may still read what we queued
+    return;
+  }
+  // A full buffer: there may be more already; a short read drained it.
+  s->readable = static_cast<size_t>(n) == buf.size();
   s->want = false;
-  std::string data;
-  if (n * 2 >= s->rbuf.size()) {
-    s->rbuf.resize(n);
-    data.swap(s->rbuf);  // the buffer becomes the message; the next read gets a new one
-  } else {
-    data.assign(s->rbuf.data(), n);
-  }
-  if (n == s->read_size && s->read_size < kMaxRead) {
-    s->read_size *= 2;
-  } else if (n * 4 < s->read_size && s->read_size > kMinRead) {
-    s->read_size /= 2;
-  }
-  if (!postman_.post_info(s->owner,
-                          Message2("tcp", s->ref, "data", Term::binary(std::move(data))))) {
+  Term data = Term::binary(std::string(buf.data(), static_cast<size_t>(n)));
+  if (!postman_.post_info(s->owner, Message2("tcp", s->ref, "data", std::move(data)))) {
     shut(s, false);  // its owner is gone: close_all is on its way or done
   }
 }
@@ -461,8 +487,6 @@ void SocketTable::shut(const SocketPtr& s, bool flush) {
   }
   s->linger.cancel();
   s->out.clear();
-  s->rbuf.clear();
-  s->rbuf.shrink_to_fit();
   forget(*s);
 }
 

@@ -3,12 +3,12 @@
 // suspend, change_code, resume and rollback never touch them, which is what
 // lets a connection live through an upgrade.
 //
-// Reading is OTP's {active, once}: activate() asks for one chunk; the loop
-// thread reads it (async_read_some into a buffer that becomes the message's
-// binary without a copy) and posts {tcp: SOCK, data: BINARY} to the owner.
-// Nothing more is read until the next activate(), so a slow or suspended
-// owner pushes back on its peer through TCP's own window. The read buffer
-// starts at 4 KiB and doubles (up to 64 KiB) while reads fill it.
+// Reading is OTP's {active, once}: activate() asks for one chunk (up to 64
+// KiB, one recv); it is read at once if data may be waiting, else when the
+// loop sees the socket readable, and posted to the owner as {tcp: SOCK, data:
+// BINARY}. Nothing more is read until the next activate(), so a slow or
+// suspended owner pushes back on its peer through TCP's own window. (How no
+// readiness edge is lost: see start_read in tcp_sockets.cc.)
 //
 // Writing never blocks: send() tries a non-blocking write on the caller's
 // thread (no loop round trip in the common case) and queues the rest, which
@@ -91,8 +91,10 @@ class SocketTable {
   SocketPtr add(SocketPtr s);    // gives it an id and indexes it by owner
   void forget(const Socket& s);  // out of the table (it is closed)
 
-  void start_read(const SocketPtr& s);  // s->mu held
-  void on_read(const SocketPtr& s, const std::error_code& ec, size_t n);
+  void start_read(const SocketPtr& s);   // s->mu held
+  void ensure_wait(const SocketPtr& s);  // s->mu held
+  void read_now(const SocketPtr& s);     // s->mu held
+  void on_readable(const SocketPtr& s, const std::error_code& ec);
   void start_write(const SocketPtr& s);  // s->mu held
   void write_some(const SocketPtr& s);   // s->mu held
   void on_write(const SocketPtr& s, const std::error_code& ec, size_t n);
