@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -23,6 +24,7 @@
 #include "node/node_service.h"
 #include "node/release_handler.h"
 #include "node/release_store.h"
+#include "node/root_check.h"
 #include "relup/node.h"
 
 namespace relup {
@@ -161,9 +163,17 @@ class StopWatchdog {
 Status StartAndServe(const NodeHostOptions& in, const std::function<void(const Status&)>& ready) {
   NodeHostOptions options = in;
 
+  // What the node creates (releases/, lib/, its store) must not come out
+  // writable by others, whatever umask it was started with: the next start
+  // would refuse the root (root_check.h).
+  ::umask(::umask(0) | 022);
   std::error_code ec;
-  fs::create_directories(options.root, ec);
-  if (ec) return Status::IOError("cannot create root " + options.root + ": " + ec.message());
+  if (!fs::exists(options.root, ec)) {
+    fs::create_directories(options.root, ec);
+    if (ec) return Status::IOError("cannot create root " + options.root + ": " + ec.message());
+    fs::permissions(options.root, fs::perms::owner_all, ec);  // 0700, whatever the umask
+  }
+  RELUP_RETURN_IF_ERROR(CheckRootPermissions(options.root));
   options.root = fs::canonical(options.root, ec).string();
   if (ec) return Status::IOError("cannot resolve root " + in.root + ": " + ec.message());
 
