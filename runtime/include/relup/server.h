@@ -58,11 +58,12 @@
 // process's timers, sockets, links and monitors are kept as they are, and
 // their refs in the state stay valid).
 //
-// A process that talks to the world, an echo connection:
-//   MessageOutcome handle_info(const Term& msg, Term& state) {
-//     if (const Term* data = msg.find("data")) {           // {tcp: S, data: B}
-//       ctx().tcp_send(msg.at("tcp"), data->as_binary());
-//       ctx().tcp_activate(msg.at("tcp"));                 // the next chunk
+// A process that talks to the world, an echo connection
+// (examples/echo_server has the whole server):
+//   Result<MessageOutcome> handle_info(const Term& msg, Term& state) {
+//     if (const Term* data = msg.find("data")) {             // {tcp: S, data: B}
+//       if (Status s = ctx().tcp_send(msg.at("tcp"), data->as_binary()); !s.ok()) return s;
+//       if (Status s = ctx().tcp_activate(msg.at("tcp")); !s.ok()) return s;  // next chunk
 //       return cont();
 //     }
 //     if (msg.contains("tcp_closed")) return stop(Term::atom("normal"));
