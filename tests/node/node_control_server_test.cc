@@ -485,3 +485,44 @@ TEST_CASE("out of file descriptors: the client is told why, and the server serve
 }
 
 }  // namespace relup
+
+namespace relup {
+
+TEST_CASE(
+    "a frame whose body trickles in is dropped after the frame timeout, and small frames "
+    "are admitted even when big ones fill the budget",
+    "[control][limits]") {
+  TempRoot root;
+  ControlServer::Limits limits;
+  limits.frame_timeout = std::chrono::milliseconds(300);
+  limits.max_bytes_in_flight = 1 << 20;
+  auto server = ServeWith(root.path, limits);
+  // A big frame that stalls holds the whole budget...
+  int big = RawConnect(root.path);
+  uint32_t n = 1 << 20;
+  unsigned char h[4] = {static_cast<unsigned char>(n >> 24), static_cast<unsigned char>(n >> 16),
+                        static_cast<unsigned char>(n >> 8), static_cast<unsigned char>(n)};
+  REQUIRE(::write(big, h, 4) == 4);
+  REQUIRE(::write(big, "{", 1) == 1);
+  // ...and a status-sized request still goes through.
+  auto client = ControlClient::Connect(root.path);
+  REQUIRE(client.ok());
+  CHECK((*client)->request(MakeRequest("ping")).ok());
+  // A body sent a byte every 100 ms is cut off after 300 ms in all.
+  int trickle = RawConnect(root.path);
+  const unsigned char head[4] = {0, 0, 0, 100};
+  REQUIRE(::write(trickle, head, 4) == 4);
+  auto t0 = std::chrono::steady_clock::now();
+  bool closed = false;
+  for (int i = 0; i < 30 && !closed; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    closed = ::send(trickle, "x", 1, MSG_NOSIGNAL) < 0;
+  }
+  CHECK(closed);
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2));
+  CHECK(SeesEof(big));  // the stalled big frame went the same way, freeing the budget
+  ::close(big);
+  ::close(trickle);
+}
+
+}  // namespace relup

@@ -399,3 +399,27 @@ TEST_CASE("text cannot grow the atom table without bound: past the limit a new a
   CHECK(Parsed("{\"" + base + "7\": 1}").entries()[0].first.is_string());
   CHECK(Term::atom(base + "8").as_atom() == base + "8");
 }
+
+TEST_CASE("a text with more than a million values is refused before it is parsed") {
+  std::string flat = "[" + std::string(2'000'000, '1');
+  for (size_t i = 2; i < flat.size(); i += 2) flat[i] = ',';
+  flat += "]";
+  CHECK(ParseError(flat).find("more than 1000000 values (the limit for a term)") !=
+        std::string::npos);
+  // Brackets and commas inside quoted strings, comments or words are no structure.
+  std::string quoted =
+      "[\"" + std::string(300, '[') + std::string(1'100'000, ',') + "\", 'a[b', it's]";
+  auto t = Term::parse(quoted);
+  INFO(t.status().ToString());
+  REQUIRE(t.ok());
+  CHECK(t->size() == 3);
+  CHECK(Parsed("[a, b] # [[[[ , , ,").size() == 2);
+}
+
+TEST_CASE("an atom made from text may not be longer than 255 bytes") {
+  std::string name(256, 'a');
+  CHECK(ParseError("{" + name + ": 1}").find("at most 255 bytes") != std::string::npos);
+  CHECK(ParseError(":" + name).find("at most 255 bytes") != std::string::npos);
+  CHECK(Parsed("{\"" + name + "\": 1}").entries()[0].first.is_string());
+  CHECK(Parsed("{" + name.substr(0, 255) + ": 1}").entries()[0].first.is_atom());
+}

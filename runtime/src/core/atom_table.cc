@@ -87,6 +87,12 @@ const AtomEntry* InternAtom(std::string_view name) {
   std::unique_lock lock(t.mu);
   auto it = t.by_name.find(name);
   if (it != t.by_name.end()) return it->second;
+  if (tls_text_atoms && name.size() > kMaxAtomBytesForText) {
+    throw AtomLimitReached("an atom's name from text may be at most " +
+                           std::to_string(kMaxAtomBytesForText) + " bytes, and this one has " +
+                           std::to_string(name.size()) +
+                           " (atoms are never freed); write it quoted (a string) instead");
+  }
   size_t limit = g_text_atom_limit.load(std::memory_order_relaxed);
   if (tls_text_atoms && t.by_name.size() >= limit) {
     std::string shown(name.substr(0, 40));

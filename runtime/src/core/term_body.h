@@ -39,6 +39,9 @@ size_t AtomCount();
 // the limit (kMaxAtomsForText) throws AtomLimitReached (a BadTermAccess); existing atoms,
 // and atoms the program itself makes outside such a scope, are unaffected.
 inline constexpr size_t kMaxAtomsForText = 100'000;
+// And a new atom's name from text may be at most this long (Erlang's limit):
+// the count alone would let each atom hold megabytes for good.
+inline constexpr size_t kMaxAtomBytesForText = 255;
 // The limit in force (kMaxAtomsForText unless a test changed it); returns
 // the previous one.
 size_t SetAtomLimitForText(size_t limit);

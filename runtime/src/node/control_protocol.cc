@@ -1,9 +1,11 @@
 #include "node/control_protocol.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 namespace relup::control {
@@ -22,10 +24,25 @@ Status WriteAll(int fd, const char* data, size_t size) {
 }
 
 // Reads exactly size bytes. *eof_at_start tells a clean close before any byte.
-Status ReadAll(int fd, char* data, size_t size, bool* eof_at_start) {
+// A `deadline` bounds the whole read, not each read(2): a peer that trickles
+// a byte at a time cannot stretch it.
+Status ReadAll(
+    int fd, char* data, size_t size, bool* eof_at_start,
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max()) {
   size_t done = 0;
   *eof_at_start = false;
   while (done < size) {
+    if (deadline != std::chrono::steady_clock::time_point::max()) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      pollfd p{fd, POLLIN, 0};
+      int ready = left.count() > 0 ? ::poll(&p, 1, static_cast<int>(left.count())) : 0;
+      if (ready < 0 && errno == EINTR) continue;
+      if (ready == 0) {
+        return Status::Timeout("a control frame did not arrive whole in time (" +
+                               std::to_string(done) + " of " + std::to_string(size) + " bytes)");
+      }
+    }
     ssize_t n = ::read(fd, data + done, size - done);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -88,7 +105,8 @@ Result<std::string> ReadFrame(int fd) {
   return ReadFrame(fd, nullptr);
 }
 
-Result<std::string> ReadFrame(int fd, const std::function<Status(uint32_t length)>& admit) {
+Result<std::string> ReadFrame(int fd, const std::function<Status(uint32_t length)>& admit,
+                              std::chrono::milliseconds body_timeout) {
   unsigned char header[4];
   bool eof = false;
   RELUP_RETURN_IF_ERROR(ReadAll(fd, reinterpret_cast<char*>(header), 4, &eof));
@@ -102,7 +120,9 @@ Result<std::string> ReadFrame(int fd, const std::function<Status(uint32_t length
   if (admit) RELUP_RETURN_IF_ERROR(admit(n));
   std::string payload(n, '\0');
   if (n > 0) {
-    Status s = ReadAll(fd, payload.data(), n, &eof);
+    // The body has body_timeout in all, however it trickles in.
+    auto deadline = std::chrono::steady_clock::now() + body_timeout;
+    Status s = ReadAll(fd, payload.data(), n, &eof, deadline);
     if (!s.ok()) {
       return eof ? Status::IOError("control socket closed in the middle of a frame") : s;
     }

@@ -21,6 +21,7 @@
 
 #include <sys/un.h>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -49,8 +50,11 @@ Result<sockaddr_un> SocketAddress(const std::string& socket_path);
 Status WriteFrame(int fd, std::string_view payload);
 Result<std::string> ReadFrame(int fd);
 // The same, asking `admit` before it allocates the announced length; its
-// error is returned as is (the frame's body is then left unread).
-Result<std::string> ReadFrame(int fd, const std::function<Status(uint32_t length)>& admit);
+// error is returned as is (the frame's body is then left unread). The body
+// must arrive whole within body_timeout (Timeout otherwise), however slowly
+// it trickles in.
+Result<std::string> ReadFrame(int fd, const std::function<Status(uint32_t length)>& admit,
+                              std::chrono::milliseconds body_timeout = std::chrono::seconds(60));
 
 // A Term as one frame. The node receives requests with handles refused (a
 // client cannot forge a pid or ref); a client reads the node's replies, which

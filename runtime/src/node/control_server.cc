@@ -92,6 +92,24 @@ void ControlServer::stop() {
       all.push_back(conn.get());
     }
   }
+  // A busy connection gets a grace period to send its reply; a client that
+  // reads it a trickle at a time must not hold the stop up beyond that.
+  auto grace = std::chrono::steady_clock::now() + limits_.send_timeout;
+  for (;;) {
+    bool busy = false;
+    {
+      std::lock_guard lock(mu_);
+      for (Connection* conn : all) busy = busy || !conn->done;
+    }
+    if (!busy || std::chrono::steady_clock::now() > grace) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  {
+    std::lock_guard lock(mu_);
+    for (Connection* conn : all) {
+      if (!conn->done) ::shutdown(conn->fd, SHUT_RDWR);
+    }
+  }
   for (Connection* conn : all) conn->thread.join();
   std::lock_guard lock(mu_);
   for (auto& [id, conn] : conns_) ::close(conn->fd);
@@ -140,7 +158,8 @@ void ControlServer::accept_loop() {
 void ControlServer::out_of_descriptors(int err) {
   std::string why = std::string("the node is out of file descriptors (") + std::strerror(err) +
                     "): close some (sockets of its processes?) or raise its limit (ulimit -n)";
-  say("control socket: " + why);
+  if (!out_of_fds_) say("control socket: " + why);  // once per episode, not every 100 ms
+  out_of_fds_ = true;
   {
     std::lock_guard lock(mu_);
     reap_finished_locked();
@@ -160,11 +179,16 @@ void ControlServer::out_of_descriptors(int err) {
 }
 
 void ControlServer::accept_one() {
+  // Another thread may have taken the descriptor the spare left free: get
+  // it back as soon as one is available.
+  if (spare_fd_ < 0) spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
   if (fd < 0) {
     if (errno == EMFILE || errno == ENFILE) out_of_descriptors(errno);
     return;  // EINTR, ECONNABORTED, EAGAIN: keep serving the others
   }
+  if (out_of_fds_) say("control socket: file descriptors are available again");
+  out_of_fds_ = false;
   ucred cred{};
   socklen_t len = sizeof cred;
   if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != ::geteuid()) {
@@ -205,6 +229,10 @@ void ControlServer::serve(Connection* conn) {
     }
     size_t reserved = 0;
     auto admit = [&](uint32_t n) -> Status {
+      // Small frames (every command but a big call or cast) are always
+      // admitted, so that status and stop work while big ones wait.
+      constexpr uint32_t kAlwaysAdmitted = 64 << 10;
+      if (n <= kAlwaysAdmitted) return Status();
       size_t now = bytes_in_flight_.fetch_add(n) + n;
       reserved = n;
       if (now > limits_.max_bytes_in_flight) {
@@ -220,7 +248,8 @@ void ControlServer::serve(Connection* conn) {
       size_t& n;
       ~Release() { in_flight.fetch_sub(n); }
     } release{bytes_in_flight_, reserved};
-    auto payload = control::ReadFrame(fd, admit);
+    auto payload =
+        control::ReadFrame(fd, admit, std::min(limits_.frame_timeout, limits_.idle_timeout));
     if (!payload.ok()) {
       // Over the limit: told why, and the stream cannot be resynchronized.
       if (payload.status().code() == StatusCode::kUnavailable && reserved > 0) {

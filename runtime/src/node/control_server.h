@@ -17,13 +17,17 @@
 // node hold memory for it:
 //   - at most max_connections at once; one more gets an error frame naming
 //     the limit and is closed;
-//   - at most max_bytes_in_flight of request frames being received at once,
-//     reserved when a frame's length arrives and released when its request
-//     is done; a frame that would pass it is refused with an error frame;
+//   - at most max_bytes_in_flight of request frames over 64 KiB being
+//     received at once, reserved when a frame's length arrives and released
+//     when its request is done; a frame that would pass it is refused with an
+//     error frame (smaller frames, every command but a big call or cast, are
+//     always admitted);
+//   - a frame's body must arrive whole within frame_timeout of its length;
 //   - a connection that sends nothing for idle_timeout (between frames or in
 //     the middle of one) is closed; a reply that cannot be sent within
-//     send_timeout (a client that does not read) ends the connection, so
-//     stop() never waits on a slow reader;
+//     send_timeout (a client that does not read) ends the connection, and
+//     stop() gives a busy connection at most send_timeout to finish before it
+//     shuts its socket, so a slow reader cannot hold a stop up;
 //   - out of file descriptors (EMFILE, ENFILE): a spare descriptor kept for
 //     the purpose is given up for one accept, the client is told why, and
 //     the loop backs off instead of spinning; it recovers by itself;
@@ -51,6 +55,7 @@ struct ControlServerLimits {
   size_t max_bytes_in_flight = 256u << 20;
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};
   std::chrono::milliseconds send_timeout{std::chrono::seconds(10)};
+  std::chrono::milliseconds frame_timeout{std::chrono::seconds(60)};  // a frame's body, whole
 };
 
 class ControlServer {
@@ -107,6 +112,7 @@ class ControlServer {
   int wake_pipe_[2] = {-1, -1};  // 'x': stop; 'r': a connection finished
   std::atomic<size_t> bytes_in_flight_{0};
   std::atomic<bool> stop_requested_{false};
+  bool out_of_fds_ = false;  // accept thread only: logged once per episode
   std::thread accept_thread_;
   std::mutex stop_mu_;  // serializes stop()
 

@@ -355,7 +355,11 @@ void Node::Impl::finalize(Process* p, uint32_t owner, const ExitInfo& info, cons
 
   // Dropped outside any callback: this may be the last reference to the
   // version, which closes the library.
-  ModuleVersionPtr code = std::move(p->code);
+  // Under the shard lock, as every write of `code` (process.h): get_status
+  // and the listings may read it right now through a handle they took before
+  // the erase above.
+  ModuleVersionPtr code;
+  table_.with_shard_lock(p->pid, [&] { code = std::move(p->code); });
   p->state = Term();
   release(p, owner);  // kExited: hands over to a waiting sys operation, never reschedules
   code.reset();

@@ -172,12 +172,17 @@ void Scheduler::idle() {
   // holds for a timer started from outside: it publishes its deadline, then
   // reads sleepers_ (timers_changed); we read the deadline after the bump.
   if (!has_visible_work() && !stop_.load(std::memory_order_seq_cst)) {
-    int64_t due = timers_ != nullptr ? timers_->next_due_ns() : INT64_MAX;
-    if (due == INT64_MAX) {
-      futex_wait(epoch, -1);
+    // Never longer than kMaxTimerSleep, even with no timer pending: a timer
+    // started by a worker that then stays in a long callback wakes nobody
+    // (timers_changed skips workers), so the sleepers must look by
+    // themselves. An idle worker so wakes 10 times a second.
+    if (timers_ == nullptr) {
+      futex_wait(epoch, -1);  // no timers: only work wakes it
     } else {
-      int64_t wait = due - NowNs();
-      if (wait > 0) futex_wait(epoch, std::min(wait, kMaxTimerSleep));
+      int64_t wait = kMaxTimerSleep;
+      int64_t due = timers_->next_due_ns();
+      if (due != INT64_MAX) wait = std::min(wait, due - NowNs());
+      if (wait > 0) futex_wait(epoch, wait);  // else a timer is due: no sleep
     }
   }
   sleepers_.fetch_sub(1, std::memory_order_seq_cst);

@@ -20,9 +20,9 @@
 // sending itself a message after 0 ms, or a ping every second) so costs no
 // thread hop and no system call. A new earliest deadline started from
 // outside the workers wakes a sleeper (timers_changed); one started on a
-// worker is seen by that worker when it goes idle. A sleeping worker with
-// timers pending wakes at least every kMaxTimerSleep, which bounds how late a
-// timer can be when the worker that started it is stuck in a long callback.
+// worker is seen by that worker when it goes idle. A sleeping worker wakes at
+// least every kMaxTimerSleep (100 ms), which bounds how late a timer can be
+// when the worker that started it is stuck in a long callback.
 //
 // The scheduler never looks inside a process beyond its next_run link: the
 // caller sets kScheduled (and takes a reference) before schedule().
