@@ -77,4 +77,14 @@ TEST_CASE("a lib/ that is another user's symlink is refused (run as root only)",
   CHECK(Contains(r.err, root.file("lib") + " is a symlink owned by uid 65534"));
 }
 
+TEST_CASE("a node.log that is a symlink is refused, not followed", "[cli][node][root]") {
+  NodeRoot root;
+  NodeRoot elsewhere;
+  REQUIRE(::symlink(elsewhere.file("target").c_str(), root.file("node.log").c_str()) == 0);
+  RunResult r = Start(root.path());
+  CHECK(r.exit_code != 0);
+  CHECK(Contains(r.err, "refusing " + root.file("node.log") + ": it is a symlink"));
+  CHECK_FALSE(fs::exists(elsewhere.file("target")));
+}
+
 }  // namespace relup::test

@@ -15,7 +15,9 @@ TEST_CASE(
     "a timer's message arrives in handle_info after its delay, after mail sent before it fires") {
   TestNode node({kActor1});
   Pid a = SpawnActor(*node.node);
-  Term ref = Ok(*node.node, a, Cmd("send_after", Term(50), "msg", Term::atom("tick")));
+  // Half a second: the plain message below is surely sent before it fires,
+  // even on a loaded machine.
+  Term ref = Ok(*node.node, a, Cmd("send_after", Term(500), "msg", Term::atom("tick")));
   CHECK(ref.is_ref(RefKind::kTimer));
   REQUIRE(node->send(a, Term::atom("before")).ok());
   auto inbox = WaitInbox(*node.node, a, 2);

@@ -88,7 +88,10 @@ std::optional<std::string> ReadReady(int fd, std::chrono::milliseconds timeout) 
 // except `keep`, which becomes fd 3. Returns the new fd of `keep`.
 int DetachStdio(const std::string& root, int keep) {
   int null_fd = ::open("/dev/null", O_RDONLY);
-  int log_fd = ::open(control::LogPath(root).c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  // O_NOFOLLOW: never append to what a planted symlink points at (the node
+  // itself then refuses the root, saying why).
+  int log_fd =
+      ::open(control::LogPath(root).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0600);
   if (null_fd >= 0) ::dup2(null_fd, STDIN_FILENO);
   if (log_fd >= 0) {
     ::dup2(log_fd, STDOUT_FILENO);

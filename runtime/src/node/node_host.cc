@@ -181,8 +181,16 @@ Status StartAndServe(const NodeHostOptions& in, const std::function<void(const S
   if (!lock.ok()) return lock.status();
 
   std::string log_path = control::LogPath(options.root);
-  int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  // O_NOFOLLOW: a node.log planted as a symlink must not make the node append
+  // to a file of somebody else's choosing.
+  int log_fd =
+      ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (log_fd < 0) {
+    if (errno == ELOOP) {
+      return Status::FailedPrecondition("refusing " + log_path +
+                                        ": it is a symlink; fix: remove it (rm " + log_path +
+                                        ") and let the node create it");
+    }
     return Status::IOError("cannot open " + log_path + ": " + std::strerror(errno));
   }
   NodeLog log(log_fd, options.log_to_stderr);
