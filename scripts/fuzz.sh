@@ -15,20 +15,8 @@ shift || true
 targets=("$@")
 ((${#targets[@]})) || targets=(term_parse_fuzz)
 
-packages=(clang libclang-rt-14-dev cmake libyaml-cpp-dev)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "fuzz.sh: installing ${missing[*]}"
-  sudo_cmd=()
-  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-  export DEBIAN_FRONTEND=noninteractive
-  "${sudo_cmd[@]}" apt-get update -qq
-  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
-./scripts/setup.sh >/dev/null  # every other package the configure step looks for
+# clang and libFuzzer's runtime, installed by setup.sh's installer with the rest.
+RELUP_EXTRA_PACKAGES="clang libclang-rt-14-dev" ./scripts/setup.sh >/dev/null
 
 dir="${RELUP_FUZZ_DIR:-build-fuzz}"
 flags="-fsanitize=address,undefined -fsanitize=fuzzer-no-link -fno-sanitize-recover=undefined -g -O1"

@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 # libasio-dev: the event loop of the runtime's timers and sockets (runtime/src/io).
 packages=(build-essential cmake pkg-config libcli11-dev libyaml-cpp-dev libarchive-dev
           libssl-dev catch2 libasio-dev)
+# RELUP_EXTRA_PACKAGES="a b": more to install the same way (scripts/fuzz.sh: clang).
+read -r -a extra <<< "${RELUP_EXTRA_PACKAGES:-}"
+packages+=(${extra[@]+"${extra[@]}"})
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "cli_harness.h"
+#include "loopback_client.h"
 #include "relup/term.h"
 
 using namespace relup;
@@ -44,17 +45,6 @@ std::string EchoTarball(const std::string& dir, int n) {
   INFO(r.both());
   REQUIRE(r.exit_code == 0);
   return out;
-}
-
-int Connect(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  return fd;
 }
 
 // One client: sends numbered lines one at a time, some in two halves, and
@@ -170,18 +160,20 @@ TEST_CASE("the echo server keeps 100 connections and every byte through an upgra
   for (int i = 0; i < kClients; ++i) {
     clients.push_back(std::make_unique<Client>());
     clients.back()->id = i;
-    clients.back()->fd = Connect(port);
+    clients.back()->fd = ConnectLoopback(port);
   }
   std::atomic<bool> stop{false};
   std::vector<std::thread> threads;
   for (auto& c : clients) threads.emplace_back([&c, &stop] { c->run(stop); });
   auto all = [&](const std::function<bool(const Client&)>& pred) {
-    return WaitUntil([&] {
-      for (auto& c : clients) {
-        if (!c->error.empty() || !pred(*c)) return false;
-      }
-      return true;
-    }, 30s);
+    return WaitUntil(
+        [&] {
+          for (auto& c : clients) {
+            if (!c->error.empty() || !pred(*c)) return false;
+          }
+          return true;
+        },
+        30s);
   };
 
   CHECK(all([](const Client& c) { return c.lines >= 5; }));

@@ -13,23 +13,13 @@
 #include <thread>
 
 #include "actor_util.h"
+#include "loopback_client.h"
 
 using namespace relup;
 using namespace relup::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-int Connect(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  return fd;
-}
 
 void WriteAll(int fd, std::string_view data) {
   while (!data.empty()) {
@@ -127,7 +117,7 @@ TEST_CASE(
     "listen on port 0 binds a free port that sockname tells, and accept hands over a socket") {
   TestNode node({kActor1});
   Listening l = Listen(*node.node);
-  int fd = Connect(l.port);
+  int fd = ConnectLoopback(l.port);
   Term sock = Accepted(*node.node, l.actor);
   CHECK(sock.is_ref(RefKind::kSocket));
   CHECK(sock != l.listener);
@@ -140,7 +130,7 @@ TEST_CASE(
 TEST_CASE("{active, once}: data comes one chunk per tcp_activate, and send reaches the peer") {
   TestNode node({kActor1});
   Listening l = Listen(*node.node);
-  int fd = Connect(l.port);
+  int fd = ConnectLoopback(l.port);
   Term sock = Accepted(*node.node, l.actor);
   WriteAll(fd, "hello");
   std::this_thread::sleep_for(50ms);
@@ -163,7 +153,7 @@ TEST_CASE("{active, once}: data comes one chunk per tcp_activate, and send reach
 TEST_CASE("the peer's close is {tcp_closed: S}, and the socket is closed after it") {
   TestNode node({kActor1});
   Listening l = Listen(*node.node);
-  int fd = Connect(l.port);
+  int fd = ConnectLoopback(l.port);
   Term sock = Accepted(*node.node, l.actor);
   Ok(*node.node, l.actor, Cmd("activate", sock));
   ::close(fd);
@@ -178,7 +168,7 @@ TEST_CASE("the peer's close is {tcp_closed: S}, and the socket is closed after i
 TEST_CASE("sending on a socket the process closed is an error that says so") {
   TestNode node({kActor1});
   Listening l = Listen(*node.node);
-  int fd = Connect(l.port);
+  int fd = ConnectLoopback(l.port);
   Term sock = Accepted(*node.node, l.actor);
   Ok(*node.node, l.actor, Cmd("close", sock));
   CHECK(SeesEof(fd));
@@ -191,7 +181,7 @@ TEST_CASE("a socket is refused to a process that does not own it, naming the own
   TestNode node({kActor1});
   Listening l = Listen(*node.node);
   Pid other = SpawnActor(*node.node);
-  int fd = Connect(l.port);
+  int fd = ConnectLoopback(l.port);
   Term sock = Accepted(*node.node, l.actor);
   std::string why = Error(*node.node, other, Cmd("send", sock, "data", Term::binary("x")));
   CHECK(Contains(why, "belongs to " + l.actor.to_string()));
@@ -207,7 +197,7 @@ TEST_CASE("controlling_process hands a socket over: its data goes to the new own
   TestNode node({kActor1});
   Listening l = Listen(*node.node);
   Pid worker = SpawnActor(*node.node);
-  int fd = Connect(l.port);
+  int fd = ConnectLoopback(l.port);
   Term sock = Accepted(*node.node, l.actor);
   Ok(*node.node, l.actor, Cmd("give", sock, "to", Term(worker)));
   CHECK(Contains(Error(*node.node, l.actor, Cmd("activate", sock)), "belongs to"));
@@ -267,7 +257,7 @@ TEST_CASE("data that arrives while the owner is suspended waits, in order, until
   TestNode node({kActor1});
   Listening l = Listen(*node.node);
   node.load(kActor2);
-  int fd = Connect(l.port);
+  int fd = ConnectLoopback(l.port);
   Term sock = Accepted(*node.node, l.actor);
   Ok(*node.node, l.actor, Cmd("activate", sock));
   REQUIRE(node->suspend(l.actor).ok());
@@ -291,8 +281,8 @@ TEST_CASE("an owner's crash closes its sockets and nobody else's") {
   TestNode node({kActor1});
   Listening a = Listen(*node.node);
   Listening b = Listen(*node.node);
-  int fa = Connect(a.port);
-  int fb = Connect(b.port);
+  int fa = ConnectLoopback(a.port);
+  int fb = ConnectLoopback(b.port);
   Term sa = Accepted(*node.node, a.actor);
   Term sb = Accepted(*node.node, b.actor);
   (void)node->call(a.actor, Cmd("crash", Term("connection handler bug")));
@@ -307,7 +297,7 @@ TEST_CASE("an owner's crash closes its sockets and nobody else's") {
 TEST_CASE("a peer that sends 100 MB without reading replies: the owner is not flooded") {
   TestNode node({kActor1});
   Listening l = Listen(*node.node, Yaml("{echo: true}"));
-  int fd = Connect(l.port);
+  int fd = ConnectLoopback(l.port);
   std::atomic<size_t> sent{0};
   std::atomic<bool> stop{false};
   std::thread writer([&] {
@@ -339,7 +329,7 @@ TEST_CASE("a peer that sends 100 MB without reading replies: the owner is not fl
 TEST_CASE("output queued when the owner closes and ends is still sent, then the socket closes") {
   TestNode node({kActor1});
   Listening l = Listen(*node.node);
-  int fd = Connect(l.port);
+  int fd = ConnectLoopback(l.port);
   Term sock = Accepted(*node.node, l.actor);
   // 8 MiB to a peer that reads nothing yet: most of it waits in the node.
   CHECK(Ok(*node.node, l.actor, Yaml("{mb: 8}").put("send_mb", sock)) == Term(8));
@@ -354,7 +344,7 @@ TEST_CASE("output queued when the owner closes and ends is still sent, then the 
 TEST_CASE("tcp_send to a peer that does not read is refused past 16 MiB unsent, queuing nothing") {
   TestNode node({kActor1});
   Listening l = Listen(*node.node);
-  int fd = Connect(l.port);
+  int fd = ConnectLoopback(l.port);
   Term sock = Accepted(*node.node, l.actor);
   std::string why = Error(*node.node, l.actor, Yaml("{mb: 64}").put("send_mb", sock));
   CHECK(Contains(why, "still unsent (the peer is not reading)"));
@@ -373,14 +363,14 @@ TEST_CASE("10,000 connections opened and closed: no file descriptor is leaked") 
   TestNode node({kActor1});
   Listening l = Listen(*node.node, Yaml("{echo: true}"));
   // Warm up once (the loop's own descriptors), then count.
-  int fd = Connect(l.port);
+  int fd = ConnectLoopback(l.port);
   WriteAll(fd, "w");
   CHECK(ReadN(fd, 1) == "w");
   ::close(fd);
   REQUIRE(Eventually([&] { return Stat(*node.node, "sockets") == 1; }));
   std::vector<std::string> before = OpenFds();
   for (int i = 0; i < 10000; ++i) {
-    int c = Connect(l.port);
+    int c = ConnectLoopback(l.port);
     if (i % 100 == 0) {  // some of them carry data both ways
       WriteAll(c, "ping");
       REQUIRE(ReadN(c, 4) == "ping");

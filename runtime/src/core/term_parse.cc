@@ -25,6 +25,7 @@
 #include "relup/term.h"
 #include "relup/term_yaml.h"
 #include "term_body.h"
+#include "term_prescan.h"
 #include "yaml-cpp/eventhandler.h"
 #include "yaml_scalar.h"
 
@@ -415,88 +416,10 @@ class TermBuilder final : public YAML::EventHandler {
   size_t values_ = 0;
 };
 
-// A first pass over the text, before yaml-cpp sees it. yaml-cpp tokenizes a
-// whole flow collection before it emits its first event (the collection
-// might turn out to be a key), at about 100 bytes per token: a 64 MiB
-// frame of '[' would take gigabytes before the depth limit could act. This
-// pass counts flow brackets and separators outside quoted scalars and
-// comments, and refuses more nesting than kMaxDepth or more than
-// kMaxTextValues values, with the place it stopped.
-constexpr size_t kMaxTextValues = 1'000'000;
-
-Status Prescan(std::string_view text) {
-  int depth = 0;
-  size_t values = 0;
-  int line = 1, column = 0;
-  char prev = '\n';  // the last character outside a quoted scalar that was not a space
-  auto where = [&] {
-    return "line " + std::to_string(line) + ", column " + std::to_string(column) + ": ";
-  };
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    ++column;
-    if (c == '\n') {
-      ++line;
-      column = 0;
-      prev = '\n';
-      continue;
-    }
-    if (c == ' ' || c == '\t' || c == '\r') continue;
-    bool scalar_start = prev == '\n' || prev == '[' || prev == '{' || prev == ',' || prev == ':' ||
-                        prev == '-' || prev == '?' ||
-                        (i > 0 && (text[i - 1] == ' ' || text[i - 1] == '\t'));
-    if ((c == '\'' || c == '"') && scalar_start) {
-      // A quoted scalar: skip to its end ('' and \" do not end it).
-      char q = c;
-      for (++i; i < text.size(); ++i) {
-        ++column;
-        if (text[i] == '\n') {
-          ++line;
-          column = 0;
-        } else if (q == '"' && text[i] == '\\') {
-          ++i;
-          ++column;
-        } else if (text[i] == q) {
-          if (q == '\'' && i + 1 < text.size() && text[i + 1] == '\'') {
-            ++i;
-            ++column;
-            continue;
-          }
-          break;
-        }
-      }
-      prev = q;
-      continue;
-    }
-    if (c == '#' && (i == 0 || text[i - 1] == ' ' || text[i - 1] == '\t' || prev == '\n')) {
-      while (i + 1 < text.size() && text[i + 1] != '\n') ++i;  // a comment
-      continue;
-    }
-    if (c == '[' || c == '{') {
-      if (++depth > kMaxDepth) return Status::InvalidArgument(where() + DepthLimit());
-      if (++values > kMaxTextValues) {
-        return Status::InvalidArgument(where() + "the text holds more than " +
-                                       std::to_string(kMaxTextValues) +
-                                       " values (the limit for a term); split the data");
-      }
-    } else if (c == ']' || c == '}') {
-      if (depth > 0) --depth;
-    } else if (c == ',') {
-      if (++values > kMaxTextValues) {
-        return Status::InvalidArgument(where() + "the text holds more than " +
-                                       std::to_string(kMaxTextValues) +
-                                       " values (the limit for a term); split the data");
-      }
-    }
-    prev = c;
-  }
-  return Status();
-}
-
 }  // namespace
 
 Result<Term> Term::parse(std::string_view text, ParseHandles handles) {
-  RELUP_RETURN_IF_ERROR(Prescan(text));
+  RELUP_RETURN_IF_ERROR(detail::PrescanTermText(text, kMaxDepth, DepthLimit()));
   detail::TextAtoms bounded;
   std::string copy(text);  // yaml-cpp reads from a stream
   std::istringstream in(copy);

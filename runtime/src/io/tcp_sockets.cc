@@ -16,25 +16,17 @@ namespace {
 
 constexpr size_t kMaxRead = 64 << 10;  // one chunk
 
-const Term& Atom(const char* name) {
-  // The few atoms of this file, interned once each (callers pass literals).
-  thread_local std::unordered_map<const char*, Term> cache;
-  auto it = cache.find(name);
-  if (it == cache.end()) it = cache.emplace(name, Term::atom(name)).first;
-  return it->second;
-}
-
 Term Message2(const char* k1, Term v1, const char* k2, Term v2) {
   std::vector<TermPair> e;
   e.reserve(2);
-  e.emplace_back(Atom(k1), std::move(v1));
-  e.emplace_back(Atom(k2), std::move(v2));
+  e.emplace_back(Term::atom(k1), std::move(v1));
+  e.emplace_back(Term::atom(k2), std::move(v2));
   return Term::map(std::move(e));
 }
 
 Term Message1(const char* k, Term v) {
   std::vector<TermPair> e;
-  e.emplace_back(Atom(k), std::move(v));
+  e.emplace_back(Term::atom(k), std::move(v));
   return Term::map(std::move(e));
 }
 

@@ -26,11 +26,9 @@ using rt::Process;
 
 namespace {
 
-const Term& A(const char* name) {
-  thread_local std::unordered_map<const char*, Term> cache;
-  auto it = cache.find(name);
-  if (it == cache.end()) it = cache.emplace(name, Term::atom(name)).first;
-  return it->second;
+// Term::atom keeps a per-thread cache of its own: no need for another here.
+Term A(const char* name) {
+  return Term::atom(name);
 }
 
 // Processes whose signals this thread still has to handle (see above).
