@@ -423,3 +423,9 @@ TEST_CASE("an atom made from text may not be longer than 255 bytes") {
   CHECK(Parsed("{\"" + name + "\": 1}").entries()[0].first.is_string());
   CHECK(Parsed("{" + name.substr(0, 255) + ": 1}").entries()[0].first.is_atom());
 }
+
+TEST_CASE("a map key longer than YAML's 1024-character implicit key survives a round trip") {
+  std::vector<Term> long_list(200, Term(1234567890));
+  CheckRoundTrip(Term::map({{Term::list(long_list), Term("x")}, {Term::atom("a"), Term(1)}}));
+  CheckRoundTrip(Term::map({{Term(std::string(2000, 'k')), Term(1)}}));
+}
