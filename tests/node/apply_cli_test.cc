@@ -156,8 +156,8 @@ TEST_CASE(
     "relup apply: a code_change failing in the 500th of 1,000 processes mid-rollout rolls all back "
     "(exit 4, naming it) and no cast sent meanwhile is lost",
     "[cli][apply]") {
-  // fail_attempt 2: the precheck passes, the rollout fails.
-  Tarballs t(1000, "{fail_id: 500, fail_attempt: 2}");
+  // fail_in_node: the precheck (in the trial process) passes, the rollout fails.
+  Tarballs t(1000, "{fail_id: 500, fail_in_node: true}");
   NodeRoot root;
   root.start(t.v1);
   std::atomic<bool> stop{false};

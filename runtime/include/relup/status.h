@@ -51,6 +51,11 @@ class [[nodiscard]] Status {
   static Status Corruption(std::string msg) { return {StatusCode::kCorruption, std::move(msg)}; }
   static Status Unavailable(std::string msg) { return {StatusCode::kUnavailable, std::move(msg)}; }
   static Status Internal(std::string msg) { return {StatusCode::kInternal, std::move(msg)}; }
+  // An error of a code known only at run time (kOk gives kInternal: an
+  // error must not read as success).
+  static Status FromCode(StatusCode code, std::string msg) {
+    return {code == StatusCode::kOk ? StatusCode::kInternal : code, std::move(msg)};
+  }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }

@@ -11,6 +11,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -20,6 +22,7 @@
 #include "node/upgrade_report.h"
 #include "relup/node.h"
 #include "relup/plan.h"
+#include "trial/trial_session.h"
 
 namespace relup::upgrade {
 
@@ -108,6 +111,13 @@ class Execution {
   std::vector<std::pair<Pid, ModuleVersionPtr>> FindRunning(const Change& change) const;
   void AddProc(Pid pid, uint32_t change, uint32_t segment, ModuleVersionPtr from);
   void MarkHeld();
+  // The trial process (phases 1-2): started on first use.
+  bool StartTrial();
+  // The trial's id for a loaded version, loading it there first if needed.
+  uint32_t TrialLib(const ModuleVersionPtr& version);
+  void OnTrialReply(const trial::TrialRequest& request, trial::TrialReply reply);
+  // Records the failure of a dead trial process against what it was doing.
+  void TrialDied(const Status& why);
 
   // Phase 3 and 4 (upgrade_rollout.cc): false on failure (recorded).
   bool Rollout();
@@ -174,6 +184,12 @@ class Execution {
     size_t proc = SIZE_MAX;      // its index in procs_ if the upgrade changes it too
   };
   std::vector<Stopping> stopping_;
+
+  std::unique_ptr<trial::TrialSession> trial_;
+  std::unordered_map<const ModuleVersion*, uint32_t> trial_libs_;
+  std::map<std::pair<uint32_t, int64_t>, std::string> trial_prefixes_;  // (change, back lib)
+  trial::TrialReply load_reply_;  // of the last library load tried
+  size_t precheck_failed_ = 0;
 
   size_t total_ = 0;  // processes to change
   size_t done_ = 0;

@@ -5,7 +5,12 @@
 // result in the store.
 //
 // Run(plan) goes through these phases; the first failure stops it.
-//   1. load      the plan's load_object_code libraries are loaded and checked
+//   1. load      the plan's load_object_code libraries are first loaded in a
+//                separate trial process (relup-trial, see trial/
+//                trial_session.h): a static constructor that crashes, exits
+//                or hangs ends only that process, and the upgrade is refused
+//                naming the module and the signal, exit status or timeout.
+//                Then they are loaded and checked
 //                by the code server, staged: a new version does not yet
 //                become the one spawn starts new processes on. Every step is
 //                resolved (empty vsns, which version can go back). Failure:
@@ -15,8 +20,11 @@
 //                list), and each one's state is read at a message boundary
 //                and passed, as a copy, to the target version's code_change
 //                (and, where a down path exists, the result back through the
-//                old version's down code_change). Failure: refused, nothing
-//                paused. A dry run stops after this phase and unloads.
+//                old version's down code_change). Those calls run in the
+//                trial process, never in the node: a code_change that
+//                crashes, or runs past its step's timeout, fails the
+//                precheck for that process, by name. Failure: refused,
+//                nothing paused. A dry run stops after this phase and unloads.
 //   3. rollout   the update segments and load steps, in plan order. A
 //                single-module segment whose module can go back, and a load
 //                step, run per process: suspend -> code_change (or
@@ -127,6 +135,15 @@ struct ExecuteOptions {
   // run. An error rolls back (step "record"). Not called on a dry run. May be
   // empty.
   std::function<Status()> record;
+  // The trial helper (relup-trial) that loads new libraries and tries every
+  // code_change before the node does (phases 1 and 2). Empty: the default,
+  // next to the running executable (trial::DefaultTrialHelper). Without a
+  // helper that starts, an upgrade that loads code or changes state is
+  // refused: a crashing module must never reach the node untried.
+  std::string trial_helper;
+  // How long loading one library (its static constructors) may take in the
+  // trial. A code_change's limit is its step's timeout.
+  Millis trial_load_timeout{10000};
 };
 
 class UpgradeExecutor {

@@ -2,6 +2,7 @@
 // the affected processes and try every code_change on a copy of their state).
 // Nothing here pauses a process.
 #include <algorithm>
+#include <cstdlib>
 #include <variant>
 
 #include "node/upgrade_execution.h"
@@ -11,6 +12,9 @@ namespace relup::upgrade {
 namespace {
 
 constexpr size_t kMaxPrecheckFailures = 20;
+// Trial request tags other than a process's index in procs_.
+constexpr uint64_t kLoadTag = UINT64_MAX;        // a new library, tried before the node loads it
+constexpr uint64_t kOldLibTag = UINT64_MAX - 1;  // a loaded version, for its down code_change
 
 template <class... F>
 struct Overloaded : F... {
@@ -46,6 +50,29 @@ bool Execution::LoadLibraries(const LoadObjectCodeStep& step) {
     }
     std::string path = ctx_.lib_root + "/" + ModuleLibraryPath(ref.module, *vsn);
     bool was_loaded = code.find(ref.module, *vsn) != nullptr;
+    // New code runs first in the trial process: its static constructors
+    // can crash, exit or hang there without touching the node.
+    int64_t trial_id = -1;
+    if (!was_loaded) {
+      if (!StartTrial()) return false;
+      trial_id = trial_->next_lib_id();
+      trial::TrialRequest req{"loading " + ref.module + " " + *vsn + " (" + path + ")",
+                              options_.trial_load_timeout, kLoadTag};
+      Status s = trial_->Send(trial::LoadFrame(path, ref.module), std::move(req));
+      if (s.ok()) s = trial_->Drain();
+      if (!s.ok()) {
+        Fail(nullptr, ref.module, "load",
+             Status::FromCode(s.code(), s.message() +
+                                            "; it was tried in a separate process before the "
+                                            "node loads it, so the node is unchanged: fix the "
+                                            "module's static initialisers and rebuild"));
+        return false;
+      }
+      if (load_reply_.verdict != trial::TrialVerdict::kOk) {
+        Fail(nullptr, ref.module, "load", load_reply_.status);
+        return false;
+      }
+    }
     Result<ModuleVersionPtr> version = code.load_staged(path, ref.module);
     if (!version.ok()) {
       Fail(nullptr, ref.module, "load", version.status());
@@ -62,6 +89,7 @@ bool Execution::LoadLibraries(const LoadObjectCodeStep& step) {
       return false;
     }
     loaded_.push_back({ref.module, *vsn, *version, !was_loaded});
+    if (trial_id >= 0) trial_libs_.emplace(version->get(), static_cast<uint32_t>(trial_id));
     const ReleaseModule* listed = ctx_.target->find_module(ref.module);
     if (listed != nullptr && listed->vsn == *vsn && !listed->sha256.empty() &&
         listed->sha256 != (*version)->info().sha256) {
@@ -234,11 +262,14 @@ bool Execution::Precheck() {
     }
   }
 
-  size_t failed = 0;
   size_t to_check = 0, checked = 0;
   for (const Proc& p : procs_) to_check += p.change != kNoChange && changes_[p.change].update;
   Tell(options_.check_progress, 0, to_check, true);
-  for (Proc& p : procs_) {
+  // Each state is read here and its code_change tried in the trial process,
+  // pipelined: the node reads the next states while the trial runs.
+  std::string frame;
+  for (size_t i = 0; i < procs_.size() && to_check > 0; ++i) {
+    Proc& p = procs_[i];
     if (p.change == kNoChange) continue;
     Change& c = changes_[p.change];
     if (!c.update) continue;  // a code switch keeps the state as it is
@@ -250,36 +281,38 @@ bool Execution::Precheck() {
         p.phase = Phase::kGone;
         continue;
       }
-      if (++failed <= kMaxPrecheckFailures) {
+      if (++precheck_failed_ <= kMaxPrecheckFailures) {
         Fail(&p, c.module, "precheck", state.status().WithContext("reading its state"));
       }
       continue;
     }
-    Term upgraded;
-    Status s = c.to->callbacks().code_change(p.old_vsn, *state, c.extra, &upgraded);
-    if (!s.ok()) {
-      if (++failed <= kMaxPrecheckFailures) {
-        Fail(&p, c.module, "precheck",
-             s.WithContext(c.module + " " + c.to_vsn + " code_change on a copy of its state"));
-      }
-      continue;
+    if (!StartTrial()) return false;
+    uint32_t to = TrialLib(c.to);
+    int64_t back = c.can_go_back ? static_cast<int64_t>(TrialLib(p.from)) : -1;
+    auto [prefix, fresh] = trial_prefixes_.try_emplace({p.change, back});
+    if (fresh) {
+      prefix->second = trial::CheckPrefix(to, back, c.extra, c.back_old_vsn, c.back_extra);
     }
-    if (!c.can_go_back) continue;
-    // The way back must work on the upgraded state, or the module is held.
-    auto back_fn = p.from->callbacks().code_change;
-    Term back;
-    Status b = back_fn == nullptr
-                   ? Status::NotFound(c.module + " " + p.from->vsn() + " has no code_change")
-                   : back_fn(c.back_old_vsn, upgraded, c.back_extra, &back);
-    if (!b.ok()) {
-      c.can_go_back = false;
-      report_.warnings.push_back(
-          "module " + c.module + " cannot be taken back by its down code_change (" + b.message() +
-          ", on " + ProcessName(p.pid) +
-          "): its processes change as one group that a rollback restores from snapshots");
+    frame.clear();
+    trial::AppendCheckFrame(prefix->second, p.old_vsn, *state, &frame);
+    trial::TrialRequest req{c.module + " " + c.to_vsn +
+                                "'s code_change on a copy of the state of " + ProcessName(p.pid),
+                            segments_[p.segment].timeout, i};
+    Status s = trial_->Send(frame, std::move(req));
+    if (!s.ok()) {
+      TrialDied(s);
+      return false;
+    }
+  }
+  if (trial_ != nullptr) {
+    Status s = trial_->Drain();
+    if (!s.ok()) {
+      TrialDied(s);
+      return false;
     }
   }
   Tell(options_.check_progress, checked, to_check, true);
+  size_t failed = precheck_failed_;
   if (failed > kMaxPrecheckFailures) {
     report_.warnings.push_back(std::to_string(failed - kMaxPrecheckFailures) +
                                " more processes fail the precheck (only the first " +
@@ -287,6 +320,83 @@ bool Execution::Precheck() {
   }
   MarkHeld();
   return failed == 0;
+}
+
+bool Execution::StartTrial() {
+  if (trial_ != nullptr) return true;
+  std::string helper =
+      options_.trial_helper.empty() ? trial::DefaultTrialHelper() : options_.trial_helper;
+  std::string parent = node_.code_server().code_dir();
+  if (parent.empty()) {
+    const char* tmp = std::getenv("TMPDIR");
+    parent = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
+  }
+  auto session = trial::TrialSession::Start(
+      helper, parent, [this](const trial::TrialRequest& request, trial::TrialReply reply) {
+        OnTrialReply(request, std::move(reply));
+      });
+  if (!session.ok()) {
+    Fail("precheck", session.status());
+    return false;
+  }
+  trial_ = std::move(*session);
+  return true;
+}
+
+uint32_t Execution::TrialLib(const ModuleVersionPtr& version) {
+  auto [it, fresh] = trial_libs_.try_emplace(version.get(), trial_->next_lib_id());
+  if (fresh) {
+    trial::TrialRequest req{
+        "loading " + version->name() + " " + version->vsn() + " (for its down code_change)",
+        options_.trial_load_timeout, kOldLibTag};
+    // An error here (the trial process is gone) shows at the next Send.
+    (void)trial_->Send(trial::LoadFrame(version->loaded_path(), version->name()), std::move(req));
+  }
+  return it->second;
+}
+
+void Execution::OnTrialReply(const trial::TrialRequest& request, trial::TrialReply reply) {
+  if (request.tag == kLoadTag) {
+    load_reply_ = std::move(reply);
+    return;
+  }
+  if (reply.verdict == trial::TrialVerdict::kOk) return;
+  if (request.tag == kOldLibTag) {
+    Fail(nullptr, {}, "precheck", reply.status.WithContext(request.what + " in the trial process"));
+    ++precheck_failed_;
+    return;
+  }
+  Proc& p = procs_[request.tag];
+  Change& c = changes_[p.change];
+  if (reply.verdict == trial::TrialVerdict::kFailed) {
+    if (++precheck_failed_ <= kMaxPrecheckFailures) {
+      Fail(&p, c.module, "precheck",
+           reply.status.WithContext(c.module + " " + c.to_vsn +
+                                    " code_change on a copy of its state"));
+    }
+    return;
+  }
+  // The way back must work on the upgraded state, or the module is held.
+  if (!c.can_go_back) return;
+  c.can_go_back = false;
+  report_.warnings.push_back(
+      "module " + c.module + " cannot be taken back by its down code_change (" +
+      reply.status.message() + ", on " + ProcessName(p.pid) +
+      "): its processes change as one group that a rollback restores from snapshots");
+}
+
+void Execution::TrialDied(const Status& why) {
+  const trial::TrialRequest* req = trial_ != nullptr ? trial_->failed_request() : nullptr;
+  Status reason =
+      Status::FromCode(why.code(), why.message() +
+                                       "; it ran in a separate trial process, so the node is "
+                                       "unchanged: fix the module and build the release again");
+  if (req != nullptr && req->tag < procs_.size()) {
+    const Proc& p = procs_[req->tag];
+    Fail(&p, changes_[p.change].module, "precheck", reason);
+  } else {
+    Fail("precheck", reason);
+  }
 }
 
 void Execution::MarkHeld() {

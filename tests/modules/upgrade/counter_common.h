@@ -17,21 +17,22 @@
 //   state fail_on_upgrade: true     the upgrade's code_change fails
 //   state fail_on_downgrade: true   the down code_change fails
 //   extra {fail_id: I}              the upgrade fails for the process with id I
-//   extra {fail_id: I, fail_attempt: K}  ... only on the K-th code_change call
-//                                   for id I in this library (the precheck
-//                                   makes the 1st, the rollout the 2nd), so a
-//                                   test through the CLI can fail mid-rollout.
-//                                   A library-global counter: test-only, real
-//                                   modules keep everything in the state.
+//   extra {fail_id: I, fail_in_node: true}  ... only in the node, not in the
+//                                   trial process (relup-trial) where the
+//                                   precheck runs, so a test can pass the
+//                                   precheck and fail mid-rollout. Test-only:
+//                                   a real module behaves the same everywhere.
 //   extra {slow_ms: N}              every code_change sleeps N ms (kill -9 test)
 #pragma once
 
+#include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "relup/server.h"
@@ -65,10 +66,9 @@ inline Status UpgradeKnobs(const Term& state, const Term& extra) {
       std::this_thread::sleep_for(std::chrono::milliseconds(slow->as_int()));
     }
     const Term* fail_id = extra.find("fail_id");
-    const Term* fail_attempt = extra.find("fail_attempt");
-    static std::atomic<int64_t> attempts{0};
+    bool in_trial = std::string_view(program_invocation_short_name) == "relup-trial";
     bool fail = fail_id != nullptr && *fail_id == state.at("id") &&
-                (fail_attempt == nullptr || ++attempts == fail_attempt->as_int());
+                !(Flag(extra, "fail_in_node") && in_trial);
     if (fail) {
       return Status::CallbackError("extra fail_id " + fail_id->to_yaml() +
                                    " asks this process to refuse the upgrade");
