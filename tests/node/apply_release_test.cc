@@ -251,23 +251,31 @@ TEST_CASE("A second upgrade while one is running is refused at once, not queued"
 }
 
 TEST_CASE(
-    "Unpacking a tarball a second time is a no-op, but one with other content under the same vsn "
-    "is "
-    "refused") {
+    "Unpacking a tarball a second time is a no-op, one with other content under the same vsn "
+    "replaces a release that never ran, and is refused once that release has run") {
   ReleaseFixture rf(MakeRelease("1", {{"demo_server", "1"}}, {Blackode()}));
   Release r2 = MakeRelease("2", {{"demo_server", "2"}}, {Blackode()});
   std::string t2 = rf.Tarball(r2, DemoPlans());
   REQUIRE(rf.handler().Unpack(t2).ok());
   REQUIRE(rf.handler().Unpack(t2).ok());
   CHECK(rf.store().find("2")->state == ReleaseState::kUnpacked);
+  CHECK_FALSE(rf.store().find("2")->ran);
 
   Release other = r2;
   other.processes.clear();
   ScratchDir dir;
   std::string t2b = WriteTarball(dir.path(), other, DemoPlans());
-  auto refused = rf.handler().Unpack(t2b);
+  REQUIRE(rf.handler().Unpack(t2b).ok());
+  auto on_disk = ReadBytes(rf.store().release_dir("2") + "/release.yaml");
+  CHECK(on_disk == ReleaseToYaml(other));
+
+  REQUIRE(rf.handler().Install("2").ok());
+  CHECK(rf.store().find("2")->ran);
+  REQUIRE(rf.handler().Downgrade("1").ok());
+  auto refused = rf.handler().Unpack(t2);
   REQUIRE(!refused.ok());
-  CHECK_THAT(refused.status().message(), Catch::Contains("already installed"));
+  CHECK_THAT(refused.status().message(), Catch::Contains("has run on this node"));
+  CHECK_THAT(refused.status().message(), Catch::Contains("relup remove 2"));
 }
 
 }  // namespace

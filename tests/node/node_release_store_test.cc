@@ -146,6 +146,30 @@ TEST_CASE("every change is on disk: a reopened store sees the same releases", "[
   CHECK(read->size() == 2);
 }
 
+TEST_CASE(
+    "whether a release ever ran is kept on disk, and a store written before that was recorded "
+    "reads as ran (the safe side)",
+    "[store]") {
+  TempDir dir;
+  {
+    auto store = FirstRelease(dir.path);
+    REQUIRE(store->add_unpacked("demo", "2").ok());
+    REQUIRE(store->add_unpacked("demo", "3").ok());
+    REQUIRE(store->set_running("2").ok());
+    REQUIRE(store->set_running("1").ok());
+  }
+  auto reopened = OpenStore(dir.path);
+  CHECK(reopened->find("1")->ran);
+  CHECK(reopened->find("2")->ran);
+  CHECK(reopened->find("2")->state == ReleaseState::kUnpacked);
+  CHECK_FALSE(reopened->find("3")->ran);
+
+  std::ofstream(dir.path + "/releases/RELEASES.yaml")
+      << "format: 1\nreleases:\n  - {name: demo, vsn: \"1\", state: permanent}\n"
+         "  - {name: demo, vsn: \"2\", state: unpacked}\n";
+  CHECK(OpenStore(dir.path)->find("2")->ran);
+}
+
 TEST_CASE("a failed write changes neither the file nor the store in memory", "[store]") {
   TempDir dir;
   auto store = FirstRelease(dir.path);

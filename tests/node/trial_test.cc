@@ -183,8 +183,77 @@ TEST_CASE(
     CHECK(Trimmed(Relup({"call", "--root", root.path(), "k1", ":get"}).out) == "{n: 5}");
     std::string log = ReadBytes(root.file("node.log"));
     CHECK(Contains(log, c.how));
-    (void)Relup({"remove", "2", "--root", root.path()});
   }
+}
+
+// release 2 with crashy 2 as built into `library`, from release 1.
+std::string CrashyTwo(const std::string& dir, const std::string& library, int processes,
+                      const std::string& name_suffix = "") {
+  std::vector<ReleaseProcess> procs;
+  for (int i = 1; i <= processes; ++i) {
+    ReleaseProcess p;
+    p.module = "crashy";
+    p.name = "k" + std::to_string(i);
+    procs.push_back(p);
+  }
+  Release r = MakeRelease("2", {{"crashy", "2"}}, procs);
+  ReleaseFiles files = ReleaseTarballFiles(r, CrashyPlans("2") + name_suffix);
+  std::string bytes = ReadBytes(library);
+  files[r.modules[0].path] = bytes;
+  r.modules[0].sha256 = Sha256Hex(bytes);
+  files[ReleaseYamlPath("2")] = ReleaseToYaml(r);
+  files.erase(kManifestPath);
+  files[kManifestPath] = MakeManifest(files);
+  static int serial = 0;
+  std::string path = dir + "/crashy-2-" + std::to_string(++serial) + ".tar.gz";
+  REQUIRE(WriteTarballAtomically(path, files).ok());
+  return path;
+}
+
+TEST_CASE(
+    "After a refused apply, the corrected tarball of the same vsn (same module vsn, other bytes) "
+    "just applies, while a release that ran is never silently replaced",
+    "[cli][apply]") {
+  ScratchDir dir;
+  std::vector<ReleaseProcess> procs(1);
+  procs[0].module = "crashy";
+  procs[0].name = "k1";
+  std::string v1 = WriteTarball(dir.path(), MakeRelease("1", {{"crashy", "1"}}, procs), "");
+  std::string broken = CrashyTwo(dir.path(), TestModule("broken/crashy-2.so"), 1);
+  std::string fixed = CrashyTwo(dir.path(), TestModule("crashy-2.so"), 1);
+  NodeRoot root;
+  root.start(v1);
+
+  RunResult first = Relup({"apply", broken, "--root", root.path()});
+  INFO(first.both());
+  REQUIRE(first.exit_code == 3);
+  CHECK(Contains(first.both(), "SIGSEGV"));
+  CHECK(Contains(Relup({"releases", "--root", root.path()}).out, "unpacked"));
+
+  RunResult retry = Relup({"apply", fixed, "--root", root.path()});
+  INFO(retry.both());
+  REQUIRE(retry.exit_code == 0);
+  CHECK(Contains(retry.both(), "never ran"));
+  CHECK(Contains(retry.both(), "replaced"));
+  CHECK(Trimmed(Relup({"call", "--root", root.path(), "k1", ":get"}).out) == "{n: 0, v2: true}");
+  // Applying the same good tarball again is not an error worth a new vsn.
+  RunResult again = Relup({"apply", fixed, "--root", root.path()});
+  CHECK(Contains(again.both(), "already running"));
+
+  // Release 2 runs, then has run: other bytes under its vsn are refused,
+  // with the way out.
+  std::string other = CrashyTwo(dir.path(), TestModule("crashy-2.so"), 1, "# another build\n");
+  RunResult running = Relup({"apply", other, "--root", root.path()});
+  INFO(running.both());
+  CHECK(running.exit_code != 0);
+  CHECK(Contains(running.both(), "already running"));
+  REQUIRE(Relup({"downgrade", "1", "--root", root.path()}).exit_code == 0);
+  RunResult ran = Relup({"apply", other, "--root", root.path()});
+  INFO(ran.both());
+  CHECK(ran.exit_code != 0);
+  CHECK(Contains(ran.both(), "has run on this node"));
+  CHECK(Contains(ran.both(), "relup remove 2"));
+  CHECK(Relup({"status", "--root", root.path()}).exit_code == 0);
 }
 
 }  // namespace

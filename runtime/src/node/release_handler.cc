@@ -142,7 +142,19 @@ Result<std::string> ReleaseHandler::UnpackLocked(const std::string& tarball) {
   return UnpackVerified(v, tarball);
 }
 
-Result<std::string> ReleaseHandler::UnpackVerified(const Verified& v, const std::string& tarball) {
+std::optional<LibUsers> ReleaseHandler::LibDirUsers(std::string_view except) const {
+  LibUsers users;
+  for (const ReleaseEntry& e : store_.releases()) {
+    if (e.vsn == except) continue;
+    Result<ReleaseOnDisk> disk = ReadReleaseDir(store_.release_dir(e.vsn));
+    if (!disk.ok()) return std::nullopt;
+    for (const ReleaseModule& m : disk->release.modules) users.emplace(m.name + "-" + m.vsn, e.vsn);
+  }
+  return users;
+}
+
+Result<std::string> ReleaseHandler::UnpackVerified(const Verified& v, const std::string& tarball,
+                                                   std::vector<std::string>* notes) {
   const ReleaseFiles& files = v.files;
   const Release& release = v.release;
   std::string dir = store_.release_dir(release.vsn);
@@ -150,16 +162,35 @@ Result<std::string> ReleaseHandler::UnpackVerified(const Verified& v, const std:
     if (known->name == release.name && ReleaseOnDiskMatches(files, release, root_, dir)) {
       return release.vsn;  // the same release again: nothing to do
     }
-    return Status::AlreadyExists(
-        "release " + known->name + " " + release.vsn + " is already installed at " + root_ + " (" +
-        std::string(ReleaseStateName(known->state)) + ") with other content than " + tarball +
-        ": give the new release another vsn, or remove the old one first (relup "
-        "remove " +
-        release.vsn + ")");
+    std::string what = "release " + known->name + " " + release.vsn + " is already installed at " +
+                       root_ + " (" + std::string(ReleaseStateName(known->state)) +
+                       ") with other content than " + tarball;
+    if (known->state == ReleaseState::kCurrent || known->state == ReleaseState::kPermanent) {
+      return Status::AlreadyExists(what +
+                                   ": it runs (or boots) this node, so give the new "
+                                   "release another vsn");
+    }
+    if (known->state != ReleaseState::kUnpacked || known->ran) {
+      return Status::AlreadyExists(what +
+                                   " and has run on this node: give the new release "
+                                   "another vsn, or remove the old one first (relup "
+                                   "remove " +
+                                   release.vsn + ")");
+    }
+    // Unpacked and never ran: its apply was refused or rolled back. The
+    // corrected tarball replaces it, as a user retrying expects.
+    RELUP_RETURN_IF_ERROR(
+        store_.remove(release.vsn)
+            .WithContext("replacing release " + release.vsn + ", which never ran"));
+    if (notes != nullptr) {
+      notes->push_back("release " + release.vsn + " was unpacked before but never ran (" +
+                       known->unpacked_at + "); " + tarball + " replaced it");
+    }
   }
   // Libraries first, then the release directory, then the store: a crash at
   // any point leaves nothing the store lists as unpacked but incomplete.
-  RELUP_RETURN_IF_ERROR(WriteReleaseLibraries(files, root_));
+  std::optional<LibUsers> users = LibDirUsers(release.vsn);
+  RELUP_RETURN_IF_ERROR(WriteReleaseLibraries(files, root_, users ? &*users : nullptr));
   RELUP_RETURN_IF_ERROR(WriteReleaseDir(files, release, dir));
   RELUP_RETURN_IF_ERROR(store_.add_unpacked(release.name, release.vsn));
   return release.vsn;
@@ -236,7 +267,7 @@ UpgradeReport ReleaseHandler::DryRun(const Verified& v, const ApplyOptions& opti
   static std::atomic<uint64_t> counter{0};
   std::string scratch =
       root_ + "/.dry-run-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
-  Status written = WriteReleaseLibraries(files, scratch);
+  Status written = WriteReleaseLibraries(files, scratch, nullptr);
   if (!written.ok()) {
     RemoveTree(scratch);
     return RefusedReport(from, release.vsn, "unpack", written);
@@ -268,9 +299,11 @@ UpgradeReport ReleaseHandler::Apply(const std::string& tarball, const ApplyOptio
     return RefusedReport(from, v->release.vsn, "from_version", s);
   }
   if (options.dry_run) return DryRun(*v, options);
-  Result<std::string> vsn = UnpackVerified(*v, tarball);
+  std::vector<std::string> notes;
+  Result<std::string> vsn = UnpackVerified(*v, tarball, &notes);
   if (!vsn.ok()) return RefusedReport(from, v->release.vsn, "unpack", vsn.status());
   UpgradeReport report = InstallLocked(*vsn, options);
+  report.warnings.insert(report.warnings.begin(), notes.begin(), notes.end());
   if (report.ok() && options.permanent) {
     Status s = store_.make_permanent(*vsn);
     if (!s.ok()) {

@@ -11,7 +11,12 @@
 //                      records the release as unpacked, so a crash leaves no
 //                      half-written release the store believes complete.
 //                      Unpacking a release the store already has is a no-op
-//                      if the files match, refused otherwise.
+//                      if the files match. With other files, a release that
+//                      is unpacked and never ran (its apply was refused or
+//                      rolled back) is replaced, with a note; any other is
+//                      refused, naming the `relup remove` that frees the vsn
+//                      (or, for the running or permanent release, asking for
+//                      another vsn).
 //   Install(vsn)       OTP install_release: refuses unless the release's up
 //                      plan starts from the node's current release (the
 //                      message names the current release and the accepted
@@ -53,9 +58,11 @@
 
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "node/release_unpack.h"
 #include "node/upgrade_executor.h"
 #include "node/upgrade_report.h"
 #include "relup/node.h"
@@ -95,7 +102,14 @@ class ReleaseHandler {
   static Result<Verified> ReadVerified(const std::string& tarball);
   Status CheckUpgradable(const Verified& v) const;
   Result<std::string> UnpackLocked(const std::string& tarball);
-  Result<std::string> UnpackVerified(const Verified& v, const std::string& tarball);
+  // `notes`, when given, collects what a reader of the report should know
+  // (a never-run release replaced).
+  Result<std::string> UnpackVerified(const Verified& v, const std::string& tarball,
+                                     std::vector<std::string>* notes = nullptr);
+  // Which lib/NAME-VSN directories the store's releases other than
+  // `except` use, and which release uses each; nullopt if a release's
+  // manifest cannot be read (then none may be replaced).
+  std::optional<LibUsers> LibDirUsers(std::string_view except) const;
   UpgradeReport InstallLocked(std::string_view vsn, const ApplyOptions& options);
   UpgradeReport DryRun(const Verified& v, const ApplyOptions& options);
   // Runs `plan` through the executor; when it succeeded and was not a dry

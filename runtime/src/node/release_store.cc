@@ -36,6 +36,7 @@ std::string Serialize(const std::vector<ReleaseEntry>& entries) {
     out << YAML::Key << "vsn" << YAML::Value << YAML::DoubleQuoted << e.vsn;
     out << YAML::Key << "state" << YAML::Value << std::string(ReleaseStateName(e.state));
     out << YAML::Key << "unpacked_at" << YAML::Value << e.unpacked_at;
+    out << YAML::Key << "ran" << YAML::Value << e.ran;
     out << YAML::EndMap;
   }
   out << YAML::EndSeq << YAML::EndMap;
@@ -79,6 +80,7 @@ Result<std::vector<ReleaseEntry>> Parse(const std::string& text, const std::stri
       if (!state.ok()) return corrupt(where + ".state: " + state.status().message());
       e.state = *state;
       if (n["unpacked_at"]) e.unpacked_at = n["unpacked_at"].as<std::string>();
+      e.ran = n["ran"] ? n["ran"].as<bool>() : true;
       for (const auto& other : entries) {
         if (other.vsn == e.vsn) return corrupt(where + ": vsn '" + e.vsn + "' listed twice");
       }
@@ -236,7 +238,7 @@ Status ReleaseStore::add_unpacked(const std::string& name, const std::string& vs
     }
     return Status::Ok();
   }
-  next.push_back({name, vsn, ReleaseState::kUnpacked, NowUtc()});
+  next.push_back({name, vsn, ReleaseState::kUnpacked, NowUtc(), /*ran=*/false});
   return commit_locked(std::move(next));
 }
 
@@ -249,6 +251,7 @@ Status ReleaseStore::set_running(std::string_view vsn) {
     if (e.state == ReleaseState::kCurrent && e.vsn != vsn) e.state = ReleaseState::kUnpacked;
   }
   if (target->state != ReleaseState::kPermanent) target->state = ReleaseState::kCurrent;
+  target->ran = true;
   return commit_locked(std::move(next));
 }
 

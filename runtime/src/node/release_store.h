@@ -52,6 +52,12 @@ struct ReleaseEntry {
   std::string vsn;   // release version, e.g. "2"; unique in a store
   ReleaseState state = ReleaseState::kUnpacked;
   std::string unpacked_at;  // UTC, "2024-05-01T12:00:00Z"
+  // Whether the node has ever run it. An unpacked release that never ran
+  // (its apply was refused or rolled back) may be replaced by a tarball of
+  // the same vsn with other content: OTP's half-installed release that
+  // blocks the retry (deployex #276) does not exist here. Files written
+  // before this field read as true, the safe side.
+  bool ran = false;
 };
 
 // A release vsn must be usable as one directory name: [A-Za-z0-9._+-]{1,64},
@@ -88,7 +94,8 @@ class ReleaseStore {
   Status add_unpacked(const std::string& name, const std::string& vsn);
 
   // The node now runs `vsn` (after an upgrade, a downgrade or at boot): it
-  // becomes current, or stays permanent if it is the permanent one. A
+  // becomes current, or stays permanent if it is the permanent one, and is
+  // marked as having run. A
   // previously current release goes back to unpacked. NotFound if unknown.
   Status set_running(std::string_view vsn);
 

@@ -116,25 +116,38 @@ Status CheckReleaseLayout(const ReleaseFiles& files, const Release& release,
   return Status::Ok();
 }
 
-Status WriteReleaseLibraries(const ReleaseFiles& files, const std::string& root) {
+Status WriteReleaseLibraries(const ReleaseFiles& files, const std::string& root,
+                             const LibUsers* users) {
   std::string lib_root = root + "/lib";
   for (const auto& [dir, entries] : LibDirs(files)) {
     std::string final_dir = lib_root + "/" + dir;
     std::error_code ec;
+    bool replace = false;
     if (fs::exists(final_dir, ec)) {
       // Shared with another release (or left by an interrupted unpack of this one).
+      bool same = true;
+      std::string differs;
       for (const auto& [file, bytes] : entries) {
         Result<std::string> on_disk = ReadWholeFile(final_dir + "/" + file);
         if (!on_disk.ok() || *on_disk != *bytes) {
-          return Status::AlreadyExists(
-              final_dir + "/" + file + " already exists with other content than the tarball's " +
-              "lib/" + dir + "/" + file + ": the same module version was built twice with " +
-              "different code; bump the module's vsn and rebuild the release");
+          same = false;
+          differs = file;
+          break;
         }
       }
-      continue;
+      if (same) continue;
+      auto user = users != nullptr ? users->find(dir) : LibUsers::const_iterator();
+      if (users == nullptr || user != users->end()) {
+        std::string who = users != nullptr ? "release " + user->second + " uses" : "it holds";
+        return Status::AlreadyExists(
+            final_dir + "/" + differs + " already exists with other content than the tarball's " +
+            "lib/" + dir + "/" + differs + " (" + who + " that version): the same module " +
+            "version was built twice with different code; bump the module's vsn and rebuild " +
+            "the release");
+      }
+      replace = true;  // left by a release no longer listed
     }
-    RELUP_RETURN_IF_ERROR(WriteDirectory(entries, final_dir, /*replace=*/false));
+    RELUP_RETURN_IF_ERROR(WriteDirectory(entries, final_dir, replace));
   }
   return Status::Ok();
 }

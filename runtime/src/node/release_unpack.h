@@ -10,11 +10,15 @@
 // (files fsync'ed), then renamed into place and the parent fsync'ed: after a
 // crash a directory is either absent or whole. ROOT/lib/NAME-VSN directories
 // are shared between releases: an existing one is kept if its files have the
-// same bytes as the tarball's, and refused (naming the file) otherwise.
+// same bytes as the tarball's. One with other bytes is replaced if no
+// release the store lists uses it (it was left by a release that was
+// removed, or replaced because it never ran), and refused otherwise, naming
+// the file and the release that uses it.
 //
 // Thread-compatible: the release handler serialises its callers.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "relup/release.h"
@@ -28,7 +32,12 @@ Status CheckReleaseLayout(const ReleaseFiles& files, const Release& release,
                           const std::string& source_name);
 
 // Writes the lib/NAME-VSN directories of `files` under `root` (see above).
-Status WriteReleaseLibraries(const ReleaseFiles& files, const std::string& root);
+// `users` maps each lib directory name (NAME-VSN) that a listed release
+// uses to that release's vsn; nullptr when that is not known (then no
+// existing directory is replaced).
+using LibUsers = std::map<std::string, std::string>;
+Status WriteReleaseLibraries(const ReleaseFiles& files, const std::string& root,
+                             const LibUsers* users);
 
 // Writes the releases/VSN/ files of `files`, and MANIFEST, into a fresh
 // .staging-VSN-* directory next to `release_dir`, then renames it to
