@@ -197,6 +197,40 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "A rollout code_change that overruns its step's timeout is named while it runs: in the "
+    "apply's output, in relup status and in node.log",
+    "[cli][apply]") {
+  ScratchDir dir;
+  std::string v1 = WriteTarball(dir.path(), MakeRelease("1", {{"counter", "1"}}, Counters(1)), "");
+  std::string v2 =
+      WriteTarball(dir.path(), MakeRelease("2", {{"counter", "2"}}, Counters(1)),
+                   CounterPlans({"counter"}, "{slow_in_node_ms: 1500}", true, /*timeout_ms=*/300));
+  NodeRoot root;
+  root.start(v1);
+  auto apply = std::async(std::launch::async, [&] {
+    return Relup({"apply", v2, "--root", root.path()});
+  });
+  std::string overdue;
+  CHECK(WaitUntil([&] {
+    RunResult status = Relup({"status", "--root", root.path()});
+    if (!Contains(status.out, "overdue:")) return false;
+    overdue = status.out;
+    return true;
+  }));
+  INFO(overdue);
+  CHECK(Contains(overdue, "counter's code_change on c1"));
+  CHECK(Contains(overdue, "past its step's timeout of 300 ms"));
+
+  RunResult done = apply.get();
+  INFO(done.both());
+  CHECK(done.exit_code == 0);
+  CHECK(Contains(done.err, "relup: counter's code_change on c1"));
+  CHECK(Contains(done.both(), "past the step's timeout of 300 ms"));
+  CHECK_FALSE(Contains(Relup({"status", "--root", root.path()}).out, "overdue:"));
+  CHECK(Contains(ReadBytes(root.file("node.log")), "upgrade: counter's code_change on c1"));
+}
+
+TEST_CASE(
     "kill -9 of the node in the middle of an apply leaves the store intact, a restart boots the "
     "permanent release, and the apply can be run again",
     "[cli][apply]") {

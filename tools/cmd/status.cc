@@ -43,6 +43,9 @@ void PrintStatus(const Term& s) {
               std::to_string(Int(*io, "timers")) + " timers, " +
               std::to_string(Int(*io, "link_entries")) + " processes with links or monitors");
   }
+  if (std::string overdue = Str(s, "overdue"); !overdue.empty()) {
+    PrintLine("overdue:   " + overdue);
+  }
   const Term* suspended = s.find("suspended");
   if (!suspended || !suspended->is_list() || suspended->size() == 0) {
     PrintLine("suspended: none");

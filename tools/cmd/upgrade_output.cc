@@ -150,7 +150,18 @@ std::string FormatUpgradeReport(const UpgradeReport& r, const UpgradeRequestOpti
 int RunUpgradeRequest(std::string_view cmd, ControlClient& client, const Term& request,
                       const UpgradeRequestOptions& options) {
   ProgressBar bar(!options.json);
-  auto reply = client.exchange(request, [&bar](const Term& info) { bar.update(info); });
+  auto reply = client.exchange(request, [&bar](const Term& info) {
+    // A code_change past its timeout is named at once, bar or no bar: it
+    // is why the apply seems to hang.
+    const Term* what = info.find("what");
+    if (const Term* phase = info.find("phase");
+        phase && phase->is_atom("overdue") && what && what->is_string()) {
+      bar.clear();
+      std::fprintf(stderr, "relup: %s\n", what->as_string().c_str());
+      return;
+    }
+    bar.update(info);
+  });
   bar.clear();
   // The request went out: without a report nobody here knows what the node did.
   if (!reply.ok()) {

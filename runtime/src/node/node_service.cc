@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <map>
+#include <mutex>
 #include <utility>
 #include <vector>
 
@@ -173,9 +174,13 @@ Term NodeService::handle_request(const Term& request, const ControlServer::Progr
     options.atomic = OptionalBool(request, "atomic");
     options.permanent = OptionalBool(request, "permanent");
     const bool with_processes = OptionalBool(request, "processes");
-    // {phase: checking | upgrading, done: N, total: M} processes.
-    auto report_phase = [&progress](const char* phase) {
-      return [&progress, phase](size_t done, size_t total) {
+    // {phase: checking | upgrading, done: N, total: M} processes, and
+    // {phase: overdue, what: TEXT} from the handler's watchdog thread: one
+    // connection, so the frames are sent one at a time.
+    std::mutex progress_mu;
+    auto report_phase = [&progress, &progress_mu](const char* phase) {
+      return [&progress, &progress_mu, phase](size_t done, size_t total) {
+        std::lock_guard lock(progress_mu);
         progress(Term::map({{A("phase"), A(phase)},
                             {A("done"), Term(static_cast<long long>(done))},
                             {A("total"), Term(static_cast<long long>(total))}}));
@@ -183,6 +188,11 @@ Term NodeService::handle_request(const Term& request, const ControlServer::Progr
     };
     options.check_progress = report_phase("checking");
     options.progress = report_phase("upgrading");
+    options.overdue = [this, &progress, &progress_mu](const std::string& what) {
+      if (log_) log_(LogLevel::kWarning, "upgrade: " + what);
+      std::lock_guard lock(progress_mu);
+      progress(Term::map({{A("phase"), A("overdue")}, {A("what"), Term(what)}}));
+    };
     if (name == "apply") {
       auto tarball = RequiredString(request, "tarball");
       if (!tarball.ok()) return control::ErrorReply(tarball.status());
@@ -361,6 +371,7 @@ Result<Term> NodeService::status() {
       {A("modules"), Term::list(std::move(modules))},
       {A("suspended"), Term::list(std::move(suspended))},
       {A("io"), node_.io_stats()},
+      {A("overdue"), Term(handler_.Overdue())},
   });
 }
 

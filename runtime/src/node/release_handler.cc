@@ -3,7 +3,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <cstdio>
 #include <filesystem>
+#include <thread>
 
 #include "node/atomic_file.h"
 #include "node/release_store.h"
@@ -255,7 +258,50 @@ UpgradeReport ReleaseHandler::RunPlan(const UpgradePlan& plan, const PlanContext
   // upgrade back rather than leaving processes on a release the store does
   // not name.
   exec.record = [&] { return store_.set_running(context.to_release); };
-  return executor_.Run(plan, context, exec);
+  exec.watch = &watch_;
+  // The watchdog: a code_change in the node cannot be interrupted, but one
+  // that overruns its timeout is named, once per process, while it runs.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool finished = false;
+  std::thread dog([&] {
+    uint64_t told_pid = 0;
+    int64_t told_since = -1;
+    std::unique_lock lock(mu);
+    while (!cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return finished; })) {
+      auto late = watch_.overdue(std::chrono::steady_clock::now());
+      if (!late) continue;
+      int64_t since = watch_.since_ns.load(std::memory_order_relaxed);
+      if (late->pid.id == told_pid && since == told_since) continue;
+      told_pid = late->pid.id;
+      told_since = since;
+      if (options.overdue) options.overdue(Overdue());
+    }
+  });
+  UpgradeReport report = executor_.Run(plan, context, exec);
+  {
+    std::lock_guard lock(mu);
+    finished = true;
+  }
+  cv.notify_all();
+  dog.join();
+  return report;
+}
+
+std::string ReleaseHandler::Overdue() const {
+  auto late = watch_.overdue(std::chrono::steady_clock::now());
+  if (!late) return "";
+  std::string process = late->pid.to_string();
+  if (auto st = node_.get_status(late->pid); st.ok() && !st->name.empty()) {
+    process = st->name + " " + process;
+  }
+  char secs[32];
+  std::snprintf(secs, sizeof secs, "%.1f", static_cast<double>(late->elapsed.count()) / 1000);
+  return late->module + "'s code_change on " + process + (late->back ? " (taking it back)" : "") +
+         " has run for " + secs + " s, past its step's timeout of " +
+         std::to_string(late->timeout.count()) +
+         " ms; it runs in the node and cannot be interrupted, so the upgrade waits for it, with "
+         "the process suspended";
 }
 
 UpgradeReport ReleaseHandler::DryRun(const Verified& v, const ApplyOptions& options) {

@@ -80,6 +80,11 @@ struct ApplyOptions {
   // advances (see ExecuteOptions). Either may be empty.
   std::function<void(size_t done, size_t total)> progress;
   std::function<void(size_t done, size_t total)> check_progress;
+  // Called (from a watchdog thread, at most once per process) when a
+  // code_change of the rollout runs past its step's timeout, with a sentence
+  // naming the module, the process and the times. May be empty; must not
+  // block for long.
+  std::function<void(const std::string& what)> overdue;
 };
 
 class ReleaseHandler {
@@ -96,6 +101,10 @@ class ReleaseHandler {
   Status Boot(std::string_view vsn);
 
   const std::string& root() const { return root_; }
+
+  // While an upgrade's code_change runs past its step's timeout: a sentence
+  // naming it and for how long it has run (for relup status); else empty.
+  std::string Overdue() const;
 
  private:
   struct Verified;  // a tarball read, verified and parsed
@@ -127,6 +136,7 @@ class ReleaseHandler {
   std::mutex busy_;  // try_lock'ed by every operation
   mutable std::mutex activity_mu_;
   std::string activity_;  // what holds busy_, for the refusal message; guarded by activity_mu_
+  RolloutWatch watch_;    // of the upgrade running now
 };
 
 }  // namespace relup

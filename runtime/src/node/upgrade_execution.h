@@ -137,6 +137,9 @@ class Execution {
   void TakeBack(Proc& p);
 
   Status ChangeOne(const Proc& p);
+  // Runs change (a code_change or switch of p's) under options_.watch, and
+  // warns in the report if it overran the step's timeout.
+  Status Watched(const Proc& p, bool back, const std::function<Status()>& change);
   Status Suspend(Proc& p, Millis timeout);
   void Resume(Proc& p);
   void Progress(bool force);
@@ -190,6 +193,7 @@ class Execution {
   std::map<std::pair<uint32_t, int64_t>, std::string> trial_prefixes_;  // (change, back lib)
   trial::TrialReply load_reply_;  // of the last library load tried
   size_t precheck_failed_ = 0;
+  const std::string* watched_module_ = nullptr;  // last module named in options_.watch
 
   size_t total_ = 0;  // processes to change
   size_t done_ = 0;

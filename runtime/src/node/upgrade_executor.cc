@@ -18,6 +18,25 @@ UpgradeReport UpgradeExecutor::Run(const UpgradePlan& plan, const PlanContext& c
   return execution.Run();
 }
 
+std::optional<RolloutWatch::Running> RolloutWatch::overdue(
+    std::chrono::steady_clock::time_point now) const {
+  uint64_t id = pid.load(std::memory_order_acquire);
+  if (id == 0) return std::nullopt;
+  Running r;
+  r.pid = Pid{id};
+  r.back = back.load(std::memory_order_relaxed);
+  r.timeout = Millis(timeout_ms.load(std::memory_order_relaxed));
+  std::chrono::steady_clock::time_point since{
+      std::chrono::steady_clock::duration(since_ns.load(std::memory_order_relaxed))};
+  r.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(now - since);
+  {
+    std::lock_guard lock(mu);
+    r.module = module;
+  }
+  if (pid.load(std::memory_order_acquire) != id || r.elapsed <= r.timeout) return std::nullopt;
+  return r;
+}
+
 namespace upgrade {
 
 namespace {

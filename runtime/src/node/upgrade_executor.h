@@ -85,9 +85,12 @@
 // process is suspended by the per-process rollout.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -98,6 +101,29 @@
 #include "relup/term.h"
 
 namespace relup {
+
+// What the rollout is running now, for a watchdog on another thread (see
+// ExecuteOptions::watch). code_change runs in the node during the rollout
+// and cannot be interrupted: one that overruns its step's timeout is named
+// while it runs, and in the report's warnings once it returns.
+struct RolloutWatch {
+  std::atomic<uint64_t> pid{0};      // whose code is changing now; 0: none
+  std::atomic<int64_t> since_ns{0};  // steady_clock time it started
+  std::atomic<int64_t> timeout_ms{0};
+  std::atomic<bool> back{false};  // a rollback taking it back
+  mutable std::mutex mu;
+  std::string module;  // guarded by mu; set before pid
+
+  struct Running {
+    Pid pid;
+    std::string module;
+    bool back = false;
+    std::chrono::milliseconds elapsed{0};
+    std::chrono::milliseconds timeout{0};
+  };
+  // The code_change running past its timeout now, if any.
+  std::optional<Running> overdue(std::chrono::steady_clock::time_point now) const;
+};
 
 // What the executor needs besides the plan itself.
 struct PlanContext {
@@ -144,6 +170,9 @@ struct ExecuteOptions {
   // How long loading one library (its static constructors) may take in the
   // trial. A code_change's limit is its step's timeout.
   Millis trial_load_timeout{10000};
+  // Updated around every code_change and code switch of the rollout and
+  // the rollback, for a watchdog thread. May be null.
+  RolloutWatch* watch = nullptr;
 };
 
 class UpgradeExecutor {

@@ -54,8 +54,40 @@ void Execution::Resume(Proc& p) {
 
 Status Execution::ChangeOne(const Proc& p) {
   const Change& c = changes_[p.change];
-  if (c.update) return node_.change_code(p.pid, c.module, p.old_vsn, c.extra, c.to_vsn);
-  return node_.switch_code(p.pid, c.module, c.to_vsn);
+  return Watched(p, false, [&] {
+    if (c.update) return node_.change_code(p.pid, c.module, p.old_vsn, c.extra, c.to_vsn);
+    return node_.switch_code(p.pid, c.module, c.to_vsn);
+  });
+}
+
+Status Execution::Watched(const Proc& p, bool back, const std::function<Status()>& change) {
+  const Change& c = changes_[p.change];
+  Millis timeout = segments_[p.segment].timeout;
+  Clock::time_point t0 = Clock::now();
+  RolloutWatch* w = options_.watch;
+  if (w != nullptr) {
+    if (watched_module_ != &c.module) {
+      std::lock_guard lock(w->mu);
+      w->module = c.module;
+      watched_module_ = &c.module;
+    }
+    w->timeout_ms.store(timeout.count(), std::memory_order_relaxed);
+    w->back.store(back, std::memory_order_relaxed);
+    w->since_ns.store(t0.time_since_epoch().count(), std::memory_order_relaxed);
+    w->pid.store(p.pid.id, std::memory_order_release);
+  }
+  Status s = change();
+  if (w != nullptr) w->pid.store(0, std::memory_order_release);
+  auto took = std::chrono::duration_cast<Millis>(Clock::now() - t0);
+  if (took > timeout) {
+    report_.warnings.push_back(
+        std::string(back ? "taking " : "") + ProcessName(p.pid) + (back ? " back: " : ": ") +
+        c.module + "'s " + (c.update ? "code_change" : "code switch") + " took " +
+        std::to_string(took.count()) + " ms, past the step's timeout of " +
+        std::to_string(timeout.count()) +
+        " ms (it ran in the node and could not be interrupted; the process stayed suspended)");
+  }
+  return s;
 }
 
 void Execution::Progress(bool force) {
@@ -380,8 +412,11 @@ void Execution::TakeBack(Proc& p) {
          s.WithContext("suspending it to take it back to " + p.from->vsn()));
     return;
   }
-  s = c.update ? node_.change_code(p.pid, c.module, c.back_old_vsn, c.back_extra, p.from->vsn())
+  s = Watched(p, true, [&] {
+    return c.update
+               ? node_.change_code(p.pid, c.module, c.back_old_vsn, c.back_extra, p.from->vsn())
                : node_.switch_code(p.pid, c.module, p.from->vsn());
+  });
   p.phase = s.ok() ? Phase::kSuspended : Phase::kChanged;  // kChanged: still on the new code
   Resume(p);
   p.pause_us = std::max(p.pause_us, first_pause);

@@ -23,6 +23,9 @@
 //                                   precheck and fail mid-rollout. Test-only:
 //                                   a real module behaves the same everywhere.
 //   extra {slow_ms: N}              every code_change sleeps N ms (kill -9 test)
+//   extra {slow_in_node_ms: N}      ... only in the node, not in the trial
+//                                   process: a rollout code_change that
+//                                   overruns its timeout
 #pragma once
 
 #include <errno.h>
@@ -65,8 +68,11 @@ inline Status UpgradeKnobs(const Term& state, const Term& extra) {
     if (const Term* slow = extra.find("slow_ms")) {
       std::this_thread::sleep_for(std::chrono::milliseconds(slow->as_int()));
     }
-    const Term* fail_id = extra.find("fail_id");
     bool in_trial = std::string_view(program_invocation_short_name) == "relup-trial";
+    if (const Term* slow = extra.find("slow_in_node_ms"); slow != nullptr && !in_trial) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(slow->as_int()));
+    }
+    const Term* fail_id = extra.find("fail_id");
     bool fail = fail_id != nullptr && *fail_id == state.at("id") &&
                 !(Flag(extra, "fail_in_node") && in_trial);
     if (fail) {
