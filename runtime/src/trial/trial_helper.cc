@@ -24,6 +24,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr auto kFlushInterval = std::chrono::milliseconds(50);
+constexpr size_t kFlushBytes = 4096;  // about 800 replies
 
 class Helper {
  public:
@@ -35,8 +36,10 @@ class Helper {
     size_t used = 0;
     char chunk[256 * 1024];
     for (;;) {
-      // Answer every complete request in hand; flush before blocking, and
-      // at least every 50 ms, so the node sees progress as it happens.
+      // Answer every complete request in hand; flush before blocking, every
+      // few hundred replies and at least every 50 ms, so that the node,
+      // which stops sending while too much is unanswered, never waits for
+      // a whole batch (its reads of states and these checks overlap).
       for (;;) {
         uint32_t n = 0;
         std::string_view rest(in.data() + used, in.size() - used);
@@ -46,7 +49,8 @@ class Helper {
         if (!Handle(rest.substr(4, n))) return 2;
         progress_->finished.store(handled_, std::memory_order_release);
         used += 4 + n;
-        if (Clock::now() - last_flush_ >= kFlushInterval && !Flush()) return 0;
+        bool due = out_.size() >= kFlushBytes || Clock::now() - last_flush_ >= kFlushInterval;
+        if (due && !Flush()) return 0;
       }
       if (!Flush()) return 0;
       in.erase(0, used);
