@@ -13,7 +13,9 @@ cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-((${#targets[@]})) || targets=(term_parse_fuzz)
+((${#targets[@]})) ||
+  targets=(term_parse_fuzz term_binary_fuzz spec_fuzz release_files_fuzz tarball_fuzz
+           control_frame_fuzz)
 
 # clang and libFuzzer's runtime, installed by setup.sh's installer with the rest.
 RELUP_EXTRA_PACKAGES="clang libclang-rt-14-dev" ./scripts/setup.sh >/dev/null
@@ -29,8 +31,11 @@ for t in "${targets[@]}"; do
   name="${t%_fuzz}"
   work="$dir/corpus/$name"
   mkdir -p "$work"
+  # A tarball seed is a few KiB of tar before any mutation.
+  max_len=4096
+  [[ $t == tarball_fuzz ]] && max_len=65536
   echo "fuzz.sh: $t for ${seconds}s"
   (cd "$dir" && "./tests/fuzz/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
-    -max_len=4096 -print_final_stats=1 "corpus/$name" "../tests/fuzz/corpus/$name")
+    -max_len="$max_len" -print_final_stats=1 "corpus/$name" "../tests/fuzz/corpus/$name")
 done
 echo "fuzz.sh: no crash, leak or sanitizer report in ${#targets[@]} target(s)"
