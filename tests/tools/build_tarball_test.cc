@@ -266,6 +266,26 @@ TEST_CASE("relup verify exits kExitVerifyFailed naming the tampered file, 0 when
   CHECK(bad.exit_code == 6);  // kExitVerifyFailed
   CHECK_THAT(bad.output, Catch::Contains("lib/bplain-2/bplain.so: content differs from MANIFEST"));
   CHECK_THAT(bad.output, Catch::Contains("FAILED"));
+
+  // inspect summarizes it, and exits as verify does.
+  auto inspected = testing::Run(testing::Relup() + " inspect " + dir / "bad.tar.gz");
+  CHECK(inspected.exit_code == 6);
+  CHECK_THAT(inspected.output, Catch::Contains("manifest: 2 problem(s); run `relup verify`"));
+  CHECK(testing::Run(testing::Relup() + " inspect " + dir / "good.tar.gz").exit_code == 0);
+
+  // A MANIFEST that lists a file twice is a failed verification for both.
+  auto twice = ReadTarball(dir / "good.tar.gz");
+  REQUIRE(twice.ok());
+  std::string& manifest = (*twice)["MANIFEST"];
+  manifest += manifest.substr(0, manifest.find('\n') + 1);
+  REQUIRE(WriteTarballAtomically(dir / "twice.tar.gz", *twice).ok());
+  for (const char* cmd : {"inspect", "verify"}) {
+    auto r = testing::Run(testing::Relup() + " " + cmd + " " + dir / "twice.tar.gz");
+    INFO(cmd << ":\n" << r.output);
+    CHECK(r.exit_code == 6);
+  }
+  CHECK_THAT(testing::Run(testing::Relup() + " verify " + dir / "twice.tar.gz").output,
+             Catch::Contains("listed twice"));
 }
 
 TEST_CASE(

@@ -1,5 +1,6 @@
 // relup inspect TARBALL [--json]: what a release tarball holds (modules,
-// processes, upgrade and downgrade paths, manifest status).
+// processes, upgrade and downgrade paths, manifest status). Exits like
+// verify: kExitVerifyFailed when the manifest check finds a problem.
 #include "build/inspect.h"
 
 #include <cstdio>
@@ -28,7 +29,9 @@ CommandRunner Setup(CLI::App& sub) {
     } else {
       std::fputs(build::InspectText(*tarball, problems).c_str(), stdout);
     }
-    return static_cast<int>(kExitOk);
+    // A tarball that fails verification is summarized, then reported the
+    // way verify reports it: a pipeline must not take it for a good one.
+    return static_cast<int>(problems.empty() ? kExitOk : kExitVerifyFailed);
   };
 }
 
