@@ -56,6 +56,15 @@ const Case kCases[] = {
     {"2-cc-loop", "precheck", "did not return within 300 ms", true},
 };
 
+// A sanitizer build's helper catches SIGSEGV itself, reports it and exits
+// (TSan with status 66): then the refusal says the helper exited instead.
+std::string HowUnderThisBuild(const std::string& how) {
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+  if (how == "SIGSEGV") return "ended the trial process";
+#endif
+  return how;
+}
+
 // After a refusal: every process on crashy 1 with its state, the bad
 // version not loaded, and the processes still answer.
 void CheckUntouched(UpgradeFixture& f, const std::vector<Pid>& pids, const std::string& bad) {
@@ -93,7 +102,7 @@ TEST_CASE(
       REQUIRE(report.failures.size() == 1);
       CHECK(report.failures[0].module == "crashy");
       CHECK(report.failures[0].step == c.step);
-      CHECK_THAT(report.status().message(), Catch::Contains(c.how));
+      CHECK_THAT(report.status().message(), Catch::Contains(HowUnderThisBuild(c.how)));
       CHECK_THAT(report.status().message(), Catch::Contains("the node is unchanged"));
       if (c.names_process) CHECK(report.failures[0].pid == pids[0]);
       CHECK(report.pause.count == 0);
@@ -174,7 +183,7 @@ TEST_CASE(
     INFO(apply.both());
     CHECK(apply.exit_code == 3);
     CHECK(Contains(apply.both(), "crashy"));
-    CHECK(Contains(apply.both(), c.how));
+    CHECK(Contains(apply.both(), HowUnderThisBuild(c.how)));
     if (c.names_process) CHECK(Contains(apply.both(), "k1"));
     RunResult status = Relup({"status", "--root", root.path()});
     INFO(status.both());
@@ -182,7 +191,7 @@ TEST_CASE(
     CHECK(Contains(status.out, "crashy 1: 2"));
     CHECK(Trimmed(Relup({"call", "--root", root.path(), "k1", ":get"}).out) == "{n: 5}");
     std::string log = ReadBytes(root.file("node.log"));
-    CHECK(Contains(log, c.how));
+    CHECK(Contains(log, HowUnderThisBuild(c.how)));
   }
 }
 
