@@ -2,7 +2,6 @@
 // the affected processes and try every code_change on a copy of their state).
 // Nothing here pauses a process.
 #include <algorithm>
-#include <cstdlib>
 #include <variant>
 
 #include "node/upgrade_execution.h"
@@ -295,9 +294,7 @@ bool Execution::Precheck() {
     }
     frame.clear();
     trial::AppendCheckFrame(prefix->second, p.old_vsn, *state, &frame);
-    trial::TrialRequest req{c.module + " " + c.to_vsn +
-                                "'s code_change on a copy of the state of " + ProcessName(p.pid),
-                            segments_[p.segment].timeout, i};
+    trial::TrialRequest req{{}, segments_[p.segment].timeout, i};  // described on failure
     Status s = trial_->Send(frame, std::move(req));
     if (!s.ok()) {
       TrialDied(s);
@@ -328,12 +325,19 @@ bool Execution::StartTrial() {
       options_.trial_helper.empty() ? trial::DefaultTrialHelper() : options_.trial_helper;
   std::string parent = node_.code_server().code_dir();
   if (parent.empty()) {
-    const char* tmp = std::getenv("TMPDIR");
-    parent = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
+    // Only when the code server could not make its directory: no load can work either.
+    Fail("precheck", Status::Unavailable("the code server has no code directory for the trial"));
+    return false;
   }
   auto session = trial::TrialSession::Start(
-      helper, parent, [this](const trial::TrialRequest& request, trial::TrialReply reply) {
+      helper, parent,
+      [this](const trial::TrialRequest& request, trial::TrialReply reply) {
         OnTrialReply(request, std::move(reply));
+      },
+      [this](uint64_t tag) {  // only process checks leave `what` empty
+        const Proc& p = procs_[tag];
+        return changes_[p.change].module + " " + changes_[p.change].to_vsn +
+               "'s code_change on a copy of the state of " + ProcessName(p.pid);
       });
   if (!session.ok()) {
     Fail("precheck", session.status());

@@ -88,7 +88,7 @@ void AppendCheckFrame(std::string_view prefix, const Term& old_vsn, const Term& 
 
 Result<std::unique_ptr<TrialSession>> TrialSession::Start(const std::string& helper,
                                                           const std::string& code_parent,
-                                                          OnReply on_reply) {
+                                                          OnReply on_reply, Describe describe) {
   auto cannot = [&](const std::string& why) {
     return Status::Unavailable("cannot start the trial helper " + helper +
                                " (which tries new module code before the node loads it): " + why);
@@ -157,15 +157,16 @@ Result<std::unique_ptr<TrialSession>> TrialSession::Start(const std::string& hel
   }
   ::fcntl(sv[0], F_SETFL, ::fcntl(sv[0], F_GETFL) | O_NONBLOCK);
   return std::unique_ptr<TrialSession>(
-      new TrialSession(pid, sv[0], progress, dir, std::move(on_reply)));
+      new TrialSession(pid, sv[0], progress, dir, std::move(on_reply), std::move(describe)));
 }
 
 TrialSession::TrialSession(pid_t pid, int fd, Progress* progress, std::string code_dir,
-                           OnReply on_reply)
+                           OnReply on_reply, Describe describe)
     : pid_(pid),
       fd_(fd),
       code_dir_(std::move(code_dir)),
       on_reply_(std::move(on_reply)),
+      describe_(std::move(describe)),
       progress_(progress) {}
 
 TrialSession::~TrialSession() {
@@ -260,7 +261,7 @@ Status TrialSession::Pump(bool block) {
   }
   const TrialRequest* running = Running();
   if (running != nullptr && now - running_since_ >= running->timeout) {
-    std::string what = running->what;
+    std::string what = What(*running);
     Millis timeout = running->timeout;
     Status why =
         Status::Timeout(what + " did not return within " + std::to_string(timeout.count()) +
@@ -302,7 +303,7 @@ Status TrialSession::ReadReplies() {
   auto bad = [&](const std::string& what) {
     ::kill(pid_, SIGKILL);
     Stop();
-    std::string during = inflight_.empty() ? "" : " (answering " + inflight_.front().what + ")";
+    std::string during = inflight_.empty() ? "" : " (answering " + What(inflight_.front()) + ")";
     return Fail(Status::ModuleError("the trial process sent " + what + during +
                                     ": module code there may have written over its memory"));
   };
@@ -350,7 +351,7 @@ Status TrialSession::ReadReplies() {
   if (running == nullptr) {
     return Fail(Status::ModuleError("the trial process ended unexpectedly: " + how));
   }
-  return Fail(Status::ModuleError(running->what + " ended the trial process: " + how));
+  return Fail(Status::ModuleError(What(*running) + " ended the trial process: " + how));
 }
 
 }  // namespace relup::trial

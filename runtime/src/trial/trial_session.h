@@ -40,7 +40,10 @@ namespace relup::trial {
 struct Progress;
 
 struct TrialRequest {
-  std::string what;  // "loading counter 2", for the error when the helper dies on it
+  // "loading counter 2", for the error when the helper dies on it. Empty:
+  // the session's describe callback says it, only when needed (so a
+  // request per process costs no string).
+  std::string what;
   Millis timeout = kDefaultTimeout;
   uint64_t tag = 0;  // the caller's
 };
@@ -67,11 +70,12 @@ void AppendCheckFrame(std::string_view prefix, const Term& old_vsn, const Term& 
 class TrialSession {
  public:
   using OnReply = std::function<void(const TrialRequest&, TrialReply)>;
+  using Describe = std::function<std::string(uint64_t tag)>;
 
   // Starts `helper` with a fresh scratch code directory under code_parent.
   static Result<std::unique_ptr<TrialSession>> Start(const std::string& helper,
                                                      const std::string& code_parent,
-                                                     OnReply on_reply);
+                                                     OnReply on_reply, Describe describe);
   ~TrialSession();
   TrialSession(const TrialSession&) = delete;
   TrialSession& operator=(const TrialSession&) = delete;
@@ -87,7 +91,11 @@ class TrialSession {
 
  private:
   using Clock = std::chrono::steady_clock;
-  TrialSession(pid_t pid, int fd, Progress* progress, std::string code_dir, OnReply on_reply);
+  TrialSession(pid_t pid, int fd, Progress* progress, std::string code_dir, OnReply on_reply,
+               Describe describe);
+  std::string What(const TrialRequest& r) const {
+    return r.what.empty() && describe_ ? describe_(r.tag) : r.what;
+  }
   Status Pump(bool block);
   Status Write();
   Status ReadReplies();
@@ -101,6 +109,7 @@ class TrialSession {
   int fd_;
   std::string code_dir_;
   OnReply on_reply_;
+  Describe describe_;
   std::string out_;                    // not yet written
   std::string in_;                     // read, not yet a whole reply
   Progress* progress_;                 // shared with the helper
