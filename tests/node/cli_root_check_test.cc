@@ -1,6 +1,7 @@
 // The node trusts its root directory only as ssh's StrictModes trusts ~/.ssh:
-// a root, or a releases/, lib/ or code/ inside it, that another user could
-// change is refused before anything is loaded, with the fix in the message.
+// a root, or a releases/, lib/ or code/ inside it, or a release or library
+// in those, that another user could change is refused before anything is
+// loaded, with the fix in the message.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -42,6 +43,41 @@ TEST_CASE("a releases/ writable by others inside the root is refused", "[cli][no
   RunResult r = Start(root.path());
   CHECK(r.exit_code != 0);
   CHECK(Contains(r.err, root.file("releases") + " is writable by group or others (mode 0757)"));
+}
+
+TEST_CASE("a module library inside lib/ that others may write is refused, not loaded",
+          "[cli][node][root]") {
+  NodeRoot root;
+  REQUIRE(Start(root.path()).exit_code == 0);
+  REQUIRE(Relup({"node", "stop", "--root", root.path()}).exit_code == 0);
+  std::string planted;  // the first library the release installed
+  for (const auto& dir : fs::directory_iterator(root.file("lib"))) {
+    for (const auto& f : fs::directory_iterator(dir.path())) planted = f.path().string();
+  }
+  REQUIRE_FALSE(planted.empty());
+  REQUIRE(::chmod(planted.c_str(), 0666) == 0);
+  RunResult r = Relup({"node", "start", "--root", root.path()});
+  INFO(r.both());
+  CHECK(r.exit_code != 0);
+  CHECK(Contains(r.err, planted + " is writable by group or others (mode 0666)"));
+  CHECK(Contains(r.err, "fix: chmod go-w " + planted));
+  CHECK(root.node_pid() < 0);
+  REQUIRE(::chmod(planted.c_str(), 0644) == 0);
+  CHECK(Relup({"node", "start", "--root", root.path()}).exit_code == 0);
+  Relup({"node", "stop", "--root", root.path()});
+}
+
+TEST_CASE("a release directory that is a symlink to elsewhere is checked where it points",
+          "[cli][node][root]") {
+  NodeRoot root;
+  NodeRoot elsewhere;
+  fs::create_directories(root.file("releases"));
+  fs::create_directories(elsewhere.file("9"));
+  REQUIRE(::chmod(elsewhere.file("9").c_str(), 0777) == 0);
+  REQUIRE(::symlink(elsewhere.file("9").c_str(), root.file("releases/9").c_str()) == 0);
+  RunResult r = Start(root.path());
+  CHECK(r.exit_code != 0);
+  CHECK(Contains(r.err, root.file("releases/9") + " is writable by group or others (mode 0777)"));
 }
 
 TEST_CASE("a root under a directory others may write (without the sticky bit) is refused",

@@ -58,29 +58,59 @@ std::string LogTail(const std::string& root, size_t lines) {
   return out;
 }
 
-// The ready message on the pipe: "ok\n", or "<status code name>\n<message>".
+// The ready pipe carries zero or more "progress TEXT\n" lines while the
+// release boots (NodeHostOptions::boot_progress), then the ready message:
+// "ok\n", or "<status code name>\n<message>", and EOF.
+constexpr std::string_view kProgress = "progress ";
+
+void WriteProgress(int fd, const std::string& text) {
+  std::string line = std::string(kProgress) + text + "\n";
+  (void)!::write(fd, line.data(), line.size());
+}
+
 void WriteReady(int fd, const Status& s) {
   std::string msg = s.ok() ? "ok\n" : std::string(StatusCodeName(s.code())) + "\n" + s.message();
   (void)!::write(fd, msg.data(), msg.size());
   ::close(fd);
 }
 
-// Reads the whole ready message, until EOF or the deadline. nullopt: timeout.
-std::optional<std::string> ReadReady(int fd, std::chrono::milliseconds timeout) {
-  std::string msg;
-  auto deadline = Clock::now() + timeout;
+struct ReadyMessage {
+  bool timed_out = false;
+  std::string message;  // the ready message (empty: the node exited first)
+  std::string last;     // the last progress line's text
+};
+
+// Reads the ready pipe until EOF. The node may take as long as it keeps
+// making progress: it times out only after `quiet` without a progress line.
+ReadyMessage ReadReady(int fd, std::chrono::milliseconds quiet) {
+  ReadyMessage r;
+  std::string buf;
+  auto deadline = Clock::now() + quiet;
   for (;;) {
+    // Progress lines at the front of what was read; the rest waits for its
+    // newline (or is the ready message).
+    for (size_t nl; buf.rfind(kProgress, 0) == 0 && (nl = buf.find('\n')) != std::string::npos;) {
+      r.last = buf.substr(kProgress.size(), nl - kProgress.size());
+      buf.erase(0, nl + 1);
+      deadline = Clock::now() + quiet;
+    }
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) return std::nullopt;
+    if (left.count() <= 0) {
+      r.timed_out = true;
+      return r;
+    }
     pollfd p{fd, POLLIN, 0};
     int n = ::poll(&p, 1, static_cast<int>(left.count()));
     if (n < 0 && errno == EINTR) continue;
-    if (n == 0) return std::nullopt;
-    char buf[4096];
-    ssize_t got = ::read(fd, buf, sizeof buf);
+    if (n == 0) continue;  // the deadline check above decides
+    char chunk[4096];
+    ssize_t got = ::read(fd, chunk, sizeof chunk);
     if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) return msg;
-    msg.append(buf, static_cast<size_t>(got));
+    if (got <= 0) {
+      r.message = std::move(buf);
+      return r;
+    }
+    buf.append(chunk, static_cast<size_t>(got));
   }
 }
 
@@ -186,6 +216,7 @@ int Start(const StartArgs& args) {
       // Paths are absolute already; the working directory only matters for
       // not pinning a mount point.
     }
+    options.boot_progress = [ready_fd](const std::string& text) { WriteProgress(ready_fd, text); };
     Status s =
         RunNodeHost(options, [ready_fd](const Status& ready) { WriteReady(ready_fd, ready); });
     std::fflush(nullptr);
@@ -194,22 +225,34 @@ int Start(const StartArgs& args) {
   ::close(pipe_fds[1]);
   int wstatus = 0;
   ::waitpid(child, &wstatus, 0);
-  auto ready = ReadReady(pipe_fds[0], std::chrono::milliseconds(args.timeout_ms));
+  ReadyMessage ready = ReadReady(pipe_fds[0], std::chrono::milliseconds(args.timeout_ms));
   ::close(pipe_fds[0]);
   std::string log = control::LogPath(options.root);
-  if (!ready) {
-    return ReportError("node start", Status::Timeout("the node did not come up within " +
-                                                     std::to_string(args.timeout_ms) + " ms; see " +
-                                                     log + ":\n" + LogTail(options.root, 10)));
+  if (ready.timed_out) {
+    std::string where =
+        ready.last.empty() ? "" : " (stuck at " + ready.last + ": a process's init that does not "
+                                                               "return?)";
+    auto holder = NodeLockHolder(options.root);
+    std::string still =
+        holder && *holder > 0
+            ? ". The node (pid " + std::to_string(*holder) +
+                  ") is still starting: wait for `relup status`, or end it with `kill -9 " +
+                  std::to_string(*holder) + "`"
+            : "";
+    return ReportError("node start",
+                       Status::Timeout("the node made no progress for " +
+                                       std::to_string(args.timeout_ms) + " ms while starting" +
+                                       where + still + "; see " + log + ":\n" +
+                                       LogTail(options.root, 10)));
   }
-  if (ready->rfind("ok\n", 0) != 0) {
-    if (ready->empty()) {
+  if (ready.message.rfind("ok\n", 0) != 0) {
+    if (ready.message.empty()) {
       return ReportError("node start", Status::Internal("the node exited while starting; see " +
                                                         log + ":\n" + LogTail(options.root, 10)));
     }
-    size_t nl = ready->find('\n');
-    std::string code = ready->substr(0, nl);
-    std::string message = nl == std::string::npos ? "" : ready->substr(nl + 1);
+    size_t nl = ready.message.find('\n');
+    std::string code = ready.message.substr(0, nl);
+    std::string message = nl == std::string::npos ? "" : ready.message.substr(nl + 1);
     std::fprintf(stderr, "relup node start: %s\n  (log: %s)\n", message.c_str(), log.c_str());
     StatusCode c = control::StatusCodeFromName(code);
     return c == StatusCode::kCorruption ? kExitVerifyFailed : kExitFailure;
@@ -314,7 +357,8 @@ CommandRunner Setup(CLI::App& sub) {
                   "run in this process (for service managers); log to stderr too");
   start->add_option("--workers", start_args->workers, "scheduler threads (default: one per core)");
   start->add_option("--timeout", start_args->timeout_ms,
-                    "milliseconds to wait for the node to come up");
+                    "milliseconds the node may go without progress while it comes up (each "
+                    "module load and process start is progress; default 30000)");
   start
       ->add_option("--shutdown-timeout", start_args->shutdown_timeout_ms,
                    "milliseconds stopping may take before the node gives up on a callback "

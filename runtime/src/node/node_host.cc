@@ -14,6 +14,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -94,16 +95,84 @@ Result<int> StopSignalFd() {
   return fd;
 }
 
+// Follows a boot, so that a long one can be told from a stuck one. Boot
+// reports each step (a counter and its text, under a lock: cheap next to
+// starting a process). A thread passes the latest step to `out` every
+// 250 ms when it changed, and writes it to the log every 5 s of a long boot.
+class BootWatch {
+ public:
+  BootWatch(std::function<void(const std::string&)> out, NodeLog& log)
+      : out_(std::move(out)), log_(log), thread_([this] { run(); }) {}
+  ~BootWatch() { stop(); }
+  BootWatch(const BootWatch&) = delete;
+  BootWatch& operator=(const BootWatch&) = delete;
+
+  ReleaseHandler::BootProgress progress() {
+    return [this](size_t done, size_t total, const std::function<std::string()>& next) {
+      std::string text = next();
+      std::lock_guard lock(mu_);
+      done_ = done;
+      total_ = total;
+      next_ = std::move(text);
+      ++seq_;
+    };
+  }
+
+  void stop() {
+    {
+      std::lock_guard lock(mu_);
+      stopped_ = true;
+    }
+    cv_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void run() {
+    using Clock = std::chrono::steady_clock;
+    const auto started = Clock::now();
+    auto logged = started;
+    uint64_t sent = 0;
+    std::unique_lock lock(mu_);
+    while (!cv_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stopped_; })) {
+      if (seq_ == 0) continue;
+      std::string line = "step " + std::to_string(done_ + 1) + " of " + std::to_string(total_) +
+                         ": " + next_;
+      bool changed = seq_ != sent;
+      sent = seq_;
+      lock.unlock();
+      if (changed && out_) out_(line);
+      if (Clock::now() - logged >= std::chrono::seconds(5)) {
+        logged = Clock::now();
+        auto secs = std::chrono::duration_cast<std::chrono::seconds>(logged - started).count();
+        log_.info("booting for " + std::to_string(secs) + " s, at " + line);
+      }
+      lock.lock();
+    }
+  }
+
+  std::function<void(const std::string&)> out_;
+  NodeLog& log_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopped_ = false;
+  size_t done_ = 0, total_ = 0;
+  std::string next_;
+  uint64_t seq_ = 0;
+  std::thread thread_;  // last: starts once the members above exist
+};
+
 // Steps 2 of the contract: install and/or boot a release.
 Status BootRelease(const NodeHostOptions& options, ReleaseStore& store, ReleaseHandler& handler,
                    NodeLog& log) {
+  BootWatch watch(options.boot_progress, log);
   if (!options.release.empty()) {
     auto vsn = handler.Unpack(options.release);
     if (!vsn.ok()) return vsn.status();
     auto permanent = store.permanent();
     if (!permanent) {
       log.info("installing release " + *vsn + " from " + options.release);
-      RELUP_RETURN_IF_ERROR(handler.Boot(*vsn));
+      RELUP_RETURN_IF_ERROR(handler.Boot(*vsn, watch.progress()));
       return handler.MakePermanent(*vsn);
     }
     if (permanent->vsn != *vsn) {
@@ -123,7 +192,7 @@ Status BootRelease(const NodeHostOptions& options, ReleaseStore& store, ReleaseH
   auto permanent = store.permanent();
   if (!permanent) return Status::Internal("the store has no permanent release after revert");
   log.info("booting permanent release " + permanent->name + " " + permanent->vsn);
-  return handler.Boot(permanent->vsn);
+  return handler.Boot(permanent->vsn, watch.progress());
 }
 
 // Calls on_timeout() and ends the process with status 1 unless disarm()ed

@@ -43,6 +43,11 @@ struct NodeHostOptions {
   bool log_to_stderr = false;
   // How long stopping may take before the node gives up on a stuck callback.
   std::chrono::milliseconds shutdown_timeout{20000};
+  // While the release boots: called (from another thread, at most every
+  // 250 ms, before ready) with the step the boot is at when it moved on:
+  // "step 4 of 9: starting counter as c3". Steps are module loads and
+  // process starts (each init). Unset: not reported.
+  std::function<void(const std::string&)> boot_progress;
 };
 
 // How the log line of a node that gave up on a stuck callback while stopping

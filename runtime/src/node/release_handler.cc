@@ -414,7 +414,7 @@ Status ReleaseHandler::MakePermanent(std::string_view vsn) {
   return store_.make_permanent(vsn);
 }
 
-Status ReleaseHandler::Boot(std::string_view vsn_view) {
+Status ReleaseHandler::Boot(std::string_view vsn_view, const BootProgress& progress) {
   std::string vsn(vsn_view);
   std::unique_lock<std::mutex> lock(busy_, std::try_to_lock);
   if (!lock.owns_lock()) return Busy(vsn).status();
@@ -423,7 +423,18 @@ Status ReleaseHandler::Boot(std::string_view vsn_view) {
   if (!disk.ok()) return disk.status().WithContext("booting release " + vsn);
   const Release& release = disk->release;
   std::string what = "booting release " + release.name + " " + vsn;
+  size_t total = release.modules.size();
+  for (const ReleaseProcess& p : release.processes) {
+    size_t names = RegisteredNames(p).size();
+    total += names > 0 ? names : static_cast<size_t>(std::max(p.count, 1));
+  }
+  size_t done = 0;
+  auto step = [&](const std::function<std::string()>& next) {
+    if (progress) progress(done, total, next);
+    ++done;
+  };
   for (const ReleaseModule& m : release.modules) {
+    step([&] { return "loading module " + m.name + " " + m.vsn; });
     std::string path = root_ + "/" + ModuleLibraryPath(m.name, m.vsn);
     Result<ModuleVersionPtr> loaded = node_.code_server().load(path, m.name);
     if (!loaded.ok()) return loaded.status().WithContext(what);
@@ -439,6 +450,7 @@ Status ReleaseHandler::Boot(std::string_view vsn_view) {
     std::vector<std::string> names = RegisteredNames(p);
     if (names.empty()) names.assign(static_cast<size_t>(std::max(p.count, 1)), "");
     for (const std::string& name : names) {
+      step([&] { return "starting " + p.module + (name.empty() ? "" : " as " + name); });
       Result<Pid> pid = node_.spawn(p.module, p.args, SpawnOptions{name});
       if (!pid.ok()) {
         for (Pid s : started) (void)node_.exit(s, Term::atom("shutdown"));

@@ -44,6 +44,10 @@
 //                      the processes its manifest lists, in order; VSN
 //                      becomes current. On any failure the processes started
 //                      so far are ended and the error names the process.
+//                      `progress`, when set, is called before each step
+//                      (a module load or a process start) with the steps
+//                      done, the steps in all and what comes next, so a
+//                      long boot can be told from a stuck one.
 //
 // Every operation that changes processes returns an UpgradeReport whose
 // outcome tells ok / refused (nothing changed) / rolled_back (see
@@ -98,7 +102,9 @@ class ReleaseHandler {
   UpgradeReport Apply(const std::string& tarball, const ApplyOptions& options = {});
   UpgradeReport Downgrade(std::string_view vsn, const ApplyOptions& options = {});
   Status MakePermanent(std::string_view vsn);
-  Status Boot(std::string_view vsn);
+  using BootProgress =
+      std::function<void(size_t done, size_t total, const std::function<std::string()>& next)>;
+  Status Boot(std::string_view vsn, const BootProgress& progress = {});
 
   const std::string& root() const { return root_; }
 

@@ -41,8 +41,8 @@ Status Refuse(const std::string& root, const std::string& why) {
       UserName(::geteuid()) + ")");
 }
 
-// `path` itself (a directory the node writes or loads from).
-Status CheckOwnDir(const std::string& root, const std::string& path, bool must_exist) {
+// `path` itself (a directory or file the node writes or loads from).
+Status CheckOwnEntry(const std::string& root, const std::string& path, bool must_exist) {
   struct stat ls {};
   if (::lstat(path.c_str(), &ls) != 0) {
     if (errno == ENOENT && !must_exist) return Status();
@@ -68,15 +68,42 @@ Status CheckOwnDir(const std::string& root, const std::string& path, bool must_e
   return Status();
 }
 
+// What the node loads or reads its releases from inside releases/ and lib/:
+// releases/VSN/ and lib/NAME-VSN/ and the files in them (two levels; relup
+// creates nothing deeper). The same rule as for the directories themselves,
+// applied to files too: another user's symlink, or an entry owned or
+// writable by another user, could hand the node somebody else's library.
+Status CheckEntries(const std::string& root, const fs::path& dir, int depth) {
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  if (ec) {
+    if (ec == std::errc::no_such_file_or_directory) return Status();
+    return Status::IOError("cannot list " + dir.string() + ": " + ec.message());
+  }
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) return Status::IOError("cannot list " + dir.string() + ": " + ec.message());
+    const std::string path = it->path().string();
+    RELUP_RETURN_IF_ERROR(CheckOwnEntry(root, path, false));
+    struct stat st {};
+    if (depth > 1 && ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+      RELUP_RETURN_IF_ERROR(CheckEntries(root, it->path(), depth - 1));
+    }
+  }
+  return Status();
+}
+
 }  // namespace
 
 Status CheckRootPermissions(const std::string& root) {
-  RELUP_RETURN_IF_ERROR(CheckOwnDir(root, root, true));
+  RELUP_RETURN_IF_ERROR(CheckOwnEntry(root, root, true));
   std::error_code ec;
   fs::path real = fs::canonical(root, ec);
   if (ec) return Status::IOError("cannot resolve root " + root + ": " + ec.message());
   for (const char* sub : {"releases", "lib", "code"}) {
-    RELUP_RETURN_IF_ERROR(CheckOwnDir(root, (real / sub).string(), false));
+    RELUP_RETURN_IF_ERROR(CheckOwnEntry(root, (real / sub).string(), false));
+  }
+  for (const char* sub : {"releases", "lib"}) {
+    RELUP_RETURN_IF_ERROR(CheckEntries(root, real / sub, 2));
   }
   // The directories above: they may be shared (/tmp), but then only with the
   // sticky bit, which keeps others from renaming what they do not own.

@@ -8,6 +8,8 @@
 //   - it, or releases/, lib/ or code/ inside it, is writable by group or
 //     others, or owned by a user other than the node's or root;
 //   - one of those is a symlink owned by another user;
+//   - the same holds for what is inside releases/ and lib/: each
+//     releases/VSN/ and lib/NAME-VSN/ and each file in them;
 //   - a directory above it is writable by group or others without the
 //     sticky bit (as /tmp has), or is owned by another user: such a parent
 //     lets its writers rename the root away and put their own in its place.

@@ -12,6 +12,8 @@
 //                             until the process is really busy
 //   {set: KEY, to: V}         put V under the atom KEY in the state (call only)
 //
+// Init knob: args {init_sleep_ms: N} make init take N ms (a slow boot).
+//
 // code_change knobs, read from the state (set through init args) or from
 // the appup's extra:
 //   state fail_on_upgrade: true     the upgrade's code_change fails
@@ -108,6 +110,10 @@ class Counter : public relup::Server {
  public:
   Term init(const Term& args) {
     Term state = args.is_map() ? args : Term::map({});
+    if (const Term* sleep = state.find("init_sleep_ms")) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(sleep->as_int()));
+      state = state.erase("init_sleep_ms");
+    }
     if (!state.contains("id")) state = state.put("id", Term(0));
     if (!state.contains(Field)) state = state.put(Field, Term(0));
     return state;
