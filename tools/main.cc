@@ -4,7 +4,7 @@
 #include <string_view>
 #include <vector>
 
-#include "build/diagnostics.h"
+#include "builder/diagnostics.h"
 #include "command.h"
 
 namespace {

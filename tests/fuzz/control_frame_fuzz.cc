@@ -20,7 +20,7 @@
 #include "node/control_protocol.h"
 #include "node/node_service.h"
 #include "node/release_handler.h"
-#include "node/release_store.h"
+#include "release/release_store.h"
 #include "relup/node.h"
 
 namespace {

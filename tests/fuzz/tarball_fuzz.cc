@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <string>
 
-#include "node/release_unpack.h"
-#include "node/tarball.h"
+#include "release/release_unpack.h"
+#include "release/tarball.h"
 #include "relup/plan.h"
 #include "relup/release.h"
 

@@ -10,7 +10,7 @@
 
 #include "apply_fixture.h"
 #include "cli_harness.h"
-#include "node/release_store.h"
+#include "release/release_store.h"
 
 namespace relup::test {
 namespace {

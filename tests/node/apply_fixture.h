@@ -15,9 +15,9 @@
 #include <utility>
 #include <vector>
 
-#include "node/release_unpack.h"
-#include "node/tarball.h"
-#include "node/upgrade_executor.h"
+#include "release/release_unpack.h"
+#include "release/tarball.h"
+#include "upgrade/upgrade_executor.h"
 #include "relup/node.h"
 #include "relup/plan.h"
 #include "relup/release.h"

@@ -8,7 +8,7 @@
 
 #include "apply_fixture.h"
 #include "node/release_handler.h"
-#include "node/release_store.h"
+#include "release/release_store.h"
 
 namespace relup::test {
 namespace {

@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "cli_harness.h"
-#include "node/tarball.h"
+#include "release/tarball.h"
 #include "raw_tarball.h"
 
 namespace relup::test {

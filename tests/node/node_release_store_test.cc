@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "node/release_store.h"
+#include "release/release_store.h"
 
 namespace relup {
 namespace {

@@ -2,8 +2,8 @@
 // --from, relup gen-appup), and how they meet written appups.
 #include <catch2/catch.hpp>
 
-#include "build/appup_gen.h"
-#include "build/inspect.h"
+#include "builder/appup_gen.h"
+#include "builder/inspect.h"
 #include "build_test_util.h"
 
 namespace relup::build {

@@ -3,7 +3,7 @@
 // build_*_test.cc files.
 #include <catch2/catch.hpp>
 
-#include "build/inspect.h"
+#include "builder/inspect.h"
 #include "build_test_util.h"
 
 namespace relup::build {

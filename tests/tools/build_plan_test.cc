@@ -2,7 +2,7 @@
 // on, depends_on groups, and the relup.yaml / release.yaml formats.
 #include <catch2/catch.hpp>
 
-#include "build/plan_compiler.h"
+#include "builder/plan_compiler.h"
 #include "build_test_util.h"
 
 namespace relup::build {

@@ -9,7 +9,7 @@
 #include <filesystem>
 
 #include "build_test_util.h"
-#include "node/tarball.h"
+#include "release/tarball.h"
 #include "raw_tarball.h"
 
 namespace relup::build {

@@ -13,7 +13,7 @@
 #include <sstream>
 #include <string>
 
-#include "build/builder.h"
+#include "builder/builder.h"
 
 namespace relup::build::testing {
 

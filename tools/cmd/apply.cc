@@ -6,7 +6,7 @@
 #include "cmd/node_client_util.h"
 #include "cmd/upgrade_output.h"
 #include "command.h"
-#include "node/tarball.h"
+#include "release/tarball.h"
 #include "relup/release.h"
 
 namespace relup::cli {

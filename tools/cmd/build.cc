@@ -1,5 +1,5 @@
 // relup build SPEC -o OUT.tar.gz [--from OLD] [--lib-dir DIR]...: a release
-// spec to a release tarball (tools/build/builder.h). Every error is printed
+// spec to a release tarball (tools/builder/builder.h). Every error is printed
 // with file:line:column and a fix; on any error nothing is written.
 #include <cstdio>
 

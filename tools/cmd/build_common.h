@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "build/builder.h"
-#include "build/diagnostics.h"
+#include "builder/builder.h"
+#include "builder/diagnostics.h"
 
 namespace relup::cli {
 

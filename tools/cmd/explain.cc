@@ -2,7 +2,7 @@
 // downgrade plans of a release, step by step.
 #include <cstdio>
 
-#include "build/inspect.h"
+#include "builder/inspect.h"
 #include "cmd/build_common.h"
 #include "command.h"
 

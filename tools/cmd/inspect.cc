@@ -1,7 +1,7 @@
 // relup inspect TARBALL [--json]: what a release tarball holds (modules,
 // processes, upgrade and downgrade paths, manifest status). Exits like
 // verify: kExitVerifyFailed when the manifest check finds a problem.
-#include "build/inspect.h"
+#include "builder/inspect.h"
 
 #include <cstdio>
 

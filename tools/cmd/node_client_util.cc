@@ -9,7 +9,7 @@
 #include <optional>
 
 #include "core/yaml_scalar.h"
-#include "node/upgrade_report.h"
+#include "upgrade/upgrade_report.h"
 
 namespace relup::cli {
 namespace fs = std::filesystem;

@@ -6,7 +6,7 @@
 
 #include "cmd/node_client_util.h"
 #include "command.h"
-#include "node/release_store.h"
+#include "release/release_store.h"
 
 namespace relup::cli {
 namespace {

@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "node/control_client.h"
-#include "node/upgrade_report.h"
+#include "upgrade/upgrade_report.h"
 #include "relup/term.h"
 
 namespace relup::cli {

@@ -3,11 +3,11 @@
 // kExitVerifyFailed if anything is wrong.
 #include <cstdio>
 
-#include "build/inspect.h"
+#include "builder/inspect.h"
 #include "cmd/build_common.h"
 #include "cmd/node_client_util.h"
 #include "command.h"
-#include "node/tarball.h"
+#include "release/tarball.h"
 
 namespace relup::cli {
 namespace {

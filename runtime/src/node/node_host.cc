@@ -24,7 +24,7 @@
 #include "node/node_lock.h"
 #include "node/node_service.h"
 #include "node/release_handler.h"
-#include "node/release_store.h"
+#include "release/release_store.h"
 #include "node/root_check.h"
 #include "relup/node.h"
 

@@ -10,8 +10,8 @@
 
 #include "node/control_protocol.h"
 #include "node/release_handler.h"
-#include "node/release_store.h"
-#include "node/upgrade_report.h"
+#include "release/release_store.h"
+#include "upgrade/upgrade_report.h"
 
 namespace relup {
 namespace {

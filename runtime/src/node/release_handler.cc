@@ -8,10 +8,10 @@
 #include <filesystem>
 #include <thread>
 
-#include "node/atomic_file.h"
-#include "node/release_store.h"
-#include "node/release_unpack.h"
-#include "node/tarball.h"
+#include "release/atomic_file.h"
+#include "release/release_store.h"
+#include "release/release_unpack.h"
+#include "release/tarball.h"
 #include "relup/plan.h"
 #include "relup/release.h"
 

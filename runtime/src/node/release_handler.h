@@ -66,15 +66,15 @@
 #include <string>
 #include <string_view>
 
-#include "node/release_unpack.h"
-#include "node/upgrade_executor.h"
-#include "node/upgrade_report.h"
+#include "release/release_unpack.h"
+#include "upgrade/upgrade_executor.h"
+#include "upgrade/upgrade_report.h"
 #include "relup/node.h"
 #include "relup/status.h"
 
 namespace relup {
 
-class ReleaseStore;  // node/release_store.h
+class ReleaseStore;  // release/release_store.h
 
 struct ApplyOptions {
   bool dry_run = false;    // report what would happen; change nothing

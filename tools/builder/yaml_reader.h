@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "build/diagnostics.h"
+#include "builder/diagnostics.h"
 #include "relup/term.h"
 
 namespace relup::build {

@@ -18,8 +18,8 @@
 #include <unordered_set>
 #include <vector>
 
-#include "node/upgrade_executor.h"
-#include "node/upgrade_report.h"
+#include "upgrade/upgrade_executor.h"
+#include "upgrade/upgrade_report.h"
 #include "relup/node.h"
 #include "relup/plan.h"
 #include "trial/trial_session.h"

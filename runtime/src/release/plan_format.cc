@@ -1,7 +1,7 @@
 // relup.yaml: plan helpers, canonical writing and strict reading (relup/plan.h).
 #include <type_traits>
 
-#include "node/format_yaml.h"
+#include "release/format_yaml.h"
 #include "relup/plan.h"
 
 namespace relup {

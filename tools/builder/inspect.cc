@@ -1,6 +1,6 @@
-#include "build/inspect.h"
+#include "builder/inspect.h"
 
-#include "node/tarball.h"
+#include "release/tarball.h"
 
 namespace relup::build {
 namespace {

@@ -1,4 +1,4 @@
-#include "node/release_unpack.h"
+#include "release/release_unpack.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,7 +11,7 @@
 #include <map>
 #include <set>
 
-#include "node/atomic_file.h"
+#include "release/atomic_file.h"
 
 namespace relup {
 namespace {

@@ -1,4 +1,4 @@
-#include "build/diagnostics.h"
+#include "builder/diagnostics.h"
 
 #include <algorithm>
 

@@ -1,11 +1,11 @@
-#include "node/release_store.h"
+#include "release/release_store.h"
 
 #include <yaml-cpp/yaml.h>
 
 #include <ctime>
 #include <filesystem>
 
-#include "node/atomic_file.h"
+#include "release/atomic_file.h"
 
 namespace relup {
 namespace fs = std::filesystem;

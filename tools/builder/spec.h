@@ -38,7 +38,7 @@
 #include <string>
 #include <vector>
 
-#include "build/diagnostics.h"
+#include "builder/diagnostics.h"
 #include "relup/node.h"  // Millis, PurgeMode
 #include "relup/release.h"
 #include "relup/term.h"

@@ -1,4 +1,4 @@
-#include "node/format_yaml.h"
+#include "release/format_yaml.h"
 
 #include "core/yaml_scalar.h"
 #include "relup/term_yaml.h"

@@ -1,4 +1,4 @@
-#include "node/atomic_file.h"
+#include "release/atomic_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -17,7 +17,7 @@
 // the process is described by the older release).
 #pragma once
 
-#include "build/spec.h"
+#include "builder/spec.h"
 #include "relup/release.h"
 
 namespace relup::build {

@@ -1,4 +1,4 @@
-#include "build/yaml_reader.h"
+#include "builder/yaml_reader.h"
 
 #include <set>
 

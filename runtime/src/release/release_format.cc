@@ -1,7 +1,7 @@
 // release.yaml: canonical writing and strict reading (relup/release.h).
 #include <set>
 
-#include "node/format_yaml.h"
+#include "release/format_yaml.h"
 #include "relup/node.h"
 #include "relup/release.h"
 

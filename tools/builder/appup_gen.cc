@@ -1,4 +1,4 @@
-#include "build/appup_gen.h"
+#include "builder/appup_gen.h"
 
 #include <set>
 

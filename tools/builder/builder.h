@@ -22,8 +22,8 @@
 #include <string>
 #include <vector>
 
-#include "build/diagnostics.h"
-#include "build/spec.h"
+#include "builder/diagnostics.h"
+#include "builder/spec.h"
 #include "relup/plan.h"
 #include "relup/release.h"
 

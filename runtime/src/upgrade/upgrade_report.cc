@@ -1,4 +1,4 @@
-#include "node/upgrade_report.h"
+#include "upgrade/upgrade_report.h"
 
 #include <algorithm>
 #include <cmath>

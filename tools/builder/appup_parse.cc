@@ -1,4 +1,4 @@
-#include "build/appup_parse.h"
+#include "builder/appup_parse.h"
 
 #include <map>
 #include <set>

@@ -94,7 +94,7 @@
 #include <string>
 #include <vector>
 
-#include "node/upgrade_report.h"
+#include "upgrade/upgrade_report.h"
 #include "relup/node.h"
 #include "relup/plan.h"
 #include "relup/release.h"

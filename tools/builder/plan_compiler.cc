@@ -1,4 +1,4 @@
-#include "build/plan_compiler.h"
+#include "builder/plan_compiler.h"
 
 #include <algorithm>
 #include <functional>

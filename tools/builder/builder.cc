@@ -1,10 +1,10 @@
-#include "build/builder.h"
+#include "builder/builder.h"
 
 #include <unistd.h>
 
-#include "build/appup_gen.h"
-#include "build/plan_compiler.h"
-#include "node/tarball.h"
+#include "builder/appup_gen.h"
+#include "builder/plan_compiler.h"
+#include "release/tarball.h"
 
 namespace relup::build {
 namespace {

@@ -1,13 +1,13 @@
 // Release spec parsing: the document, its modules and processes. The appup
 // section is in appup_parse.cc.
-#include "build/spec.h"
+#include "builder/spec.h"
 
 #include <set>
 
-#include "build/appup_parse.h"
-#include "build/yaml_reader.h"
+#include "builder/appup_parse.h"
+#include "builder/yaml_reader.h"
 #include "core/yaml_scalar.h"
-#include "node/atomic_file.h"
+#include "release/atomic_file.h"
 #include "relup/node.h"
 
 namespace relup::build {

@@ -1,14 +1,14 @@
 // UpgradeExecutor::Run: the phases in order (see upgrade_executor.h), and
 // the report. The phases themselves are in upgrade_resolve.cc and
 // upgrade_rollout.cc.
-#include "node/upgrade_executor.h"
+#include "upgrade/upgrade_executor.h"
 
 #include <algorithm>
 #include <map>
 #include <set>
 #include <variant>
 
-#include "node/upgrade_execution.h"
+#include "upgrade/upgrade_execution.h"
 
 namespace relup {
 

@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "build/spec.h"
-#include "build/yaml_reader.h"
+#include "builder/spec.h"
+#include "builder/yaml_reader.h"
 
 namespace relup::build {
 

@@ -22,9 +22,9 @@
 // builder compiles it for its checks and drops the plan).
 #pragma once
 
-#include "build/builder.h"
-#include "build/diagnostics.h"
-#include "build/spec.h"
+#include "builder/builder.h"
+#include "builder/diagnostics.h"
+#include "builder/spec.h"
 #include "relup/plan.h"
 #include "relup/release.h"
 

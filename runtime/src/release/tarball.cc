@@ -1,4 +1,4 @@
-#include "node/tarball.h"
+#include "release/tarball.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -12,7 +12,7 @@
 #include <set>
 #include <sstream>
 
-#include "node/atomic_file.h"
+#include "release/atomic_file.h"
 
 namespace relup {
 namespace {

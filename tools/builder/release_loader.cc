@@ -4,9 +4,9 @@
 
 #include <algorithm>
 
-#include "build/builder.h"
-#include "node/atomic_file.h"
-#include "node/tarball.h"
+#include "builder/builder.h"
+#include "release/atomic_file.h"
+#include "release/tarball.h"
 #include "relup/code_server.h"
 
 namespace relup::build {

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <variant>
 
-#include "node/upgrade_execution.h"
+#include "upgrade/upgrade_execution.h"
 
 namespace relup::upgrade {
 

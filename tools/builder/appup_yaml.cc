@@ -1,5 +1,5 @@
 // AppupToYaml: an appup as a spec's `appup:` section (relup gen-appup).
-#include "build/spec.h"
+#include "builder/spec.h"
 
 namespace relup::build {
 namespace {
