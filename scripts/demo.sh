@@ -83,5 +83,14 @@ say "DemoServer 2 answers with the whole state; nothing was lost."
 expect '{name: blackode, salary: 160000}' call blackode '{add: 100000}'
 expect '{name: blackode, salary: 160000}' state blackode
 
+say "And back to release 1: version 2's code_change runs with old_vsn {down, \"1\"} (salary -> money); version 1, like the seed's, has none."
+run downgrade 1
+expect '{money: 160000, name: blackode}' state blackode
+expect '"1 added to blackode "' call blackode '{add: 1}'
+
+say "Forward again, as a retry after the fix would: the state comes through both ways."
+run apply dist/demo-2.tar.gz
+expect '{name: blackode, salary: 160001}' state blackode
+
 run status
 run node stop

@@ -254,7 +254,7 @@ TEST_CASE(
   REQUIRE(node->suspend(*pid).ok());
   Status s = node->change_code(*pid, "rt_counter", Term("0.9"), Term());
   CHECK(s.code() == StatusCode::kCallbackError);
-  CHECK(Contains(s.message(), "only from \"1\""));
+  CHECK(Contains(s.message(), "changes up from \"1\" or down to it"));
   CHECK(node->get_status(*pid)->vsn == "1");
   CHECK(*node->get_state(*pid) == Yaml("{count: 10}"));
   // A correct change_code afterwards still works.
@@ -262,6 +262,41 @@ TEST_CASE(
   REQUIRE(node->resume(*pid).ok());
   CHECK(*node->call(*pid, Yaml("{inc: 5}")) == Term(15));
   CHECK(*node->get_state(*pid) == Yaml("{total: 15}"));
+}
+
+TEST_CASE(
+    "change_code down ({down, OLD}) runs the code_change of the version being left, the newer "
+    "one, as OTP does: the old version needs none") {
+  TestNode node({kCounter1});
+  auto pid = node->spawn("rt_counter", Term(10));
+  REQUIRE(pid.ok());
+  node.load(kCounter2);
+  REQUIRE(node->suspend(*pid).ok());
+  REQUIRE(node->change_code(*pid, "rt_counter", Term("1"), Term()).ok());
+  CHECK(*node->get_state(*pid) == Yaml("{total: 10}"));
+  // rt_counter 1 has no code_change; 2's takes {total} back to {count}.
+  Status down = node->change_code(*pid, "rt_counter", relup::DownVsn("1"), Term(), "1");
+  INFO(down.ToString());
+  REQUIRE(down.ok());
+  CHECK(node->get_status(*pid)->vsn == "1");
+  CHECK(*node->get_state(*pid) == Yaml("{count: 10}"));
+  REQUIRE(node->resume(*pid).ok());
+  CHECK(*node->call(*pid, Yaml("{inc: 1}")) == Term(11));
+}
+
+TEST_CASE("a failing down code_change names the version that ran it and keeps the process as it was") {
+  TestNode node({kCounter1});
+  auto pid = node->spawn("rt_counter", Term(10));
+  REQUIRE(pid.ok());
+  node.load(kCounter2);
+  REQUIRE(node->suspend(*pid).ok());
+  REQUIRE(node->change_code(*pid, "rt_counter", Term("1"), Term()).ok());
+  Status down = node->change_code(*pid, "rt_counter", relup::DownVsn("0"), Term(), "1");
+  CHECK(down.code() == StatusCode::kCallbackError);
+  CHECK(Contains(down.message(), "code_change of rt_counter 2"));
+  CHECK(Contains(down.message(), "taking it to 1"));
+  CHECK(node->get_status(*pid)->vsn == "2");
+  CHECK(*node->get_state(*pid) == Yaml("{total: 10}"));
 }
 
 TEST_CASE(

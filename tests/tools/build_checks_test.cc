@@ -526,8 +526,20 @@ appup:
   // ...nor about a module that merely depends on bgadget.
   const Diagnostic& plain = Find(diags,
                                  "update bplain: bplain 2 (in release demo 2) has no "
-                                 "code_change");
+                                 "code_change, so its processes' state cannot be transformed on "
+                                 "the way up");
   CHECK(plain.loc.to_string() == spec + ":13:11");
+  // Going down it is bplain 2's code_change too that would run (the newer
+  // version's): both down updates of bplain are told so.
+  std::vector<std::string> down_at;
+  for (const auto& d : diags.items()) {
+    if (d.message.find("bplain 2 (in release demo 2) has no code_change") != std::string::npos &&
+        d.message.find("on the way down") != std::string::npos) {
+      down_at.push_back(d.loc.to_string());
+      CHECK_THAT(d.fix, Catch::Contains("a code_change with a down clause"));
+    }
+  }
+  CHECK(down_at == std::vector<std::string>{spec + ":18:11", spec + ":19:11"});
   // The cycle closes through bplain's second instruction: reported with it.
   const Diagnostic& twice = Find(diags,
                                  "module bplain has two instructions for version 1 (the "
@@ -539,7 +551,7 @@ appup:
   CHECK(duplicate_cycle.loc.to_string() == spec + ":17:11");
   // The missing library is not reported again as "not in the release".
   CHECK_THAT(diags.text(), !Catch::Contains("bgadget is not in"));
-  CHECK(diags.size() == 5);
+  CHECK(diags.size() == 7);
   CheckEveryDiagnosticHasAFix(diags);
 }
 

@@ -102,14 +102,14 @@ upgrade from 1, written in the spec:
    1. load_object_code demo_server 2
    2. point_of_no_return   -- processes are touched from here; a failure rolls back
    3. suspend [demo_server] (timeout 5000 ms)
-   4. code_change demo_server 1 -> 2, old_vsn "1", extra ~
+   4. code_change demo_server 1 -> 2: demo_server 2's code_change runs, old_vsn "1", extra ~
    5. resume [demo_server]
    6. purge demo_server (soft: old versions dropped)
 downgrade to 1, written in the spec:
    1. load_object_code demo_server 1
    2. point_of_no_return   -- processes are touched from here; a failure rolls back
    3. suspend [demo_server] (timeout 5000 ms)
-   4. code_change demo_server 2 -> 1 (down), old_vsn !tuple [:down, "2"], extra ~
+   4. code_change demo_server 2 -> 1 (down): demo_server 2's code_change runs, old_vsn !tuple [:down, "1"], extra ~
    5. resume [demo_server]
    6. purge demo_server (soft: old versions dropped)
 )");

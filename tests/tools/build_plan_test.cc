@@ -50,7 +50,7 @@ TEST_CASE("an update compiles to suspend, code_change, resume after the point of
             "point_of_no_return   -- processes are touched from here; a failure "
             "rolls back",
             "suspend [bwidget] (timeout 5000 ms)",
-            "code_change bwidget (running vsn) -> 2, old_vsn the running vsn, extra ~",
+            "code_change bwidget (running vsn) -> 2: bwidget 2's code_change runs, old_vsn the running vsn, extra ~",
             "resume [bwidget]",
             "purge bwidget (soft: old versions dropped)",
         });
@@ -75,9 +75,9 @@ TEST_CASE("depends_on joins updates into one segment, dependencies changed first
             // bplain is suspended with the group (bwidget depends on it) but
             // changes code by its own load_module.
             "suspend [bgadget, bplain, bwidget] (timeout 700 ms)",
-            "code_change bgadget (running vsn) -> 2, old_vsn the running vsn, "
+            "code_change bgadget (running vsn) -> 2: bgadget 2's code_change runs, old_vsn the running vsn, "
             "extra !tuple [:v, 2]",
-            "code_change bwidget (running vsn) -> 2, old_vsn the running vsn, extra ~",
+            "code_change bwidget (running vsn) -> 2: bwidget 2's code_change runs, old_vsn the running vsn, extra ~",
             "resume [bgadget, bplain, bwidget]",
             "load bplain 2 (code switch, state kept)",
             "purge bwidget (soft: old versions dropped)",

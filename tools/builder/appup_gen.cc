@@ -5,7 +5,10 @@
 namespace relup::build {
 namespace {
 
-std::vector<Instruction> Difference(const Release& from, const Release& to, bool start_by_name) {
+// `to_is_newer`: an up entry. Either way the newer version's code_change
+// decides between update and load_module: it is the one that runs.
+std::vector<Instruction> Difference(const Release& from, const Release& to, bool start_by_name,
+                                    bool to_is_newer) {
   std::vector<Instruction> adds, changes, stops, starts, deletes;
   auto module_instruction = [](InstructionKind kind, const std::string& module) {
     Instruction in;
@@ -18,8 +21,9 @@ std::vector<Instruction> Difference(const Release& from, const Release& to, bool
     if (!old) {
       adds.push_back(module_instruction(InstructionKind::kAddModule, m.name));
     } else if (old->vsn != m.vsn || old->sha256 != m.sha256) {
+      const ReleaseModule& newer = to_is_newer ? m : *old;
       changes.push_back(module_instruction(
-          m.has_code_change ? InstructionKind::kUpdate : InstructionKind::kLoadModule, m.name));
+          newer.has_code_change ? InstructionKind::kUpdate : InstructionKind::kLoadModule, m.name));
     }
   }
   for (const auto& m : from.modules) {
@@ -60,7 +64,7 @@ AppupEntry GenerateUpEntry(const Release& older, const Release& newer) {
   AppupEntry entry;
   entry.vsn = older.vsn;
   entry.generated = true;
-  entry.instructions = Difference(older, newer, /*start_by_name=*/true);
+  entry.instructions = Difference(older, newer, /*start_by_name=*/true, /*to_is_newer=*/true);
   return entry;
 }
 
@@ -68,7 +72,7 @@ AppupEntry GenerateDownEntry(const Release& older, const Release& newer) {
   AppupEntry entry;
   entry.vsn = older.vsn;
   entry.generated = true;
-  entry.instructions = Difference(newer, older, /*start_by_name=*/false);
+  entry.instructions = Difference(newer, older, /*start_by_name=*/false, /*to_is_newer=*/false);
   return entry;
 }
 

@@ -7,8 +7,10 @@
 // Going from release A (running) to release B (target):
 //   module in B only                          -> add_module
 //   module in A only                          -> delete_module
-//   module in both, vsn or content differ     -> update if B's version has a
-//                                                code_change, else load_module
+//   module in both, vsn or content differ     -> update if the newer of the
+//                                                two versions has a code_change
+//                                                (it runs both ways), else
+//                                                load_module
 //   named process in B only                   -> start
 //   named process in A only                   -> stop
 // in the order add_module, update/load_module (by module name), stop, start,

@@ -79,15 +79,19 @@ void CheckInstruction(const Context& c, const Instruction& in) {
                   "drop the instruction, or bump " + m + "'s vsn if its code changed");
         }
       }
-      if (in.kind == InstructionKind::kUpdate && in_target && target) {
-        const ReleaseModule* t = target->release.find_module(m);
-        if (!t->has_code_change) {
-          c.error(in,
-                  m + ": " + m + " " + t->vsn + " (in " + c.describe(target) +
-                      ") has no code_change, so its processes' state cannot be transformed",
-                  "use `load_module: " + m +
-                      "` for a code-only change, or give the module a code_change callback");
-        }
+      // The newer version's code_change runs both ways (OTP's rule): this
+      // release's, whether it is upgraded to or downgraded from.
+      const ReleaseModule* newer = c.self.release.find_module(m);
+      if (in.kind == InstructionKind::kUpdate && newer != nullptr && !newer->has_code_change) {
+        c.error(in,
+                m + ": " + m + " " + newer->vsn + " (in " + c.describe(&c.self) +
+                    ") has no code_change, so its processes' state cannot be transformed " +
+                    (c.down ? "on the way down (going down, the newer version's code_change "
+                              "runs, with old_vsn !tuple [:down, OLD])"
+                            : "on the way up"),
+                "use `load_module: " + m +
+                    "` for a code-only change, or give " + m + " " + newer->vsn +
+                    " a code_change" + (c.down ? " with a down clause" : ""));
       }
       // Whatever is wrong with the module itself, its depends_on is checked.
       for (const auto& dep : in.depends_on) {

@@ -3,7 +3,8 @@
 //
 //   relup call blackode '{add: 100000}'  -> {name: blackode, salary: 160000}
 //
-// code_change upgrades from version "1" by renaming money to salary.
+// code_change upgrades from version "1" by renaming money to salary, and
+// takes the state back down to "1" by renaming it again.
 #include "relup/server.h"
 
 using relup::CallOutcome;
@@ -32,12 +33,15 @@ class DemoServer : public relup::Server {
     return noreply();
   }
 
-  // Upgrade from version 1: money becomes salary.
+  // The newer version's code_change runs both ways:
+  //   up from "1":               money becomes salary;
+  //   down to "1" ({down, "1"}): salary becomes money again.
   Result<Term> code_change(const Term& old_vsn, const Term& state, const Term&) {
-    if (old_vsn != Term("1")) {
-      return error("demo_server 2 upgrades only from version \"1\", not from " + old_vsn.to_yaml());
+    if (old_vsn == Term("1")) return state.erase("money").put("salary", state.at("money"));
+    if (old_vsn == relup::DownVsn("1")) {
+      return state.erase("salary").put("money", state.at("salary"));
     }
-    return state.erase("money").put("salary", state.at("money"));
+    return error("demo_server 2 changes up from \"1\" or down to it, not " + old_vsn.to_yaml());
   }
 
  private:

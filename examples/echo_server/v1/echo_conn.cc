@@ -40,12 +40,6 @@ class EchoConn : public relup::Server {
     return cont();
   }
 
-  // Today's downgrade from 2 runs this version's code_change with
-  // !tuple [:down, "2"]: forget the line count.
-  Result<Term> code_change(const Term& old_vsn, const Term& state, const Term&) {
-    if (old_vsn == Term::tuple({Term::atom("down"), Term("2")})) return state.erase("lines");
-    return error("echo_conn 1 changes only down from \"2\", not " + old_vsn.to_yaml());
-  }
 };
 
 RELUP_MODULE(echo_conn, "1", EchoConn)

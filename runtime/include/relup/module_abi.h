@@ -224,12 +224,23 @@ struct ModuleCallbacks {
   Status (*handle_info)(ProcessContext& ctx, const Term& message, Term* state,
                         MessageOutcome* out) noexcept;
   // nullptr when the module has no code_change. old_vsn is the version string
-  // being upgraded from, or the tuple !tuple [:down, "VSN"] on a downgrade.
+  // being upgraded from (the new version's code_change runs), or the tuple
+  // !tuple [:down, "VSN"] on a downgrade to VSN (the code_change of the
+  // version being left runs: the newer one, as in OTP).
   Status (*code_change)(const Term& old_vsn, const Term& state, const Term& extra,
                         Term* new_state) noexcept;
   // Called when the process ends normally or by a stop outcome; may be nullptr.
   void (*terminate)(ProcessContext& ctx, const Term& reason, const Term& state) noexcept;
 };
+
+// code_change's old_vsn on a downgrade to `vsn`: !tuple [:down, "VSN"]
+// (OTP's {down, Vsn}), and the test for one.
+inline Term DownVsn(std::string_view vsn) {
+  return Term::tuple({Term::atom("down"), Term(std::string(vsn))});
+}
+inline bool IsDownVsn(const Term& old_vsn) {
+  return old_vsn.is_tuple() && old_vsn.size() == 2 && old_vsn[0].is_atom("down");
+}
 
 struct ModuleDescriptor {
   uint32_t magic;        // kModuleMagic

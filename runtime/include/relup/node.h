@@ -19,10 +19,14 @@
 //                (the message being handled finishes first; queued messages
 //                stay queued). Messages that arrive while suspended wait and
 //                are handled after resume, in order.
-//   change_code  only on a suspended process: calls the target version's
-//                code_change(old_vsn, state, extra); on success the process
-//                runs the target version with the new state; on error it keeps
-//                its old code and old state and the error is returned.
+//   change_code  only on a suspended process: calls code_change(old_vsn,
+//                state, extra) of the newer of the two versions, as OTP does:
+//                the target version's on an upgrade (old_vsn "FROM"), the
+//                running version's on a downgrade (old_vsn {down, TO}), so an
+//                old version never needs to know a layout that came after
+//                it. On success the process runs the target version with the
+//                new state; on error it keeps its old code and old state and
+//                the error is returned.
 //   switch_code  code-only change (no state transform) at the next boundary.
 #pragma once
 
@@ -141,7 +145,8 @@ class Node {
   Status suspend(const ProcessRef& target, Millis timeout = kDefaultTimeout);
   Status resume(const ProcessRef& target);
   // Moves a suspended process to `to_vsn` of `module` (empty: the current,
-  // i.e. newest loaded, version) through that version's code_change.
+  // i.e. newest loaded, version) through the target version's code_change,
+  // or, when old_vsn is {down, VSN} (IsDownVsn), the running version's.
   Status change_code(const ProcessRef& target, std::string_view module, const Term& old_vsn,
                      const Term& extra, std::string_view to_vsn = {});
   // Code-only change to `to_vsn` (empty: current) at the next message boundary

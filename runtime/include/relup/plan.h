@@ -82,10 +82,12 @@ struct SuspendStep {
   Millis timeout = kDefaultTimeout;
 };
 
-// Moves every (suspended) process running `module` to `to_vsn` through that
-// version's code_change(old_vsn, state, extra). Implies the code switch: there
-// is no separate load step inside an update segment. An error from any
-// code_change fails the plan (and rolls back).
+// Moves every (suspended) process running `module` to `to_vsn` through the
+// code_change(old_vsn, state, extra) of the newer version (OTP's rule): on
+// an upgrade to_vsn's, with old_vsn "FROM"; on a downgrade (down) that of
+// the version the process runs, with old_vsn !tuple [:down, "TO"]. Implies
+// the code switch: there is no separate load step inside an update segment.
+// An error from any code_change fails the plan (and rolls back).
 struct CodeChangeStep {
   std::string module;
   std::string from_vsn;  // the vsn left; empty if unknown at build time (the
@@ -94,10 +96,15 @@ struct CodeChangeStep {
   bool down = false;     // part of a down plan
   Term extra;            // appup `extra`, nil if none
 
-  // The old_vsn argument of code_change: from_vsn as a string on an upgrade,
-  // !tuple [:down, from_vsn] on a downgrade (OTP's {down, Vsn}). `running_vsn`
-  // stands in for an empty from_vsn.
-  Term old_vsn(std::string_view running_vsn = {}) const;
+  // The old_vsn argument of code_change: from_vsn as a string on an upgrade
+  // (`running_vsn` stands in for an empty one), DownVsn(to_vsn) on a
+  // downgrade (`target_vsn` stands in for an empty one).
+  Term old_vsn(std::string_view running_vsn = {}, std::string_view target_vsn = {}) const;
+  // The vsn whose code_change runs, for a process running `running_vsn`
+  // (to_vsn on an upgrade, the running one on a downgrade); "" if unknown.
+  std::string runs_vsn(std::string_view running_vsn = {}) const {
+    return down ? (from_vsn.empty() ? std::string(running_vsn) : from_vsn) : to_vsn;
+  }
 };
 
 // Resumes every process suspended by the matching suspend step.

@@ -29,8 +29,18 @@
 // logged and dropped. Without code_change the descriptor has none (a change of
 // code then needs no state transform: the builder plans a plain load_module).
 //
-// old_vsn in code_change is the version being upgraded from, as a string
-// ("1"), or !tuple [:down, "2"] on a downgrade from version "2".
+// code_change runs in the NEWER of the two versions, both ways, as OTP's
+// does for its default module type: only the newer version knows both state
+// layouts. Version 2's code_change is called
+//   - on the upgrade from 1 with old_vsn "1" and version 1's state; it
+//     returns version 2's state;
+//   - on the downgrade to 1 with old_vsn !tuple [:down, "1"] (DownVsn("1"),
+//     IsDownVsn tells it) and version 2's state; it returns version 1's
+//     state, and the process then runs version 1.
+// So version 1 needs no code_change for a downgrade from 2. A version
+// without a down clause can still be upgraded to, but a downgrade (or the
+// rollback of a process already on it) is then refused: its processes
+// change as one group that a failure restores from snapshots.
 //
 // Errors: return error("what went wrong and how to fix it") from any callback
 // that returns a Result, or throw. RELUP_MODULE's trampolines catch every

@@ -287,10 +287,9 @@ const UpgradePlan* FindPlan(const std::vector<UpgradePlan>& plans, std::string_v
 
 }  // namespace
 
-Term CodeChangeStep::old_vsn(std::string_view running_vsn) const {
-  std::string vsn = from_vsn.empty() ? std::string(running_vsn) : from_vsn;
-  if (!down) return Term(std::move(vsn));
-  return Term::tuple({Term::atom("down"), Term(std::move(vsn))});
+Term CodeChangeStep::old_vsn(std::string_view running_vsn, std::string_view target_vsn) const {
+  if (down) return DownVsn(to_vsn.empty() ? target_vsn : std::string_view(to_vsn));
+  return Term(from_vsn.empty() ? std::string(running_vsn) : from_vsn);
 }
 
 Term ApplyStep::request() const {
@@ -334,11 +333,18 @@ std::string DescribeStep(const PlanStep& step) {
           },
           [](const CodeChangeStep& s) {
             std::string from = s.from_vsn.empty() ? "(running vsn)" : s.from_vsn;
-            std::string old_vsn = s.from_vsn.empty() && !s.down ? std::string("the running vsn")
-                                                                : s.old_vsn("VSN").to_yaml();
+            std::string old_vsn;
+            if (s.down) {
+              old_vsn = s.old_vsn({}, "VSN").to_yaml();
+              if (s.to_vsn.empty()) old_vsn += " (VSN: its vsn in the target release)";
+            } else {
+              old_vsn = s.from_vsn.empty() ? std::string("the running vsn") : s.old_vsn().to_yaml();
+            }
+            std::string runs = s.down ? (s.from_vsn.empty() ? "the running version" : s.from_vsn)
+                                      : VsnOrTarget(s.to_vsn);
             return " " + s.module + " " + from + " -> " + VsnOrTarget(s.to_vsn) +
-                   (s.down ? " (down)" : "") + ", old_vsn " + old_vsn + ", extra " +
-                   s.extra.to_yaml();
+                   (s.down ? " (down)" : "") + ": " + s.module + " " + runs +
+                   "'s code_change runs, old_vsn " + old_vsn + ", extra " + s.extra.to_yaml();
           },
           [](const ResumeStep& s) { return " [" + JoinNames(s.modules) + "]"; },
           [](const LoadStep& s) {

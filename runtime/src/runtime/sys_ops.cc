@@ -114,19 +114,25 @@ Status Node::Impl::change_code(const ProcessRef& target, std::string_view module
     return Status::InvalidArgument("process " + describe(p) + " runs module '" + p->code->name() +
                                    "', not '" + std::string(module) + "'");
   }
-  auto code_change = to->callbacks().code_change;
+  // Whose code_change runs: the newer version's, as in OTP. Going up that
+  // is the version changed to; going down ({down, Vsn}) the version being
+  // left, which alone knows both layouts.
+  const ModuleVersion& runs = IsDownVsn(old_vsn) ? *p->code : *to;
+  auto code_change = runs.callbacks().code_change;
   if (code_change == nullptr) {
     return Status::FailedPrecondition(
-        "module " + to->name() + " " + to->vsn() +
+        "module " + runs.name() + " " + runs.vsn() +
         " has no code_change callback, so it cannot transform the state of " + describe(p) +
-        "; use switch_code for a code-only change");
+        " to " + to->vsn() + "; use switch_code for a code-only change");
   }
   Term new_state;
   Status s = code_change(old_vsn, p->state, extra, &new_state);
   if (!s.ok()) {
-    return Status::CallbackError(
-        "code_change of " + describe(p) + " to " + to->name() + " " + to->vsn() + " (old_vsn " +
-        old_vsn.to_yaml() + ") failed; the process keeps its old code and state: " + s.message());
+    return Status::CallbackError("code_change of " + runs.name() + " " + runs.vsn() + " on " +
+                                 describe(p) + ", taking it to " + to->vsn() + " (old_vsn " +
+                                 old_vsn.to_yaml() +
+                                 ") failed; the process keeps its old code and state: " +
+                                 s.message());
   }
   p->state = std::move(new_state);
   swap_code(p, std::move(to));

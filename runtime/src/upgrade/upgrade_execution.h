@@ -49,9 +49,9 @@ struct Change {
   const CodeChangeStep* step = nullptr;  // update only
   Term extra;
   // The way back for a process already resumed on to_vsn (update only; a
-  // code switch goes back by switching).
+  // code switch goes back by switching): the back plan has a code_change
+  // for the module. Its old_vsn is per process (Execution::BackOldVsn).
   bool can_go_back = false;
-  Term back_old_vsn;
   Term back_extra;
   uint32_t segment = 0;
   size_t moved = 0;  // processes now on to_vsn
@@ -113,6 +113,12 @@ class Execution {
   void MarkHeld();
   // The trial process (phases 1-2): started on first use.
   bool StartTrial();
+  // Whose code_change runs for p's update, both ways: the newer version
+  // (the one changed to on an upgrade, the one left on a downgrade).
+  const ModuleVersionPtr& Newer(const Proc& p) const;
+  // old_vsn of p's way back: DownVsn(the vsn p ran) after an upgrade, the
+  // vsn it was taken down to after a downgrade.
+  Term BackOldVsn(const Proc& p) const;
   // The trial's id for a loaded version, loading it there first if needed.
   uint32_t TrialLib(const ModuleVersionPtr& version);
   void OnTrialReply(const trial::TrialRequest& request, trial::TrialReply reply);
@@ -190,7 +196,8 @@ class Execution {
 
   std::unique_ptr<trial::TrialSession> trial_;
   std::unordered_map<const ModuleVersion*, uint32_t> trial_libs_;
-  std::map<std::pair<uint32_t, int64_t>, std::string> trial_prefixes_;  // (change, back lib)
+  // Check frames' prefixes by (change, version the process runs).
+  std::map<std::pair<uint32_t, const ModuleVersion*>, std::string> trial_prefixes_;
   trial::TrialReply load_reply_;  // of the last library load tried
   size_t precheck_failed_ = 0;
   const std::string* watched_module_ = nullptr;  // last module named in options_.watch

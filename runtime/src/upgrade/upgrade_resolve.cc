@@ -2,6 +2,7 @@
 // the affected processes and try every code_change on a copy of their state).
 // Nothing here pauses a process.
 #include <algorithm>
+#include <set>
 #include <variant>
 
 #include "upgrade/upgrade_execution.h"
@@ -110,7 +111,9 @@ bool Execution::AddChange(Change change, Segment& segment) {
                               " but no load_object_code step loads that version"));
     return false;
   }
-  if (change.update && change.to->callbacks().code_change == nullptr) {
+  // Going down, the version left runs code_change: checked per running
+  // version in the precheck.
+  if (change.update && !change.step->down && change.to->callbacks().code_change == nullptr) {
     Fail(nullptr, change.module, "load",
          Status::ModuleError(change.module + " version " + change.to_vsn +
                              " has no code_change, but the plan's update instruction needs one: "
@@ -128,7 +131,6 @@ bool Execution::AddChange(Change change, Segment& segment) {
       const auto* cc = std::get_if<CodeChangeStep>(&back);
       if (cc == nullptr || cc->module != change.module) continue;
       change.can_go_back = true;
-      change.back_old_vsn = cc->old_vsn(change.to_vsn);
       change.back_extra = cc->extra;
       break;
     }
@@ -231,7 +233,7 @@ void Execution::AddProc(Pid pid, uint32_t change, uint32_t segment, ModuleVersio
   p.change = change;
   p.segment = segment;
   if (change != kNoChange && changes_[change].update) {
-    p.old_vsn = changes_[change].step->old_vsn(from->vsn());
+    p.old_vsn = changes_[change].step->old_vsn(from->vsn(), changes_[change].to_vsn);
   }
   p.from = std::move(from);
   procs_.push_back(std::move(p));
@@ -263,6 +265,22 @@ bool Execution::Precheck() {
 
   size_t to_check = 0, checked = 0;
   for (const Proc& p : procs_) to_check += p.change != kNoChange && changes_[p.change].update;
+  // A downgrade runs the code_change of the version each process leaves.
+  std::set<const ModuleVersion*> lacking;
+  for (const Proc& p : procs_) {
+    if (p.change == kNoChange || !changes_[p.change].update) continue;
+    const ModuleVersionPtr& runs = Newer(p);
+    if (runs->callbacks().code_change != nullptr || !lacking.insert(runs.get()).second) continue;
+    const Change& c = changes_[p.change];
+    Fail(&p, c.module, "precheck",
+         Status::ModuleError(c.module + " " + runs->vsn() + " has no code_change, so it cannot " +
+                             "take the state of its processes down to " + c.to_vsn +
+                             " (going down, the newer version's code_change runs, with old_vsn " +
+                             p.old_vsn.to_yaml() + "): give " + c.module + " " + runs->vsn() +
+                             " a code_change with a down clause, or use load_module in the "
+                             "release's down appup"));
+  }
+  if (!lacking.empty()) return false;
   Tell(options_.check_progress, 0, to_check, true);
   // Each state is read here and its code_change tried in the trial process,
   // pipelined: the node reads the next states while the trial runs.
@@ -286,11 +304,12 @@ bool Execution::Precheck() {
       continue;
     }
     if (!StartTrial()) return false;
-    uint32_t to = TrialLib(c.to);
-    int64_t back = c.can_go_back ? static_cast<int64_t>(TrialLib(p.from)) : -1;
-    auto [prefix, fresh] = trial_prefixes_.try_emplace({p.change, back});
+    auto [prefix, fresh] = trial_prefixes_.try_emplace({p.change, p.from.get()});
     if (fresh) {
-      prefix->second = trial::CheckPrefix(to, back, c.extra, c.back_old_vsn, c.back_extra);
+      // The newer version's code_change runs both ways.
+      uint32_t lib = TrialLib(Newer(p));
+      int64_t back = c.can_go_back ? static_cast<int64_t>(lib) : -1;
+      prefix->second = trial::CheckPrefix(lib, back, c.extra, BackOldVsn(p), c.back_extra);
     }
     frame.clear();
     trial::AppendCheckFrame(prefix->second, p.old_vsn, *state, &frame);
@@ -336,8 +355,9 @@ bool Execution::StartTrial() {
       },
       [this](uint64_t tag) {  // only process checks leave `what` empty
         const Proc& p = procs_[tag];
-        return changes_[p.change].module + " " + changes_[p.change].to_vsn +
-               "'s code_change on a copy of the state of " + ProcessName(p.pid);
+        const Change& c = changes_[p.change];
+        return c.module + " " + Newer(p)->vsn() + "'s code_change (to " + c.to_vsn +
+               ") on a copy of the state of " + ProcessName(p.pid);
       });
   if (!session.ok()) {
     Fail("precheck", session.status());
@@ -347,11 +367,21 @@ bool Execution::StartTrial() {
   return true;
 }
 
+const ModuleVersionPtr& Execution::Newer(const Proc& p) const {
+  const Change& c = changes_[p.change];
+  return c.step != nullptr && c.step->down ? p.from : c.to;
+}
+
+Term Execution::BackOldVsn(const Proc& p) const {
+  const Change& c = changes_[p.change];
+  return c.step != nullptr && c.step->down ? Term(c.to_vsn) : DownVsn(p.from->vsn());
+}
+
 uint32_t Execution::TrialLib(const ModuleVersionPtr& version) {
   auto [it, fresh] = trial_libs_.try_emplace(version.get(), trial_->next_lib_id());
   if (fresh) {
     trial::TrialRequest req{
-        "loading " + version->name() + " " + version->vsn() + " (for its down code_change)",
+        "loading " + version->name() + " " + version->vsn() + " (for its code_change)",
         options_.trial_load_timeout, kOldLibTag};
     // An error here (the trial process is gone) shows at the next Send.
     (void)trial_->Send(trial::LoadFrame(version->loaded_path(), version->name()), std::move(req));
@@ -375,16 +405,17 @@ void Execution::OnTrialReply(const trial::TrialRequest& request, trial::TrialRep
   if (reply.verdict == trial::TrialVerdict::kFailed) {
     if (++precheck_failed_ <= kMaxPrecheckFailures) {
       Fail(&p, c.module, "precheck",
-           reply.status.WithContext(c.module + " " + c.to_vsn +
-                                    " code_change on a copy of its state"));
+           reply.status.WithContext(c.module + " " + Newer(p)->vsn() + "'s code_change (old_vsn " +
+                                    p.old_vsn.to_yaml() + ") on a copy of its state"));
     }
     return;
   }
-  // The way back must work on the upgraded state, or the module is held.
+  // The way back must work on the changed state, or the module is held.
   if (!c.can_go_back) return;
   c.can_go_back = false;
   report_.warnings.push_back(
-      "module " + c.module + " cannot be taken back by its down code_change (" +
+      "module " + c.module + " cannot be taken back to " + p.from->vsn() + " by " + c.module +
+      " " + Newer(p)->vsn() + "'s code_change with old_vsn " + BackOldVsn(p).to_yaml() + " (" +
       reply.status.message() + ", on " + ProcessName(p.pid) +
       "): its processes change as one group that a rollback restores from snapshots");
 }

@@ -414,7 +414,7 @@ void Execution::TakeBack(Proc& p) {
   }
   s = Watched(p, true, [&] {
     return c.update
-               ? node_.change_code(p.pid, c.module, c.back_old_vsn, c.back_extra, p.from->vsn())
+               ? node_.change_code(p.pid, c.module, BackOldVsn(p), c.back_extra, p.from->vsn())
                : node_.switch_code(p.pid, c.module, p.from->vsn());
   });
   p.phase = s.ok() ? Phase::kSuspended : Phase::kChanged;  // kChanged: still on the new code

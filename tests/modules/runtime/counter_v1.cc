@@ -4,7 +4,7 @@
 //   call {inc: K}           -> adds K, replies the new count
 //   call :get               -> the count;  call :vsn -> "1"
 //   cast {inc: K}           -> adds K
-//   code_change             only the downgrade !tuple [:down, "2"]: {total: N} -> {count: N}
+//   no code_change: version 2's takes a process both up and back down
 // Every callback refuses (throws) a state that is not version 1's, so v1 code
 // running on a v2 state can never go unnoticed.
 #include <stdexcept>
@@ -50,13 +50,6 @@ class Counter : public relup::Server {
         state.put("count", Term(static_cast<long long>(Count(state) + message.at("inc").as_int())));
   }
 
-  Result<Term> code_change(const Term& old_vsn, const Term& state, const Term&) {
-    if (old_vsn != Term::tuple({Term::atom("down"), "2"})) {
-      return error("rt_counter 1 is reached only by downgrading from 2, not from " +
-                   old_vsn.to_yaml());
-    }
-    return Term::map({{Term::atom("count"), state.at("total")}});
-  }
 };
 
 RELUP_MODULE(rt_counter, "1", Counter)

@@ -4,7 +4,8 @@
 //   code_change(old_vsn, state, extra)
 //       extra :throw        -> throws (a failing upgrade)
 //       old_vsn "1"         -> {count: N} becomes {total: N}
-//       anything else       -> error: only "1" is accepted
+//       old_vsn {down, "1"} -> {total: N} becomes {count: N} (the downgrade)
+//       anything else       -> error: only those two are accepted
 // Every callback refuses (throws) a state that is not version 2's, so v2 code
 // running before its code_change can never go unnoticed.
 #include <stdexcept>
@@ -52,8 +53,9 @@ class Counter : public relup::Server {
 
   Result<Term> code_change(const Term& old_vsn, const Term& state, const Term& extra) {
     if (extra.is_atom("throw")) throw std::runtime_error("code_change failed on purpose");
+    if (old_vsn == relup::DownVsn("1")) return Term::map({{Term::atom("count"), state.at("total")}});
     if (old_vsn != Term("1")) {
-      return error("rt_counter 2 upgrades only from \"1\", not from " + old_vsn.to_yaml());
+      return error("rt_counter 2 changes up from \"1\" or down to it, not " + old_vsn.to_yaml());
     }
     const Term* count = state.find("count");
     if (count == nullptr) {

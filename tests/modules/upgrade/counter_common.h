@@ -18,7 +18,8 @@
 // the appup's extra:
 //   state fail_on_upgrade: true     the upgrade's code_change fails
 //   state fail_on_downgrade: true   the down code_change fails
-//   extra {fail_id: I}              the upgrade fails for the process with id I
+//   extra {fail_id: I}              the upgrade (or, in a down entry's extra, the
+//                                   downgrade) fails for the process with id I
 //   extra {fail_id: I, fail_in_node: true}  ... only in the node, not in the
 //                                   trial process (relup-trial) where the
 //                                   precheck runs, so a test can pass the
@@ -92,6 +93,11 @@ inline Status DowngradeKnobs(const Term& state, const Term& extra) {
   if (extra.is_map()) {
     if (const Term* slow = extra.find("slow_ms")) {
       std::this_thread::sleep_for(std::chrono::milliseconds(slow->as_int()));
+    }
+    const Term* fail_id = extra.find("fail_id");
+    if (fail_id != nullptr && *fail_id == state.at("id")) {
+      return Status::CallbackError("extra fail_id " + fail_id->to_yaml() +
+                                   " asks this process to refuse the downgrade");
     }
   }
   if (Flag(state, "fail_on_downgrade")) {

@@ -1,4 +1,6 @@
-// counter version 2: {id, total}. Up from 1 (count -> total), down from 3.
+// counter version 2: {id, total}. Its code_change runs both ways with 1 (the
+// newer version's runs, as in OTP): up from "1" (count -> total) and down to
+// "1" (total -> count).
 #include "counter_common.h"
 
 namespace counter {
@@ -11,11 +13,11 @@ class CounterV2 : public Counter<kTotal> {
       RELUP_RETURN_IF_ERROR(UpgradeKnobs(state, extra));
       return Rename(state, "count", "total");
     }
-    if (old_vsn == Term::tuple({Term::atom("down"), "3"})) {
+    if (old_vsn == relup::DownVsn("1")) {
       RELUP_RETURN_IF_ERROR(DowngradeKnobs(state, extra));
-      return Rename(state, "sum", "total");
+      return Rename(state, "total", "count");
     }
-    return error("counter 2 upgrades from 1 or downgrades from 3, not " + old_vsn.to_yaml());
+    return error("counter 2 changes up from 1 or down to 1, not " + old_vsn.to_yaml());
   }
 };
 }  // namespace counter
