@@ -155,7 +155,8 @@ TEST_CASE(
   CHECK_THAT(report.status().message(), Catch::Contains("fail_on_upgrade"));
   CHECK_THAT(report.status().message(), Catch::Contains(pids[499].to_string()));
   CHECK(report.upgraded == 0);
-  // The first 499 had resumed on version 2 and were taken back by the down path.
+  // The first 499 had resumed on version 2 and were taken back by version
+  // 2's code_change with {down, "1"}: version 1 has no code_change at all.
   CHECK(report.pause.count >= 500);
   CheckRolledBackExactly(f, pids, load, 499);
 }
@@ -501,6 +502,102 @@ down:
       - {op: code_change, module: counter, from_vsn: "2", to_vsn: "1", down: true, extra: ~}
       - {op: resume, modules: [counter]}
 )";
+}
+
+TEST_CASE(
+    "A downgrade runs the code_change of the version being left: counter 2 takes 1,000 processes "
+    "down to 1, whose library has none, and a down code_change failing mid-way at the 500th takes "
+    "every one back to 2 with its exact state") {
+  UpgradeFixture f;
+  f.Load("counter", "1");
+  f.Install("counter", "2");
+  std::vector<Pid> pids = f.Spawn("counter", 1000);
+  PlanSet plans = Plans(CounterPlans({"counter"}));
+  Release r1 = MakeRelease("1", {{"counter", "1"}});
+  Release r2 = MakeRelease("2", {{"counter", "2"}});
+  REQUIRE(f.Run(plans.up[0], r2, &plans.down[0]).outcome == UpgradeOutcome::kOk);
+  CHECK(f.node().code_server().find("counter", "1") == nullptr);  // purged by the upgrade
+  for (size_t i = 0; i < pids.size(); i += 100) {
+    REQUIRE(f.node().call(pids[i], Map("{add: " + std::to_string(i) + "}")).ok());
+  }
+
+  SECTION("the downgrade goes through") {
+    UpgradeReport report = f.Run(plans.down[0], r1, &plans.up[0], {}, /*downgrade=*/true);
+    INFO(report.status().ToString());
+    REQUIRE(report.outcome == UpgradeOutcome::kOk);
+    CHECK(report.downgrade);
+    CHECK(AllRun(f.node(), pids, "counter", "1"));
+    CHECK(f.node().code_server().find("counter", "1")->callbacks().code_change == nullptr);
+    CHECK(f.State(pids[300]) == Map("{id: 300, count: 300}"));
+    CHECK(f.State(pids[301]) == Map("{id: 301, count: 0}"));
+  }
+
+  SECTION("a down code_change failing at the 500th takes every process back to 2") {
+    CastLoad load(f.node(), pids);
+    load.WaitFor(2000);
+    ExecuteOptions options;
+    options.progress = [&f, victim = pids[499], armed = false](size_t done, size_t) mutable {
+      if (done == 0 && !armed) {
+        armed = true;
+        REQUIRE(f.node().call(victim, Map("{set: fail_on_downgrade, to: true}")).ok());
+      }
+    };
+    UpgradeReport report = f.Run(plans.down[0], r1, &plans.up[0], options, /*downgrade=*/true);
+    load.Stop();
+    INFO(report.status().ToString());
+    REQUIRE(report.outcome == UpgradeOutcome::kRolledBack);
+    REQUIRE_FALSE(report.failures.empty());
+    CHECK(report.failures[0].pid == pids[499]);
+    CHECK(report.failures[0].step == "code_change");
+    CHECK_THAT(report.status().message(), Catch::Contains("code_change of counter 2"));
+    CHECK_THAT(report.status().message(), Catch::Contains("fail_on_downgrade"));
+    // The 499 already resumed on 1 came back up through counter 2's
+    // code_change from "1"; the rest were restored from their snapshots.
+    CHECK(AllRun(f.node(), pids, "counter", "2"));
+    for (size_t i = 0; i < pids.size(); ++i) {
+      int64_t added = i % 100 == 0 ? static_cast<int64_t>(i) : 0;
+      std::string expected = "{id: " + std::to_string(i) +
+                             ", total: " + std::to_string(added + load.sent(i)) +
+                             (i == 499 ? ", fail_on_downgrade: true}" : "}");
+      INFO("process " << i);
+      CHECK(f.Get(pids[i]) == Map(expected));
+    }
+  }
+}
+
+TEST_CASE(
+    "A newer version whose code_change refuses {down, OLD} refuses the downgrade in the precheck, "
+    "naming the module, both versions and the fix, and nothing changes") {
+  UpgradeFixture f;
+  f.Load("counter", "3");
+  f.Install("counter", "1");
+  std::vector<Pid> pids = f.Spawn("counter", 3);
+  // A down plan straight from 3 to 1: counter 3's code_change knows only 2.
+  PlanSet plans = Plans(R"(format: 1
+release: test
+vsn: "3"
+down:
+  - to: "1"
+    steps:
+      - {op: load_object_code, modules: [{module: counter, vsn: "1"}]}
+      - {op: point_of_no_return}
+      - {op: suspend, modules: [counter], timeout: 5000}
+      - {op: code_change, module: counter, from_vsn: "3", to_vsn: "1", down: true, extra: ~}
+      - {op: resume, modules: [counter]}
+)");
+  Release r1 = MakeRelease("1", {{"counter", "1"}});
+  UpgradeReport report = f.Run(plans.down[0], r1, nullptr, {}, /*downgrade=*/true);
+  INFO(report.status().ToString());
+  REQUIRE(report.outcome == UpgradeOutcome::kRefused);
+  CHECK(report.failures[0].step == "precheck");
+  std::string why = report.status().message();
+  CHECK_THAT(why, Catch::Contains("counter 3's code_change (old_vsn !tuple [:down, \"1\"])"));
+  CHECK_THAT(why, Catch::Contains("changes up from 2 or down to 2"));
+  CHECK_THAT(why, Catch::Contains("fix: give counter 3's code_change a clause for old_vsn"));
+  CHECK_THAT(why, Catch::Contains("or go down one release at a time"));
+  CHECK(AllRun(f.node(), pids, "counter", "3"));
+  CHECK(f.State(pids[1]) == Map("{id: 1, sum: 0}"));
+  CHECK(f.node().code_server().find("counter", "1") == nullptr);
 }
 
 TEST_CASE(

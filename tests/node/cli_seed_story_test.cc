@@ -87,6 +87,31 @@ TEST_CASE("the seed story runs by relup apply: demo 1 to demo 2 with the money k
   CHECK(root.node_pid() == -1);
 }
 
+// demo_server 1 is written as the seed's, with no code_change.
+TEST_CASE("the seed story goes back down by relup downgrade: v2's code_change restores money",
+          "[cli][seed]") {
+  NodeRoot root;
+  root.start(DemoTarball(1));
+  const std::string& r = root.path();
+  AddMoneyOnDemo1(r);
+  REQUIRE(Relup({"apply", DemoTarball(2), "--root", r}).exit_code == 0);
+  REQUIRE(Relup({"call", "--root", r, "blackode", "{add: 100000}"}).exit_code == 0);
+
+  RunResult explain = Relup({"explain", DemoTarball(2), "--to", "1"});
+  INFO(explain.both());
+  CHECK(Contains(explain.out, "demo_server 2's code_change runs, old_vsn !tuple [:down, VSN]"));
+
+  RunResult down = Relup({"downgrade", "1", "--root", r});
+  INFO(down.both());
+  REQUIRE(down.exit_code == 0);
+  CHECK(Contains(down.out, "demo_server 2 -> 1 (update, 1 process)"));
+  CHECK(Trimmed(Relup({"state", "--root", r, "blackode"}).out) ==
+        "{money: 160000, name: blackode}");
+  CHECK(Trimmed(Relup({"call", "--root", r, "blackode", "{add: 1}"}).out) ==
+        "\"1 added to blackode \"");
+  CHECK(Contains(Relup({"status", "--root", r}).out, "release:   demo 1"));
+}
+
 TEST_CASE("a message cast while a process is suspended is handled after resume", "[cli][seed]") {
   NodeRoot root;
   root.start(DemoTarball(1));

@@ -1,4 +1,5 @@
-// counter 2: counts resets, so its code_change migrates the state from 1.
+// counter 2: counts resets, so its code_change migrates the state from 1,
+// and back down to 1 (the newer version's code_change runs both ways).
 #include "relup/server.h"
 
 using relup::CallOutcome;
@@ -25,8 +26,9 @@ class Counter : public relup::Server {
 
   // Runs once per process during the upgrade, while it is suspended.
   Result<Term> code_change(const Term& old_vsn, const Term& state, const Term& extra) {
-    if (old_vsn == Term("1")) return state.put("resets", 0);
-    return error("counter 2 upgrades only from \"1\", not from " + old_vsn.to_yaml());
+    if (old_vsn == Term("1")) return state.put("resets", 0);            // up from 1
+    if (old_vsn == relup::DownVsn("1")) return state.erase("resets");  // down to 1
+    return error("counter 2 changes up from \"1\" or down to it, not " + old_vsn.to_yaml());
   }
 };
 

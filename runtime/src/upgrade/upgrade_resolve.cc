@@ -404,9 +404,18 @@ void Execution::OnTrialReply(const trial::TrialRequest& request, trial::TrialRep
   Change& c = changes_[p.change];
   if (reply.verdict == trial::TrialVerdict::kFailed) {
     if (++precheck_failed_ <= kMaxPrecheckFailures) {
-      Fail(&p, c.module, "precheck",
-           reply.status.WithContext(c.module + " " + Newer(p)->vsn() + "'s code_change (old_vsn " +
-                                    p.old_vsn.to_yaml() + ") on a copy of its state"));
+      const std::string runs = c.module + " " + Newer(p)->vsn();
+      Status why = reply.status.WithContext(runs + "'s code_change (old_vsn " +
+                                            p.old_vsn.to_yaml() + ") on a copy of its state");
+      if (c.step->down) {
+        // Going down it is the newer version that must know the way.
+        why = Status::FromCode(why.code(),
+                               why.message() + "; fix: give " + runs +
+                                   "'s code_change a clause for old_vsn " + p.old_vsn.to_yaml() +
+                                   " that returns " + c.module + " " + c.to_vsn +
+                                   "'s state, or go down one release at a time");
+      }
+      Fail(&p, c.module, "precheck", why);
     }
     return;
   }
