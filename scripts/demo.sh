@@ -66,6 +66,9 @@ mkdir -p dist
 run build release-specs/demo-1.yaml -o dist/demo-1.tar.gz
 run build release-specs/demo-2.yaml -o dist/demo-2.tar.gz
 
+say "The CI gate: a scratch node applies 2, goes back down to 1 and up again; every state must round-trip."
+run check dist/demo-1.tar.gz dist/demo-2.tar.gz
+
 export RELUP_ROOT="$root"
 say "Start a node on release 1: it starts blackode with {name: blackode, money: 30000}."
 printf '\n$ export RELUP_ROOT=%s\n' "$root"

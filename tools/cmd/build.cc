@@ -1,9 +1,13 @@
-// relup build SPEC -o OUT.tar.gz [--from OLD] [--lib-dir DIR]...: a release
+// relup build SPEC -o OUT.tar.gz [--from OLD] [--lib-dir DIR]...
+//   [--check-from OLD.tar.gz]: a release
 // spec to a release tarball (tools/builder/builder.h). Every error is printed
 // with file:line:column and a fix; on any error nothing is written.
 #include <cstdio>
+#include <filesystem>
 
 #include "cmd/build_common.h"
+#include "cmd/check_output.h"
+#include "cmd/node_client_util.h"
 #include "command.h"
 
 namespace relup::cli {
@@ -13,6 +17,7 @@ CommandRunner Setup(CLI::App& sub) {
   struct Args {
     build::BuildOptions options;
     std::string out;
+    std::string check_from;
     bool quiet = false;
   };
   auto args = std::make_shared<Args>();
@@ -24,6 +29,10 @@ CommandRunner Setup(CLI::App& sub) {
                  "entries the spec does not write for its version");
   AddLibDirOption(sub, &args->options.search);
   sub.add_flag("-q,--quiet", args->quiet, "print nothing on success");
+  sub.add_option("--check-from", args->check_from,
+                 "then run `relup check OLD.tar.gz` against the tarball just built: a "
+                 "scratch node applies it, goes back down and up again, and every state "
+                 "must round-trip (the exit status is relup check's)");
   return [args] {
     AddDefaultLibraryDirs(&args->options.search);
     build::Diagnostics diags;
@@ -48,7 +57,16 @@ CommandRunner Setup(CLI::App& sub) {
           out->release.processes.size(), out->release.processes.size() == 1 ? "y" : "ies",
           versions(out->plans.up).c_str(), versions(out->plans.down).c_str());
     }
-    return static_cast<int>(kExitOk);
+    if (args->check_from.empty()) return static_cast<int>(kExitOk);
+    check::CheckOptions check;
+    std::error_code ec;
+    check.old_tarball = std::filesystem::absolute(args->check_from, ec).lexically_normal();
+    check.new_tarball = std::filesystem::absolute(args->out, ec).lexically_normal();
+    if (!std::filesystem::is_regular_file(check.old_tarball, ec)) {
+      return UsageError("build", Status::InvalidArgument("--check-from: tarball " +
+                                                         args->check_from + " not found"));
+    }
+    return RunCheck(check, /*json=*/false);
   };
 }
 
