@@ -87,7 +87,19 @@ void PlansToYaml(std::string& out, std::string_view key, std::string_view vsn_ke
     out += "  - " + std::string(vsn_key) + ": " + format::Quote(plan.vsn) + "\n";
     out += std::string("    generated: ") + (plan.generated ? "true" : "false") + "\n";
     out += plan.steps.empty() ? "    steps: []\n" : "    steps:\n";
-    for (const auto& step : plan.steps) out += "      - " + StepToYaml(step) + "\n";
+    for (const auto& step : plan.steps) {
+      out += "      - " + StepToYaml(step);
+      // Whose code_change runs, for the reader of a compiled plan: the newer
+      // version's, both ways (plan.h). A comment: readers ignore it.
+      if (const auto* cc = std::get_if<CodeChangeStep>(&step)) {
+        std::string runs = cc->runs_vsn();
+        out += "  # runs " + cc->module + " " +
+               (runs.empty() ? std::string(cc->down ? "(the running vsn)" : "(the target vsn)")
+                             : runs) +
+               "'s code_change";
+      }
+      out += "\n";
+    }
   }
 }
 
