@@ -334,3 +334,51 @@ TEST_CASE("a client reading the node's own output parses handles back (ParseHand
   CHECK_FALSE(Term::parse("!timer x", ParseHandles::kAllow).ok());
   CHECK_FALSE(Term::parse("!pid nope", ParseHandles::kAllow).ok());
 }
+
+TEST_CASE("set, remove and find_mut change a map in place, and a copy held elsewhere keeps its value") {
+  Term db = Term::map({});
+  for (int i = 0; i < 1000; ++i) db.set(Term("k" + std::to_string(i)), Term(i));
+  CHECK(db.size() == 1000);
+  CHECK(db.at(Term("k500")) == Term(500));
+  // Sorted as put() keeps it: set is exactly put, in place.
+  Term by_put = Term::map({});
+  for (int i = 0; i < 1000; ++i) by_put = by_put.put(Term("k" + std::to_string(i)), Term(i));
+  CHECK(db == by_put);
+
+  Term snapshot = db;  // a rollback's snapshot, say
+  db.set(Term("k1"), Term("changed"));
+  CHECK(db.remove(Term("k2")));
+  CHECK_FALSE(db.remove(Term("k2")));
+  CHECK(db.at(Term("k1")) == Term("changed"));
+  CHECK(db.find(Term("k2")) == nullptr);
+  CHECK(snapshot.at(Term("k1")) == Term(1));  // untouched
+  CHECK(snapshot.at(Term("k2")) == Term(2));
+  CHECK(snapshot == by_put);
+}
+
+TEST_CASE("find_mut unshares a nested value, so a change deep inside a state is copy-on-write too") {
+  Term state = Term::map({{Term::atom("db"), Term::map({{Term("a"), Term(1)}})},
+                          {Term::atom("n"), Term(0)}});
+  Term before = state;
+  Term* db = state.find_mut("db");
+  REQUIRE(db != nullptr);
+  db->set(Term("b"), Term(2));
+  CHECK(state.at("db") == Term::map({{Term("a"), Term(1)}, {Term("b"), Term(2)}}));
+  CHECK(before.at("db") == Term::map({{Term("a"), Term(1)}}));
+  CHECK(state.find_mut("absent") == nullptr);
+  CHECK(state.find_mut("no_such_atom_anywhere_xyz") == nullptr);
+  Term list = Term::list({1, 2});
+  Term kept = list;
+  list.mutable_elements().push_back(Term(3));
+  CHECK(list == Term::list({1, 2, 3}));
+  CHECK(kept == Term::list({1, 2}));
+  Term scalar(5);
+  CHECK_THROWS_AS(scalar.set(Term("a"), Term(1)), relup::BadTermAccess);
+  CHECK_THROWS_AS(scalar.mutable_elements(), relup::BadTermAccess);
+}
+
+TEST_CASE("set with a key taken from the map itself") {
+  Term m = Term::map({{Term("a"), Term(1)}});
+  m.set(m.entries()[0].first, Term(2));
+  CHECK(m == Term::map({{Term("a"), Term(2)}}));
+}

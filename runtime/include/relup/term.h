@@ -193,6 +193,28 @@ class Term {
   Term erase(std::string_view atom_key) const;
   Term erase(const char* atom_key) const { return erase(std::string_view(atom_key)); }
 
+  // In-place updates, for a state too big for put() to copy on every change
+  // (a keyspace of a million entries, a long list). They change this Term
+  // only, copy-on-write: a body shared with another Term (a snapshot a
+  // rollback holds, a state being read elsewhere) is copied first, so every
+  // other holder keeps the value it had. So `t.set(k, v)` means exactly
+  // `t = t.put(k, v)`, in O(log n) for a key that exists (O(n) moves of
+  // entries for a new one) instead of a copy of the map. Like any change of
+  // a Term object, not while another thread reads that same object (a
+  // process's state is its own callback's).
+  void set(const Term& key, Term value);          // map
+  void set(std::string_view atom_key, Term value);
+  void set(const char* atom_key, Term value) { set(std::string_view(atom_key), std::move(value)); }
+  bool remove(const Term& key);                   // map; true if the key was there
+  // The value under key, unshared so that it may be changed in place in turn
+  // (state.find_mut("db")->set(k, v)); nullptr if absent. Map only.
+  Term* find_mut(const Term& key);
+  Term* find_mut(std::string_view atom_key);
+  Term* find_mut(const char* atom_key) { return find_mut(std::string_view(atom_key)); }
+  // The elements of a tuple or list, unshared, to change in place (push,
+  // erase, assign). Tuple or list only.
+  std::vector<Term>& mutable_elements();
+
   // Total order and exact equality, as described above.
   friend bool operator==(const Term& a, const Term& b);
   friend std::strong_ordering operator<=>(const Term& a, const Term& b);
@@ -211,6 +233,7 @@ class Term {
 
  private:
   void release() noexcept;
+  void unshare();  // gives this Term a body of its own, copying it if shared
 
   Type type_;
   union {

@@ -334,6 +334,77 @@ Term Term::put(const Term& key, Term value) const {
   return t;
 }
 
+void Term::unshare() {
+  if (!HasBody(type_) || body_->refs.load(std::memory_order_acquire) == 1) return;
+  detail::TermBody* own = nullptr;
+  switch (type_) {
+    case Type::kString:
+    case Type::kBinary:
+      own = new BytesBody(static_cast<const BytesBody*>(body_)->value);
+      break;
+    case Type::kTuple:
+    case Type::kList:
+      own = new SeqBody(static_cast<const SeqBody*>(body_)->value);
+      break;
+    case Type::kMap:
+      own = new MapBody(static_cast<const MapBody*>(body_)->value);
+      break;
+    default:
+      return;
+  }
+  release();  // another holder keeps the old body
+  body_ = own;
+}
+
+void Term::set(const Term& key, Term value) {
+  if (type_ != Type::kMap) ThrowTypeMismatch("map", *this);
+  Term k = key;  // it may be an entry of this very map
+  unshare();
+  std::vector<TermPair>& es = static_cast<MapBody*>(body_)->value;
+  auto [i, found] = Locate(es, k);
+  if (found) {
+    es[i].second = std::move(value);
+  } else {
+    es.emplace(es.begin() + static_cast<ptrdiff_t>(i), std::move(k), std::move(value));
+  }
+}
+
+void Term::set(std::string_view atom_key, Term value) { set(atom(atom_key), std::move(value)); }
+
+bool Term::remove(const Term& key) {
+  if (type_ != Type::kMap) ThrowTypeMismatch("map", *this);
+  auto [i, found] = Locate(entries(), key);
+  if (!found) return false;
+  unshare();
+  std::vector<TermPair>& es = static_cast<MapBody*>(body_)->value;
+  es.erase(es.begin() + static_cast<ptrdiff_t>(i));
+  return true;
+}
+
+Term* Term::find_mut(const Term& key) {
+  if (type_ != Type::kMap) return nullptr;
+  auto [i, found] = Locate(entries(), key);
+  if (!found) return nullptr;
+  unshare();
+  return &static_cast<MapBody*>(body_)->value[i].second;
+}
+
+Term* Term::find_mut(std::string_view atom_key) {
+  if (type_ != Type::kMap) return nullptr;
+  const detail::AtomEntry* entry = detail::FindAtom(atom_key);
+  if (entry == nullptr) return nullptr;  // no such atom: no such key
+  Term key;
+  key.type_ = Type::kAtom;
+  key.atom_ = entry;
+  return find_mut(key);
+}
+
+std::vector<Term>& Term::mutable_elements() {
+  if (type_ != Type::kTuple && type_ != Type::kList) ThrowTypeMismatch("tuple or list", *this);
+  unshare();
+  return static_cast<SeqBody*>(body_)->value;
+}
+
 Term Term::put(std::string_view atom_key, Term value) const {
   return put(atom(atom_key), std::move(value));
 }
