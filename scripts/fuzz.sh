@@ -15,7 +15,7 @@ shift || true
 targets=("$@")
 ((${#targets[@]})) ||
   targets=(term_parse_fuzz term_binary_fuzz spec_fuzz release_files_fuzz tarball_fuzz
-           control_frame_fuzz)
+           control_frame_fuzz resp_fuzz)
 
 # clang and libFuzzer's runtime, installed by setup.sh's installer with the rest.
 RELUP_EXTRA_PACKAGES="clang libclang-rt-14-dev" ./scripts/setup.sh >/dev/null
