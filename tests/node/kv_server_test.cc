@@ -8,6 +8,7 @@
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "cli_harness.h"
 
@@ -15,7 +16,7 @@ namespace relup::test {
 namespace {
 
 // release-specs/kv-N.yaml on any free port, built with this build's modules.
-std::string KvTarball(const std::string& dir, int n) {
+std::string KvTarball(const std::string& dir, int n, const std::string& first_lib_dir = "") {
   std::ifstream in(std::string(RELUP_SOURCE_DIR) + "/release-specs/kv-" + std::to_string(n) +
                    ".yaml");
   std::stringstream text;
@@ -24,8 +25,12 @@ std::string KvTarball(const std::string& dir, int n) {
   REQUIRE(spec != text.str());
   std::string spec_path = dir + "/kv-" + std::to_string(n) + ".yaml";
   std::ofstream(spec_path) << spec;
-  std::string out = dir + "/kv-" + std::to_string(n) + ".tar.gz";
-  RunResult r = Relup({"build", spec_path, "-o", out, "--lib-dir", RELUP_MODULE_DIR, "--quiet"});
+  std::string out = dir + "/kv-" + std::to_string(n) + (first_lib_dir.empty() ? "" : "-alt") +
+                    ".tar.gz";
+  std::vector<std::string> args{"build", spec_path, "-o", out, "--quiet"};
+  if (!first_lib_dir.empty()) args.insert(args.end(), {"--lib-dir", first_lib_dir});
+  args.insert(args.end(), {"--lib-dir", RELUP_MODULE_DIR});
+  RunResult r = Relup(args);
   INFO(r.both());
   REQUIRE(r.exit_code == 0);
   return out;
@@ -50,6 +55,71 @@ std::string Sh(const std::string& cmd) {
   ::pclose(p);
   return out;
 }
+
+constexpr int kKeys = 10000;
+
+// key:000000000042 -> v42, the way redis-benchmark names its keys (-r).
+std::string Key(int i) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "key:%012d", i);
+  return buf;
+}
+
+// Loads kKeys keys with redis-cli --pipe.
+void Preload(const std::string& dir, const std::string& port) {
+  std::string path = dir + "/preload.resp";
+  {
+    std::ofstream out(path, std::ios::binary);
+    for (int i = 0; i < kKeys; ++i) {
+      std::string k = Key(i), v = "v" + std::to_string(i);
+      out << "*3\r\n$3\r\nSET\r\n$" << k.size() << "\r\n" << k << "\r\n$" << v.size()
+          << "\r\n" << v << "\r\n";
+    }
+  }
+  std::string out = Sh("redis-cli -p " + port + " --pipe < " + path + " 2>&1");
+  INFO(out);
+  REQUIRE(Contains(out, "errors: 0, replies: " + std::to_string(kKeys)));
+}
+
+// Every preloaded key reads back its value (one redis-cli, one GET a line).
+void CheckPreloaded(const std::string& dir, const std::string& port) {
+  std::string path = dir + "/gets.txt";
+  {
+    std::ofstream out(path);
+    for (int i = 0; i < kKeys; ++i) out << "GET " << Key(i) << "\n";
+  }
+  std::string got = Sh("redis-cli -p " + port + " < " + path);
+  std::string want;
+  for (int i = 0; i < kKeys; ++i) want += "v" + std::to_string(i) + "\n";
+  CHECK(got.size() == want.size());
+  CHECK(got == want);
+}
+
+// Two redis-benchmark runs side by side, 25 clients each, for a few
+// seconds: GETs over the preloaded keys, SETs over keys of their own.
+struct Load {
+  std::string reads, writes;
+  std::thread a, b;
+  explicit Load(const std::string& port) {
+    std::string base = "redis-benchmark -p " + port + " -c 25 -n 60000 -r " +
+                       std::to_string(kKeys) + " ";
+    a = std::thread([this, base] { reads = Sh(base + "get key:__rand_int__ 2>&1"); });
+    b = std::thread([this, base] { writes = Sh(base + "set other:__rand_int__ xxx 2>&1"); });
+  }
+  void Wait() {
+    a.join();
+    b.join();
+  }
+  // Finished every request, with no error reply and no client disconnected.
+  static void Check(const std::string& out) {
+    std::string text = out;
+    for (char& c : text) c = c == '\r' ? '\n' : c;
+    INFO(text.substr(text.size() > 2000 ? text.size() - 2000 : 0));
+    CHECK(Contains(text, "60000 requests completed"));
+    CHECK_FALSE(Contains(text, "rror"));
+    CHECK_FALSE(Contains(text, "closed"));
+  }
+};
 
 }  // namespace
 
@@ -91,6 +161,67 @@ TEST_CASE("redis-cli talks to kv_server 1: strings, counters, lists, errors Redi
       "; printf \"SET k1 v1\\r\\nGET k1\\r\\nPING\\r\\n*2\\r\\n\\$3\\r\\nGET\\r\\n\\$2\\r\\nk\" >&3; "
       "sleep 0.2; printf \"1\\r\\n\" >&3; timeout 2 head -c 28 <&3'");
   CHECK(raw == "+OK\r\n$2\r\nv1\r\n+PONG\r\n$2\r\nv1\r\n");
+}
+
+TEST_CASE(
+    "kv_server goes to 2, back to 1 and to 2 again under redis-benchmark: no error, no client "
+    "dropped, every key kept",
+    "[cli][kv]") {
+  NodeRoot root;
+  std::string dist = root.file("dist");
+  std::filesystem::create_directories(dist);
+  std::string kv1 = KvTarball(dist, 1), kv2 = KvTarball(dist, 2);
+  root.start(kv1);
+  std::string port = Port(root.path());
+  Preload(dist, port);
+
+  Load load(port);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  RunResult up = Relup({"apply", kv2, "--root", root.path()});
+  RunResult down = Relup({"downgrade", "1", "--root", root.path()});
+  RunResult again = Relup({"apply", kv2, "--root", root.path()});
+  load.Wait();
+  INFO(up.both() + down.both() + again.both());
+  CHECK(up.exit_code == 0);
+  CHECK(down.exit_code == 0);
+  CHECK(again.exit_code == 0);
+  CHECK(Contains(up.out, "kv_shard 1 -> 2 (update, 8 processes)"));
+  Load::Check(load.reads);
+  Load::Check(load.writes);
+  CheckPreloaded(dist, port);
+
+  std::string cli = "redis-cli -p " + port + " ";
+  CHECK(Sh(cli + "set session token ex 100") == "OK\n");
+  std::string ttl = Sh(cli + "ttl session");
+  CHECK((ttl == "100\n" || ttl == "99\n"));
+  CHECK(Sh(cli + "ttl " + Key(1)) == "-1\n");
+}
+
+TEST_CASE(
+    "a kv_server 2 whose code_change fails on one shard rolls back under the same load: no "
+    "error, no client dropped, every key kept",
+    "[cli][kv]") {
+  NodeRoot root;
+  std::string dist = root.file("dist");
+  std::filesystem::create_directories(dist);
+  std::string kv1 = KvTarball(dist, 1);
+  std::string failing = KvTarball(dist, 2, std::string(RELUP_TEST_MODULE_DIR) + "/kv");
+  root.start(kv1);
+  std::string port = Port(root.path());
+  Preload(dist, port);
+  REQUIRE(Sh("redis-cli -p " + port + " set kv:fail 1") == "OK\n");
+
+  Load load(port);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  RunResult up = Relup({"apply", failing, "--root", root.path()});
+  load.Wait();
+  INFO(up.both());
+  CHECK(up.exit_code == 4);  // rolled back
+  CHECK(Contains(up.both(), "refuses the upgrade (a test)"));
+  Load::Check(load.reads);
+  Load::Check(load.writes);
+  CheckPreloaded(dist, port);
+  CHECK(Contains(Relup({"status", "--root", root.path()}).out, "release:   kv 1"));
 }
 
 }  // namespace relup::test
