@@ -51,7 +51,7 @@ void PrintText(const check::CheckReport& r) {
                     std::to_string(m.round_trip), std::to_string(m.up_twice)});
   }
   PrintTable(mods);
-  for (const std::string& n : r.notes) PrintLine("note: " + n);
+  for (const std::string& note : r.notes) PrintLine("note: " + note);
   if (r.problems.empty()) {
     PrintLine("check passed: every state came back after up and down, and up twice gave the "
               "same states as up once");
