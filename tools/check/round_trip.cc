@@ -358,8 +358,6 @@ Result<CheckReport> RunRoundTrip(const CheckOptions& options) {
     c.new_vsn = n != nullptr ? n->vsn : "(removed)";
   }
   const std::set<std::string> stopped_up = StoppedNames(new_side.plans.find_up(report.old_vsn));
-  const std::set<std::string> stopped_down =
-      StoppedNames(new_side.plans.find_down(report.old_vsn));
   auto problem = [&report](const Seen& s, std::string what, std::vector<std::string> diff = {},
                            std::string legend = {}) {
     report.problems.push_back({Who(s), std::move(what), std::move(diff), std::move(legend)});
@@ -415,7 +413,6 @@ Result<CheckReport> RunRoundTrip(const CheckOptions& options) {
               DiffTerms(after[1]->state, after[3]->state), "- after one up, + after up again");
     }
   }
-  (void)stopped_down;
   for (auto& [name, c] : modules) report.modules.push_back(c);
   if (!report.problems.empty()) report.verdict = Verdict::kDiffers;
   return report;

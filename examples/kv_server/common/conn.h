@@ -63,10 +63,8 @@ inline size_t ShardOf(std::string_view key, size_t shards) {
 
 inline std::string ShardName(size_t i) { return "kv_shard_" + std::to_string(i + 1); }
 
-inline std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-  return s;
-}
+using resp::Lower;
+using resp::Upper;
 
 // A shard's result as RESP.
 inline void Encode(std::string& out, const Term& r) {
@@ -147,7 +145,6 @@ class Conn {
   template <class Self>
   static Result<MessageOutcome> Run(Self& self, Term& state) {
     for (;;) {
-      std::string out;
       std::vector<std::vector<Term>> ops(static_cast<size_t>(state.at("shards").as_int()));
       std::vector<Term> plan;
       bool close = false;
@@ -175,7 +172,7 @@ class Conn {
       }
       if (close) state.set("closing", Term(true));
       if (plan.empty()) {
-        if (close) return Finish(self, state, "");
+        if (close) return Finish(self, state);
         if (Status s = self.ctx().tcp_activate(state.at("socket")); !s.ok()) return s;
         return self.cont();
       }
@@ -195,7 +192,7 @@ class Conn {
       }
       // Nothing went to a shard: answer now and go on with what is buffered.
       if (Status written = Write(self, state); !written.ok()) return written;
-      if (state.at("closing").as_bool()) return Finish(self, state, "");
+      if (state.at("closing").as_bool()) return Finish(self, state);
     }
   }
 
@@ -209,8 +206,7 @@ class Conn {
   // A step of the plan: !tuple [:ready, RESP] or !tuple [JOIN, [[SHARD, INDEX]...]].
   static Term Plan(std::vector<std::string>& args, std::vector<std::vector<Term>>& ops,
                    bool* close) {
-    std::string name = args[0];
-    for (char& ch : name) ch = static_cast<char>(ch >= 'a' && ch <= 'z' ? ch - 32 : ch);
+    std::string name = Upper(args[0]);
     const CommandSpec* spec = Find(name);
     if (spec == nullptr) {
       std::string msg = "ERR unknown command '" + args[0] + "', with args beginning with: ";
@@ -318,7 +314,7 @@ class Conn {
     waiting->remove(id);
     if (waiting->size() > 0) return self.cont();
     if (Status written = Write(self, state); !written.ok()) return written;
-    if (state.at("closing").as_bool()) return Finish(self, state, "");
+    if (state.at("closing").as_bool()) return Finish(self, state);
     return Run(self, state);  // what is buffered, then read on
   }
 
@@ -385,7 +381,7 @@ class Conn {
   }
 
   template <class Self>
-  static Result<MessageOutcome> Finish(Self& self, Term& state, std::string_view) {
+  static Result<MessageOutcome> Finish(Self& self, Term& state) {
     (void)self.ctx().tcp_close(state.at("socket"));
     return self.stop(Term::atom("normal"));
   }

@@ -131,6 +131,16 @@ inline Command ParseCommand(std::string_view buf) {
   return c;
 }
 
+// Command names and flags are case-insensitive (ASCII).
+inline std::string Upper(std::string s) {
+  for (char& c : s) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c);
+  return s;
+}
+inline std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  return s;
+}
+
 // --- Replies ---
 inline void Simple(std::string& out, std::string_view s) { (out += '+').append(s) += "\r\n"; }
 inline void Error(std::string& out, std::string_view s) { (out += '-').append(s) += "\r\n"; }

@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 
+#include "kv_server/common/resp.h"
 #include "relup/server.h"
 
 namespace kv {
@@ -54,7 +55,7 @@ class Store1 {
   static Term Set(Term& db, const Term& op) {
     bool nx = false, xx = false;
     for (size_t i = 3; i < op.size(); ++i) {
-      std::string flag = Upper(Arg(op, i));
+      std::string flag = resp::Upper(Arg(op, i));
       if (flag == "NX") {
         nx = true;
       } else if (flag == "XX") {
@@ -144,11 +145,6 @@ class Store1 {
     std::vector<Term> out;
     for (int64_t i = start; i <= stop; ++i) out.push_back((*list)[static_cast<size_t>(i)]);
     return Term::list(std::move(out));
-  }
-
-  static std::string Upper(std::string s) {
-    for (char& c : s) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c);
-    return s;
   }
 
   // One op of version 1; nullopt-like nil tuple when the name is unknown.

@@ -71,7 +71,7 @@ class Store2 {
     bool nx = false, xx = false, keep = false;
     int64_t at = 0;
     for (size_t i = 3; i < op.size(); ++i) {
-      std::string flag = Store1::Upper(Arg(op, i));
+      std::string flag = resp::Upper(Arg(op, i));
       if (flag == "NX") {
         nx = true;
       } else if (flag == "XX") {
