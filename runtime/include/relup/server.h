@@ -302,18 +302,18 @@ Status InitTrampoline(ProcessContext& ctx, const Term& args, Term* state) noexce
   });
 }
 
-// Callbacks work on a copy of the state and commit it only on success, so a
-// failing callback leaves the last good state (for terminate and the log).
+// Callbacks change the process's own state in place: no copy is taken, so
+// Term::set / remove / find_mut on a large state cost O(log n), not a copy of
+// it (a copy here made every SET of examples/kv_server copy its shard's
+// keyspace). A callback that fails ends the process and its state is
+// dropped, so a half-changed state is never seen by anyone.
 template <class M>
 Status HandleCallTrampoline(ProcessContext& ctx, const Term& request, const From& from, Term* state,
                             CallOutcome* out) noexcept {
   ContextScope scope(&ctx);
   return Guard("handle_call", [&]() -> Status {
     if constexpr (HasHandleCall<M>) {
-      Term next = *state;
-      RELUP_RETURN_IF_ERROR(Store(Instance<M>().handle_call(request, from, next), out));
-      *state = std::move(next);
-      return Status();
+      return Store(Instance<M>().handle_call(request, from, *state), out);
     } else {
       return Status::CallbackError("this module has no handle_call, so it cannot answer " +
                                    request.to_yaml());
@@ -323,15 +323,13 @@ Status HandleCallTrampoline(ProcessContext& ctx, const Term& request, const From
 
 template <class M, class Body>
 Status RunMessageCallback(Body&& body, Term* state, MessageOutcome* out) {
-  Term next = *state;
-  if constexpr (std::is_void_v<decltype(body(next))>) {
-    body(next);
+  if constexpr (std::is_void_v<decltype(body(*state))>) {
+    body(*state);
     *out = MessageOutcome{};
+    return Status();
   } else {
-    RELUP_RETURN_IF_ERROR(Store(body(next), out));
+    return Store(body(*state), out);
   }
-  *state = std::move(next);
-  return Status();
 }
 
 template <class M>
