@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""Merges the benchmark rows of both systems into one table (tests/bench/run.sh).
+"""Merges the benchmark rows of relup and its peers into one table (tests/bench/run.sh).
 
     report.py ROWS [--out FILE.json] [--reps R]
 
 ROWS holds one JSON object per line, {"bench", "system", "n", "metric",
-"value", "unit"}, as printed by relup_bench and otp/run_otp.sh. Prints a
-Markdown table: both figures, their ratio (relup / otp) and relup's target
-from issue 5, marked met or MISSED; then the machine it ran on. With --out,
-writes every row as one JSON list.
+"value", "unit"}, as printed by relup_bench, otp/run_otp.sh and
+kv/kv_bench.py. A row's system is "relup" or its peer in that benchmark:
+"otp" (Erlang/OTP) or "redis" (redis-server). Prints a Markdown table: both
+figures, their ratio (relup / peer) and relup's target from issues 5 and 12,
+marked met or MISSED; then the machine it ran on. With --out, writes every
+row as one JSON list.
 """
 import argparse
 import json
@@ -17,11 +19,14 @@ import subprocess
 import sys
 
 ORDER = ["upgrade_rolling", "upgrade_bulk", "apply_end_to_end", "request_reply",
-         "idle_process", "build", "timer_set_fire", "timers_pending", "tcp_echo"]
+         "idle_process", "build", "timer_set_fire", "timers_pending", "tcp_echo",
+         "kv_steady", "kv_upgrade"]
+PEERS = {"otp": "OTP", "redis": "redis-server"}
 
 # (bench, n or None for every n, metric, kind, bound, text)
 #   kind "le"/"lt"/"eq": relup's figure against bound;
-#   "le_otp"/"ge_otp": relup's figure against bound x OTP's figure in this run.
+#   "le_peer"/"ge_peer": relup's figure against bound x the peer's figure in
+#   this run (OTP's or redis-server's).
 TARGETS = [
     ("upgrade_rolling", 100000, "total_ms", "le_otp", 0.25, "<= 1/4 of OTP"),
     ("upgrade_rolling", 100000, "pause_p99_us", "le", 10, "<= 10 us"),
@@ -37,6 +42,12 @@ TARGETS = [
     ("request_reply", None, "per_sec", "ge_otp", 2, ">= 2x OTP"),
     ("idle_process", None, "bytes_per_process", "le", 1024, "<= 1 KB"),
     ("tcp_echo", None, "per_sec", "ge_otp", 2, ">= 2x OTP"),
+    ("kv_steady", None, "set_per_sec", "ge_peer", 0.8, ">= 0.8x redis-server"),
+    ("kv_steady", None, "get_per_sec", "ge_peer", 0.8, ">= 0.8x redis-server"),
+    ("kv_upgrade", None, "errors", "eq", 0, "= 0"),
+    ("kv_upgrade", None, "dropped", "eq", 0, "= 0"),
+    ("kv_upgrade", None, "keys_lost", "eq", 0, "= 0"),
+    ("kv_upgrade", None, "window_max_ms", "le", 10, "<= 10 ms"),
 ]
 
 
@@ -69,17 +80,18 @@ def target_for(bench, n, metric):
     return None
 
 
-def judge(target, n, relup, otp):
+def judge(target, n, relup, peer):
     """(text shown in the target column, 'met' / 'MISSED' / '')."""
     _, _, _, kind, bound, text = target
     if relup is None:
         return text, "no figure"
-    if kind in ("le_otp", "ge_otp"):
-        if otp is None:
-            return text, "no OTP figure"
-        limit = bound * otp
-        ok = relup <= limit if kind == "le_otp" else relup >= limit
-        return f"{text} ({'<=' if kind == 'le_otp' else '>='} {fmt(limit)})", "met" if ok else "MISSED"
+    kind = kind.replace("_otp", "_peer")
+    if kind in ("le_peer", "ge_peer"):
+        if peer is None:
+            return text, "no peer figure"
+        limit = bound * peer
+        ok = relup <= limit if kind == "le_peer" else relup >= limit
+        return f"{text} ({'<=' if kind == 'le_peer' else '>='} {fmt(limit)})", "met" if ok else "MISSED"
     if kind == "eq_n":
         return text, "met" if relup == n else "MISSED"
     ok = {"le": relup <= bound, "lt": relup < bound, "eq": relup == bound}[kind]
@@ -105,6 +117,12 @@ def machine():
     except (OSError, subprocess.SubprocessError):
         otp = "unknown"
     try:
+        redis = subprocess.run(["redis-server", "--version"], capture_output=True, text=True,
+                               timeout=10).stdout.split()
+        redis = next((w[2:] for w in redis if w.startswith("v=")), "unknown")
+    except (OSError, subprocess.SubprocessError):
+        redis = "not installed"
+    try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                                 text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
@@ -116,7 +134,7 @@ def machine():
     except (OSError, ValueError, IndexError):
         mem = "unknown RAM"
     return (f"{os.cpu_count()} cores ({cpu}), {mem}, Linux {platform.release()}, "
-            f"OTP {otp}, relup {commit}")
+            f"OTP {otp}, redis-server {redis}, relup {commit}")
 
 
 def main():
@@ -128,35 +146,39 @@ def main():
     args = ap.parse_args()
     rows = load_rows(args.rows)
 
-    table = {}  # (bench, n, metric) -> {"relup": v, "otp": v, "unit": u}
+    table = {}  # (bench, n, metric) -> {"relup": v, "peer": v, "peer_name": s, "unit": u}
     for r in rows:
         key = (r["bench"], r["n"], r["metric"])
         entry = table.setdefault(key, {"unit": r["unit"]})
-        entry[r["system"]] = r["value"]
+        if r["system"] == "relup":
+            entry["relup"] = r["value"]
+        else:
+            entry["peer"] = r["value"]
+            entry["peer_name"] = PEERS.get(r["system"], r["system"])
 
     def sort_key(key):
         bench, n, _ = key
         return (ORDER.index(bench) if bench in ORDER else len(ORDER), bench, n)
 
     keys = sorted(table, key=sort_key)  # stable: metrics keep their printed order
-    lines = ["| bench | n | metric | relup | OTP | relup/OTP | relup target | |",
-             "|---|--:|---|--:|--:|--:|---|---|"]
+    lines = ["| bench | n | metric | relup | peer | peer figure | relup/peer | relup target | |",
+             "|---|--:|---|--:|---|--:|--:|---|---|"]
     missed = []
     for key in keys:
         bench, n, metric = key
         e = table[key]
-        relup, otp = e.get("relup"), e.get("otp")
+        relup, peer = e.get("relup"), e.get("peer")
         ratio = "—"
-        if relup is not None and otp not in (None, 0):
-            ratio = f"{relup / otp:.3g}"
+        if relup is not None and peer not in (None, 0):
+            ratio = f"{relup / peer:.3g}"
         target, verdict = "", ""
         t = target_for(bench, n, metric)
         if t is not None:
-            target, verdict = judge(t, n, relup, otp)
+            target, verdict = judge(t, n, relup, peer)
             if verdict != "met":
                 missed.append(f"{bench} n={n} {metric}: {fmt(relup)} {e['unit']}, target {target}")
-        lines.append(f"| {bench} | {n:,} | {metric} ({e['unit']}) | {fmt(relup)} | {fmt(otp)} | "
-                     f"{ratio} | {target} | {verdict} |")
+        lines.append(f"| {bench} | {n:,} | {metric} ({e['unit']}) | {fmt(relup)} | "
+                     f"{e.get('peer_name', '—')} | {fmt(peer)} | {ratio} | {target} | {verdict} |")
     print()
     print("\n".join(lines))
     print()
@@ -164,7 +186,7 @@ def main():
     if reps and args.reps_1m:
         reps += f" ({args.reps_1m} at n = 1,000,000)"
     reps += "; " if reps else ""
-    print(f"Machine: {machine()}. ({reps}relup/OTP < 1 is better for relup except per_sec.)")
+    print(f"Machine: {machine()}. ({reps}relup/peer < 1 is better for relup except per_sec.)")
     if missed:
         print("\nTargets missed:")
         for m in missed:

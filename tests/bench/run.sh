@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# relup against Erlang/OTP, measured side by side in one run (issue 5).
+# relup against Erlang/OTP and redis-server, measured side by side in one run
+# (issues 5 and 12).
 #
 #   tests/bench/run.sh [--quick] [--out FILE.json] [BENCH...]
 #
@@ -11,13 +12,13 @@
 # repetitions: REPS (default 3) at N = 100,000, REPS_1M (default 1) at
 # 1,000,000, where one OTP rolling upgrade alone takes minutes.
 #
-#   --quick         N = 100,000 (about 5 minutes on 2 cores once built)
-#   (default)       N = 100,000 and 1,000,000 (about 13 minutes once built)
+#   --quick         N = 100,000 (about 8 minutes on 2 cores once built)
+#   (default)       N = 100,000 and 1,000,000 (about 16 minutes once built)
 #   --out FILE      also write every figure as a JSON list of rows
 #                   {"bench", "system", "n", "metric", "value", "unit"}
 #   BENCH...        only these (upgrade_rolling upgrade_bulk request_reply
 #                   idle_process apply_end_to_end build timer_set_fire
-#                   timers_pending tcp_echo)
+#                   timers_pending tcp_echo kv_steady kv_upgrade)
 #
 # Sizes that do not follow N: build packages 50 modules; timer_set_fire
 # chains 5,000 timers (OTP's 0 ms timer waits for its next 1 ms tick, so
@@ -26,6 +27,11 @@
 # load generator relup_echo_load (tests/bench/load/) against relup's
 # example echo server and against an OTP echo server written the same way
 # (otp/bench_tcp_echo.erl). These three take about a minute together.
+# kv_steady and kv_upgrade compare the example kv_server with Debian's
+# redis-server (installed here with redis-tools), 50 clients each, REPS
+# times: the same redis-benchmark command against both, and what clients see
+# through `relup apply` kv-1 -> kv-2 against what they see through a
+# redis-server restart (kv/kv_bench.py; about 3 minutes together).
 # Exit status: 0 when every benchmark ran (targets missed or not), 1 when one
 # failed to run, 2 on bad usage.
 set -euo pipefail
@@ -34,7 +40,7 @@ repo="$(cd "$here/../.." && pwd)"
 cd "$repo"
 
 all=(upgrade_rolling upgrade_bulk request_reply idle_process apply_end_to_end build
-     timer_set_fire timers_pending tcp_echo)
+     timer_set_fire timers_pending tcp_echo kv_steady kv_upgrade)
 quick=0
 out=""
 benches=()
@@ -78,6 +84,14 @@ if ! command -v erl >/dev/null || ! command -v erlc >/dev/null; then
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends erlang-base
 fi
 command -v python3 >/dev/null || { say "python3 is needed for the report"; exit 1; }
+if [[ " ${benches[*]} " == *" kv_"* ]] && ! command -v redis-server >/dev/null; then
+  say "installing redis-server (the kv benchmarks' peer)"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends redis-server redis-tools
+fi
 
 build_dir="${RELUP_BUILD_DIR:-build-release}"
 say "building relup (Release) into $build_dir"
@@ -87,6 +101,7 @@ RELUP_BUILD_TYPE=Release RELUP_BUILD_DIR="$build_dir" RELUP_BUILD_TARGETS="$targ
   ./scripts/setup.sh >&2
 bench_bin="$build_dir/bin/relup_bench"
 echo_load="$(cd "$build_dir" && pwd)/bin/relup_echo_load"  # built with relup_bench
+kv_load="$(cd "$build_dir" && pwd)/bin/relup_kv_load"      # so are this and kv_server
 say "built in $((SECONDS - started)) s"
 
 # --- the benchmarks ---------------------------------------------------------
@@ -107,6 +122,13 @@ run() {  # SYSTEM BENCH N COMMAND...
 }
 
 for bench in "${benches[@]}"; do
+  if [[ "$bench" == kv_* ]]; then
+    # One run measures both servers, one after the other, each repetition.
+    run "relup and redis" "$bench" 50 python3 "$here/kv/kv_bench.py" "$bench" \
+      --relup "$build_dir/bin/relup" --lib-dir "$build_dir/modules" --kv-load "$kv_load" \
+      --reps "$reps"
+    continue
+  fi
   bench_sizes=("${sizes[@]}")
   # 2 clients to 100,000 servers (and n = 1) is the request_reply shape; the
   # build benchmark's size is its 50 modules, on both sides (relup build
