@@ -66,6 +66,21 @@ inline std::string ShardName(size_t i) { return "kv_shard_" + std::to_string(i +
 using resp::Lower;
 using resp::Upper;
 
+// The atoms of the state and the messages, interned once: a key given as
+// text is looked up in the atom table on every use.
+struct Keys {
+  Term socket = Term::atom("socket"), shards = Term::atom("shards"),
+       pending = Term::atom("pending"), plan = Term::atom("plan"),
+       waiting = Term::atom("waiting"), results = Term::atom("results"),
+       closing = Term::atom("closing"), ops = Term::atom("ops"), serve = Term::atom("serve"),
+       data = Term::atom("data"), reply = Term::atom("reply"), value = Term::atom("value"),
+       error = Term::atom("error"), ready = Term::atom("ready");
+};
+inline const Keys& K() {
+  static const Keys keys;
+  return keys;
+}
+
 // A shard's result as RESP.
 inline void Encode(std::string& out, const Term& r) {
   switch (r.type()) {
@@ -115,17 +130,17 @@ class Conn {
 
   template <class Self>
   static Result<MessageOutcome> Info(Self& self, const Term& msg, Term& state) {
-    if (const Term* sock = msg.find("serve")) {
-      state.set("socket", *sock);
+    if (const Term* sock = msg.find(K().serve)) {
+      state.set(K().socket, *sock);
       if (Status s = self.ctx().tcp_activate(*sock); !s.ok()) return s;
       return self.cont();
     }
-    if (const Term* data = msg.find("data")) {
-      Term* pending = state.find_mut("pending");
+    if (const Term* data = msg.find(K().data)) {
+      Term* pending = state.find_mut(K().pending);
       *pending = Term::binary(pending->as_binary() + data->as_binary());
       return Run(self, state);
     }
-    if (const Term* id = msg.find("reply")) return Answered(self, *id, msg, state);
+    if (const Term* id = msg.find(K().reply)) return Answered(self, *id, msg, state);
     if (msg.contains("tcp_closed") || msg.contains("tcp_error")) {
       return self.stop(Term::atom("normal"));
     }
@@ -145,12 +160,12 @@ class Conn {
   template <class Self>
   static Result<MessageOutcome> Run(Self& self, Term& state) {
     for (;;) {
-      std::vector<std::vector<Term>> ops(static_cast<size_t>(state.at("shards").as_int()));
+      std::vector<std::vector<Term>> ops(static_cast<size_t>(state.at(K().shards).as_int()));
       std::vector<Term> plan;
       bool close = false;
       size_t used = 0;
       {
-        const std::string& buf = state.at("pending").as_binary();
+        const std::string& buf = state.at(K().pending).as_binary();
         std::string_view rest(buf);
         while (plan.size() < kMaxBatch && !close) {
           resp::Command c = resp::ParseCommand(rest);
@@ -167,32 +182,32 @@ class Conn {
         }
       }
       if (used > 0) {
-        const std::string& buf = state.at("pending").as_binary();
-        state.set("pending", Term::binary(buf.substr(used)));
+        const std::string& buf = state.at(K().pending).as_binary();
+        state.set(K().pending, Term::binary(buf.substr(used)));
       }
-      if (close) state.set("closing", Term(true));
+      if (close) state.set(K().closing, Term(true));
       if (plan.empty()) {
         if (close) return Finish(self, state);
-        if (Status s = self.ctx().tcp_activate(state.at("socket")); !s.ok()) return s;
+        if (Status s = self.ctx().tcp_activate(state.at(K().socket)); !s.ok()) return s;
         return self.cont();
       }
       Term waiting = Term::map({});
       for (size_t shard = 0; shard < ops.size(); ++shard) {
         if (ops[shard].empty()) continue;
         auto id = self.ctx().send_request(
-            ShardName(shard), Term::map({{Term::atom("ops"), Term::list(std::move(ops[shard]))}}));
+            ShardName(shard), Term::map({{K().ops, Term::list(std::move(ops[shard]))}}));
         if (!id.ok()) return id.status();
         waiting.set(Term(*id), Term(static_cast<long long>(shard)));
       }
-      state.set("plan", Term::list(std::move(plan)));
+      state.set(K().plan, Term::list(std::move(plan)));
       if (waiting.size() > 0) {
-        state.set("waiting", std::move(waiting));
-        state.set("results", Term::map({}));
+        state.set(K().waiting, std::move(waiting));
+        state.set(K().results, Term::map({}));
         return self.cont();
       }
       // Nothing went to a shard: answer now and go on with what is buffered.
       if (Status written = Write(self, state); !written.ok()) return written;
-      if (state.at("closing").as_bool()) return Finish(self, state);
+      if (state.at(K().closing).as_bool()) return Finish(self, state);
     }
   }
 
@@ -200,7 +215,7 @@ class Conn {
   static Term Ready(F&& encode) {
     std::string o;
     encode(o);
-    return Term::tuple({Term::atom("ready"), Term::binary(std::move(o))});
+    return Term::tuple({K().ready, Term::binary(std::move(o))});
   }
 
   // A step of the plan: !tuple [:ready, RESP] or !tuple [JOIN, [[SHARD, INDEX]...]].
@@ -305,16 +320,17 @@ class Conn {
   template <class Self>
   static Result<MessageOutcome> Answered(Self& self, const Term& id, const Term& msg,
                                          Term& state) {
-    Term* waiting = state.find_mut("waiting");
+    Term* waiting = state.find_mut(K().waiting);
     const Term* shard = waiting->find(id);
     if (shard == nullptr) return self.cont();  // not ours (a batch of a closed socket)
-    Term value = msg.contains("value") ? msg.at("value") : Term();
-    if (msg.contains("error")) value = Term();  // the shard failed: every op of it errors
-    state.find_mut("results")->set(*shard, std::move(value));
+    const Term* answer = msg.find(K().value);
+    Term value = answer != nullptr ? *answer : Term();
+    if (msg.find(K().error) != nullptr) value = Term();  // the shard failed: every op of it errors
+    state.find_mut(K().results)->set(*shard, std::move(value));
     waiting->remove(id);
     if (waiting->size() > 0) return self.cont();
     if (Status written = Write(self, state); !written.ok()) return written;
-    if (state.at("closing").as_bool()) return Finish(self, state);
+    if (state.at(K().closing).as_bool()) return Finish(self, state);
     return Run(self, state);  // what is buffered, then read on
   }
 
@@ -322,7 +338,7 @@ class Conn {
   template <class Self>
   static Status Write(Self& self, Term& state) {
     std::string out;
-    const Term& results = state.at("results");
+    const Term& results = state.at(K().results);
     auto result = [&](const Term& ref) -> Term {
       const Term* list = results.find(ref[0]);
       if (list == nullptr || !list->is_list() || static_cast<size_t>(ref[1].as_int()) >= list->size()) {
@@ -331,7 +347,7 @@ class Conn {
       }
       return (*list)[static_cast<size_t>(ref[1].as_int())];
     };
-    for (const Term& step : state.at("plan").elements()) {
+    for (const Term& step : state.at(K().plan).elements()) {
       if (step[0].is_atom("ready")) {
         out += step[1].as_binary();
         continue;
@@ -374,15 +390,15 @@ class Conn {
         }
       }
     }
-    state.set("plan", Term::list({}));
-    state.set("results", Term::map({}));
+    state.set(K().plan, Term::list({}));
+    state.set(K().results, Term::map({}));
     if (out.empty()) return Status::Ok();
-    return self.ctx().tcp_send(state.at("socket"), out);
+    return self.ctx().tcp_send(state.at(K().socket), out);
   }
 
   template <class Self>
   static Result<MessageOutcome> Finish(Self& self, Term& state) {
-    (void)self.ctx().tcp_close(state.at("socket"));
+    (void)self.ctx().tcp_close(state.at(K().socket));
     return self.stop(Term::atom("normal"));
   }
 };

@@ -65,8 +65,10 @@ class Store1 {
       }
     }
     if (nx && xx) return Syntax();
-    bool exists = db.find(op[1]) != nullptr;
-    if ((nx && exists) || (xx && !exists)) return Term();
+    if (nx || xx) {  // one lookup of the keyspace for a plain SET, not two
+      bool exists = db.find(op[1]) != nullptr;
+      if ((nx && exists) || (xx && !exists)) return Term();
+    }
     db.set(op[1], op[2]);
     return Term::atom("OK");
   }
