@@ -183,7 +183,7 @@ def main():
     print("\n".join(lines))
     print()
     reps = f"medians of {args.reps} runs" if args.reps else ""
-    if reps and args.reps_1m:
+    if reps and args.reps_1m and any(r["n"] >= 1000000 for r in rows):
         reps += f" ({args.reps_1m} at n = 1,000,000)"
     reps += "; " if reps else ""
     print(f"Machine: {machine()}. ({reps}relup/peer < 1 is better for relup except per_sec.)")
