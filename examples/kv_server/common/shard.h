@@ -2,7 +2,8 @@
 // Shared by kv_shard's versions (each compiles its own copy).
 //
 // State: {id: N, db: {KEY: VALUE}}. Version 1's VALUE is a binary (a string)
-// or a list of binaries (a list). The db map is changed in place
+// or a list (kv_server/common/list.h: !tuple [FRONT, BACK], two lists of
+// binaries, for O(1) pushes and pops at both ends). The db map is changed in place
 // (Term::set/remove: copy-on-write), so a SET costs O(log n), not a copy of
 // the keyspace.
 //
@@ -10,7 +11,7 @@
 // per op, in order. An op is the list of a command's arguments as the
 // client sent them, the command name first, uppercased, for ONE key (the
 // connection splits MGET, MSET, DEL and EXISTS into one op per key). Results
-// are terms the connection encodes as RESP (kv_server/common/reply.h):
+// are terms the connection encodes as RESP (Encode in kv_server/common/conn.h):
 //   nil -> null bulk, binary -> bulk, int -> integer, atom -> simple string,
 //   list -> array, !tuple [:error, TEXT] -> error.
 #pragma once
@@ -19,6 +20,7 @@
 #include <string>
 #include <string_view>
 
+#include "kv_server/common/list.h"
 #include "kv_server/common/resp.h"
 #include "relup/server.h"
 
@@ -92,60 +94,53 @@ class Store1 {
 
   // LPUSH / RPUSH key value...
   static Term Push(Term& db, const Term& op, bool left) {
-    Term* list = db.find_mut(op[1]);
-    if (list == nullptr) {
-      db.set(op[1], Term::list({}));
-      list = db.find_mut(op[1]);
-    } else if (!list->is_list()) {
+    Term* v = db.find_mut(op[1]);
+    if (v == nullptr) {
+      db.set(op[1], list::Make());
+      v = db.find_mut(op[1]);
+    } else if (!list::Is(*v)) {
       return WrongType();
     }
-    std::vector<Term>& items = list->mutable_elements();
     for (size_t i = 2; i < op.size(); ++i) {
       if (left) {
-        items.insert(items.begin(), op[i]);
+        list::PushFront(*v, op[i]);
       } else {
-        items.push_back(op[i]);
+        list::PushBack(*v, op[i]);
       }
     }
-    return Term(static_cast<long long>(items.size()));
+    return Term(static_cast<long long>(list::Size(*v)));
   }
 
   // LPOP / RPOP key
   static Term Pop(Term& db, const Term& op, bool left) {
-    Term* list = db.find_mut(op[1]);
-    if (list == nullptr) return Term();
-    if (!list->is_list()) return WrongType();
-    std::vector<Term>& items = list->mutable_elements();
-    Term out = left ? items.front() : items.back();
-    if (left) {
-      items.erase(items.begin());
-    } else {
-      items.pop_back();
-    }
-    if (items.empty()) db.remove(op[1]);
+    Term* v = db.find_mut(op[1]);
+    if (v == nullptr) return Term();
+    if (!list::Is(*v)) return WrongType();
+    Term out = list::Pop(*v, left);
+    if (list::Size(*v) == 0) db.remove(op[1]);
     return out;
   }
 
   static Term Len(Term& db, const Term& op) {
-    const Term* list = db.find(op[1]);
-    if (list == nullptr) return Term(0);
-    if (!list->is_list()) return WrongType();
-    return Term(static_cast<long long>(list->size()));
+    const Term* v = db.find(op[1]);
+    if (v == nullptr) return Term(0);
+    if (!list::Is(*v)) return WrongType();
+    return Term(static_cast<long long>(list::Size(*v)));
   }
 
   // LRANGE key start stop (negative indices count from the end)
   static Term Range(Term& db, const Term& op) {
     int64_t start = 0, stop = 0;
     if (!ParseInt(Arg(op, 2), &start) || !ParseInt(Arg(op, 3), &stop)) return NotInteger();
-    const Term* list = db.find(op[1]);
-    if (list == nullptr) return Term::list({});
-    if (!list->is_list()) return WrongType();
-    auto n = static_cast<int64_t>(list->size());
+    const Term* v = db.find(op[1]);
+    if (v == nullptr) return Term::list({});
+    if (!list::Is(*v)) return WrongType();
+    auto n = static_cast<int64_t>(list::Size(*v));
     if (start < 0) start = std::max<int64_t>(n + start, 0);
     if (stop < 0) stop = n + stop;
     stop = std::min(stop, n - 1);
     std::vector<Term> out;
-    for (int64_t i = start; i <= stop; ++i) out.push_back((*list)[static_cast<size_t>(i)]);
+    for (int64_t i = start; i <= stop; ++i) out.push_back(list::At(*v, static_cast<size_t>(i)));
     return Term::list(std::move(out));
   }
 

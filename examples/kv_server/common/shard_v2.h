@@ -1,7 +1,7 @@
 // kv_shard version 2's keyspace: every value carries metadata.
 //
 //   db: {KEY: !tuple [VALUE, EXPIRES_AT, TYPE]}
-//     VALUE       a binary (TYPE :string) or a list of binaries (TYPE :list)
+//     VALUE       a binary (TYPE :string) or a list (TYPE :list, kv_server/common/list.h)
 //     EXPIRES_AT  Unix time in ms when the key expires, 0 for never
 //
 // A key past its time is gone: every read checks (lazy expiry), and a timer
@@ -33,7 +33,7 @@ class Store2 {
   };
 
   static Term Entry(Term value, int64_t expires_at) {
-    Term type = Term::atom(value.is_list() ? "list" : "string");
+    Term type = Term::atom(list::Is(value) ? "list" : "string");
     return Term::tuple({std::move(value), Term(static_cast<long long>(expires_at)), std::move(type)});
   }
 
@@ -131,11 +131,13 @@ class Store2 {
   }
 
   // Everything else: version 1's command on a plain view of the entry, and
-  // the result written back with the entry's time kept.
+  // the result written back with the entry's time kept. The value is moved
+  // out of its entry, not copied: a list op then changes it in place.
   static Term Plain(Space s, const Term& op, int64_t now) {
     const Term* e = Live(s, op[1], now);
     int64_t at = e != nullptr ? (*e)[1].as_int() : 0;
-    Term one = e != nullptr ? Term::map({{op[1], (*e)[0]}}) : Term::map({});
+    Term one = Term::map({});
+    if (e != nullptr) one.set(op[1], std::move(s.db.find_mut(op[1])->mutable_elements()[0]));
     Term result = Store1::Run(one, op);
     if (const Term* v = one.find(op[1])) {
       Put(s, op[1], *v, at);

@@ -1,5 +1,5 @@
 // kv_shard, version 1: one slice of the keyspace (kv_server/common/shard.h).
-// State {id: N, db: {KEY: VALUE}}, VALUE a binary or a list of binaries.
+// State {id: N, db: {KEY: VALUE}}, VALUE a binary or a list (common/list.h).
 #include "kv_server/common/shard.h"
 
 class KvShard : public relup::Server {
