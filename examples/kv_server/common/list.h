@@ -14,6 +14,7 @@
 #pragma once
 
 #include <algorithm>
+#include <iterator>
 #include <vector>
 
 #include "relup/term.h"
@@ -44,14 +45,16 @@ namespace detail {
 // the empty `to`, reversed: `to`'s end is then the end the caller pops.
 inline void Refill(std::vector<Term>& to, std::vector<Term>& from) {
   size_t k = (from.size() + 1) / 2;
-  to.assign(std::make_reverse_iterator(from.begin() + static_cast<std::ptrdiff_t>(k)),
-            std::make_reverse_iterator(from.begin()));
+  auto mid = from.begin() + static_cast<std::ptrdiff_t>(k);
+  to.assign(std::make_move_iterator(std::make_reverse_iterator(mid)),
+            std::make_move_iterator(std::make_reverse_iterator(from.begin())));
   from.erase(from.begin(), from.begin() + static_cast<std::ptrdiff_t>(k));
 }
 }  // namespace detail
 
-// Takes the first (front) or last element; Size(v) > 0.
+// Takes the first (front) or last element; nil if the list is empty.
 inline Term Pop(Term& v, bool front) {
+  if (Size(v) == 0) return Term();
   std::vector<Term>& sides = v.mutable_elements();
   std::vector<Term>& mine = sides[front ? 0 : 1].mutable_elements();
   if (mine.empty()) detail::Refill(mine, sides[front ? 1 : 0].mutable_elements());

@@ -7,7 +7,8 @@
 // one), and re-armed by each sweep.
 //
 // code_change, the newer version's, both ways:
-//   up from "1":         each VALUE becomes !tuple [VALUE, 0, TYPE];
+//   up from "1":         each VALUE becomes !tuple [VALUE, 0, TYPE] (a plain
+//                        list from an older build of 1 becomes two-sided);
 //   down to {down, "1"}: each entry becomes its VALUE again; a key past its
 //                        time is dropped, a key with a time to go keeps its
 //                        value (version 1 has no expiry: it stays for good).
@@ -57,7 +58,10 @@ class KvShard : public relup::Server {
     if (old_vsn == Term("1")) {
       Term db = Term::map({});
       for (const auto& [key, value] : state.at("db").entries()) {
-        db.set(key, kv::Store2::Entry(value, 0));
+        // A list of a kv_shard 1 built before lists became two-sided
+        // (common/list.h) is a plain list: take it as the BACK side.
+        Term v = value.is_list() ? Term::tuple({Term::list({}), value}) : value;
+        db.set(key, kv::Store2::Entry(std::move(v), 0));
       }
       return Term::map({{Term::atom("id"), state.at("id")},
                         {Term::atom("db"), std::move(db)},

@@ -128,6 +128,8 @@ void Node::Impl::arm_idle(Process* p, int64_t ms) {
 // A callback failed: the process ends without terminate. node.h runs
 // terminate only for stop outcomes, exit and shutdown (OTP's gen_server also
 // calls it after a crash; here a crash is reported, not cleaned up after).
+// It must stay so: callbacks change the state in place (server.h), so after
+// a failed one the state may be half-changed, and nobody may see it.
 void Node::Impl::crash(Process* p, std::string_view callback, const Status& error,
                        const From* caller) {
   std::string text = error.message();

@@ -17,8 +17,9 @@ BENCH is one of:
               start it again on the same dump.
               Figures: errors and wrong answers, dropped connections, the
               longest outage a connection saw, the max and p99 latency of the
-              requests in flight during the change (the window), the change's
-              own time (apply; shutdown to serving again), and keys lost (the
+              requests in flight during the change (the window) and the max of
+              the others (the same load without the change), the change's own
+              time (apply; shutdown to serving again), and keys lost (the
               10,000 preloaded keys read back afterwards).
 
 Prints one JSON row per figure on stdout, {"bench", "system" ("relup" or
@@ -53,8 +54,11 @@ class BenchError(Exception):
     pass
 
 
-def run(cmd, **kw):
-    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
+def run(cmd, timeout=600, **kw):
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+    except subprocess.TimeoutExpired:
+        raise BenchError(f"{' '.join(cmd)} did not finish in {timeout} s")
     if r.returncode != 0:
         raise BenchError(f"{' '.join(cmd)} exited {r.returncode}:\n{r.stdout}{r.stderr}")
     return r.stdout
@@ -175,18 +179,25 @@ class RelupNode:
         self.root = tempfile.mkdtemp(prefix="node-", dir=work)
         os.chmod(self.root, 0o700)
         self.tarballs = tarballs
-        run([self.relup, "node", "start", "--root", self.root, "--release", tarballs[1]])
-        state = run([self.relup, "state", "--root", self.root, "kv_acceptor"])
-        m = re.search(r"port: (\d+)", state)
-        if not m:
-            raise BenchError(f"no port in kv_acceptor's state: {state}")
-        self.port = int(m.group(1))
+        try:
+            run([self.relup, "node", "start", "--root", self.root, "--release", tarballs[1]])
+            state = run([self.relup, "state", "--root", self.root, "kv_acceptor"])
+            m = re.search(r"port: (\d+)", state)
+            if not m:
+                raise BenchError(f"no port in kv_acceptor's state: {state}")
+            self.port = int(m.group(1))
+        except BaseException:
+            self.stop()
+            raise
 
     def change(self):
         run([self.relup, "apply", "--root", self.root, self.tarballs[2]])
 
     def stop(self):
-        subprocess.run([self.relup, "node", "stop", "--root", self.root], capture_output=True)
+        r = subprocess.run([self.relup, "node", "stop", "--root", self.root],
+                           capture_output=True, text=True, timeout=120)
+        if r.returncode != 0 and os.path.exists(os.path.join(self.root, "node.sock")):
+            say(f"relup node stop --root {self.root} failed: {r.stdout}{r.stderr}")
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -195,7 +206,11 @@ class RedisServer:
         self.dir = tempfile.mkdtemp(prefix="redis-", dir=work)
         self.port = free_port()
         self.proc = None
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
 
     def start(self):
         self.proc = subprocess.Popen(
@@ -208,9 +223,13 @@ class RedisServer:
     def change(self):
         # What a Redis user does instead of a hot upgrade: save, stop, start
         # the new binary on the same dump (here the same binary).
-        subprocess.run(["redis-cli", "-p", str(self.port), "shutdown", "save"],
-                       capture_output=True)
-        self.proc.wait(timeout=60)
+        r = subprocess.run(["redis-cli", "-p", str(self.port), "shutdown", "save"],
+                           capture_output=True, text=True, timeout=60)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            raise BenchError(f"redis-server did not exit after SHUTDOWN SAVE (redis-cli said "
+                             f"{r.stdout}{r.stderr}); see {self.dir}/redis.log")
         self.start()
 
     def stop(self):
@@ -237,11 +256,20 @@ def redis_benchmark(port, pipeline, n):
     return figures
 
 
+def systems(rep):
+    """Both servers, the first one alternating: neither always runs on a cold machine."""
+    return ("relup", "redis") if rep % 2 == 0 else ("redis", "relup")
+
+
+def start(system, args, work, tarballs):
+    return RelupNode(args, work, tarballs) if system == "relup" else RedisServer(work)
+
+
 def kv_steady(args, work, tarballs):
     samples = {}  # (system, metric) -> [values]
     for rep in range(args.reps):
-        for system in ("relup", "redis"):
-            server = RelupNode(args, work, tarballs) if system == "relup" else RedisServer(work)
+        for system in systems(rep):
+            server = start(system, args, work, tarballs)
             try:
                 preload(server.port)
                 for pipeline, n in ((1, 200000), (16, 1000000)):
@@ -261,8 +289,9 @@ def kv_steady(args, work, tarballs):
 def kv_upgrade(args, work, tarballs):
     samples = {}
     for rep in range(args.reps):
-        for system in ("relup", "redis"):
-            server = RelupNode(args, work, tarballs) if system == "relup" else RedisServer(work)
+        for system in systems(rep):
+            server = start(system, args, work, tarballs)
+            load = None
             try:
                 preload(server.port)
                 say(f"kv_upgrade rep {rep + 1}: {system}")
@@ -280,20 +309,28 @@ def kv_upgrade(args, work, tarballs):
                 if load.returncode != 0:
                     raise BenchError(f"relup_kv_load exited {load.returncode}: {err}")
                 r = json.loads(out)
+                if r["window_ms"] < change_ms * 0.9:
+                    raise BenchError(f"the change took {change_ms:.0f} ms, longer than the load "
+                                     f"ran after it started: the window ({r['window_ms']:.0f} ms) "
+                                     "does not cover it")
                 if r["first_problem"]:
                     say(f"kv_upgrade {system}: {r['first_problem']}")
                 lost = keys_lost(server.port)
                 for metric, value, unit in (
-                        ("errors", r["errors"] + r["wrong"], "replies"),
+                        ("errors", r["errors"] + r["wrong"] + r["unanswered"], "replies"),
                         ("dropped", r["dropped"], "connections"),
                         ("outage_ms", r["outage_ms"], "ms"),
                         ("window_max_ms", r["window_max_us"] / 1000, "ms"),
                         ("window_p99_ms", r["window_p99_us"] / 1000, "ms"),
+                        ("outside_max_ms", r["outside_max_us"] / 1000, "ms"),
                         ("change_ms", change_ms, "ms"),
                         ("keys_lost", lost, "keys"),
                         ("per_sec", r["per_sec"], "requests/s")):
                     samples.setdefault((system, metric, unit), []).append(value)
             finally:
+                if load is not None and load.poll() is None:
+                    load.kill()
+                    load.wait()
                 server.stop()
     return samples
 
