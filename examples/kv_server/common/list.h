@@ -23,13 +23,17 @@ namespace kv::list {
 
 using relup::Term;
 
-inline Term Make() { return Term::tuple({Term::list({}), Term::list({})}); }
+inline Term Make() {
+  return Term::tuple({Term::list({}), Term::list({})});
+}
 
 inline bool Is(const Term& v) {
   return v.is_tuple() && v.size() == 2 && v[0].is_list() && v[1].is_list();
 }
 
-inline size_t Size(const Term& v) { return v[0].size() + v[1].size(); }
+inline size_t Size(const Term& v) {
+  return v[0].size() + v[1].size();
+}
 
 // Element i, 0 <= i < Size(v).
 inline const Term& At(const Term& v, size_t i) {
@@ -37,8 +41,12 @@ inline const Term& At(const Term& v, size_t i) {
   return i < front ? v[0][front - 1 - i] : v[1][i - front];
 }
 
-inline void PushFront(Term& v, Term x) { v.mutable_elements()[0].mutable_elements().push_back(std::move(x)); }
-inline void PushBack(Term& v, Term x) { v.mutable_elements()[1].mutable_elements().push_back(std::move(x)); }
+inline void PushFront(Term& v, Term x) {
+  v.mutable_elements()[0].mutable_elements().push_back(std::move(x));
+}
+inline void PushBack(Term& v, Term x) {
+  v.mutable_elements()[1].mutable_elements().push_back(std::move(x));
+}
 
 namespace detail {
 // Moves the first half of `from` (the elements nearest the other side) to

@@ -99,6 +99,11 @@ class CodeServer {
   // rolled-back upgrade never leaves new processes on code it unloads.
   Result<ModuleVersionPtr> load_staged(const std::string& path,
                                        std::string_view expected_name = {});
+  // Adds a module compiled into this program (no library: never copied,
+  // opened or closed), as its module's current version: the node's built-in
+  // `supervisor`. Its info's sha256 is "builtin". AlreadyExists if a module of
+  // that name is loaded.
+  Result<ModuleVersionPtr> add_builtin(const ModuleDescriptor& descriptor);
   // Makes a loaded version its module's current version, whatever the load
   // order, until the next load() of a new version of that module or until
   // that version is unloaded. NotFound if that version is not loaded.

@@ -98,6 +98,24 @@ Result<ModuleVersionPtr> CodeServer::load_staged(const std::string& path,
   return load_internal(path, expected_name, /*staged=*/true);
 }
 
+Result<ModuleVersionPtr> CodeServer::add_builtin(const ModuleDescriptor& descriptor) {
+  std::shared_ptr<ModuleVersion> version(new ModuleVersion);
+  std::string where = std::string("built-in module ") + (descriptor.name ? descriptor.name : "?");
+  RELUP_RETURN_IF_ERROR(code::CheckDescriptor(&descriptor, where, {}, &version->info_));
+  version->info_.sha256 = "builtin";
+  version->source_path_ = "builtin";
+  version->descriptor_ = &descriptor;
+  std::lock_guard<std::mutex> lock(mu_);
+  version->serial_ = next_serial_++;
+  for (const auto& v : versions_) {
+    if (v->name() == version->name()) {
+      return Status::AlreadyExists(where + ": a module of that name is loaded already");
+    }
+  }
+  versions_.push_back(version);
+  return ModuleVersionPtr(std::move(version));
+}
+
 Status CodeServer::make_current(std::string_view module, std::string_view vsn) {
   std::lock_guard<std::mutex> lock(mu_);
   bool is_loaded = std::any_of(versions_.begin(), versions_.end(), [&](const auto& v) {

@@ -1,6 +1,7 @@
 // Node::Impl: construction, spawn and the blocking outside call.
 #include "runtime/node_impl.h"
 #include "runtime/process_context.h"
+#include "supervision/supervisor.h"
 
 namespace relup {
 
@@ -11,6 +12,8 @@ using rt::Process;
 
 Node::Impl::Impl(Node::Options options)
     : options_(std::move(options)), code_server_(options_.code_dir) {
+  // Every node can start supervisors (supervision/supervisor.h).
+  (void)code_server_.add_builtin(supervision::SupervisorDescriptor());
   scheduler_ = std::make_unique<rt::Scheduler>(options_.workers, &Impl::RunThunk, this, &timers_);
   timers_.attach(scheduler_.get());
 }

@@ -132,8 +132,9 @@ Options Parse(int argc, char** argv) {
   if (o.port < 1 || o.port > 65535) Usage("--port needs a TCP port (1..65535)");
   if (o.connections < 1 || o.connections > 10000 || o.duration_ms < 1 || o.warmup_ms < 0 ||
       o.keys < 1) {
-    Usage("--connections needs 1..10000, --duration-ms and --keys at least 1, --warmup-ms at "
-          "least 0");
+    Usage(
+        "--connections needs 1..10000, --duration-ms and --keys at least 1, --warmup-ms at "
+        "least 0");
   }
   sockaddr_in probe{};
   if (inet_pton(AF_INET, o.host.c_str(), &probe.sin_addr) != 1) {
@@ -265,8 +266,8 @@ class Load {
     for (size_t i = 0; i < conns_.size(); ++i) {
       int fd = Connect(o_);
       if (fd < 0) {
-        Fatal("connection " + std::to_string(i) + " to " + o_.host + ":" +
-              std::to_string(o_.port) + ": " + std::strerror(errno));
+        Fatal("connection " + std::to_string(i) + " to " + o_.host + ":" + std::to_string(o_.port) +
+              ": " + std::strerror(errno));
       }
       Attach(i, fd);
     }
@@ -315,8 +316,7 @@ class Load {
       if (win_start != 0 && c.first_sent_ns < win_end) window_max_ns = std::max(window_max_ns, age);
     }
     double seconds = static_cast<double>(o_.duration_ms) / 1000.0;
-    double window_ms =
-        win_start != 0 ? static_cast<double>(win_end - win_start) / 1e6 : 0.0;
+    double window_ms = win_start != 0 ? static_cast<double>(win_end - win_start) / 1e6 : 0.0;
     std::printf(
         "{\"connections\": %d, \"seconds\": %.3f, \"requests\": %zu, \"per_sec\": %.1f, "
         "\"p50_us\": %.1f, \"p99_us\": %.1f, \"max_us\": %.1f, \"errors\": %lld, "

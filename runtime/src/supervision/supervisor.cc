@@ -1,0 +1,674 @@
+// The built-in supervisor module (supervisor.h has the contract).
+//
+// State (what `relup state` shows):
+//   {strategy, intensity, period_ms, parent: PID | nil,
+//    template: CHILD | nil                 simple_one_for_one's child spec
+//    children: [{id, spec, pid, restarts}] in start order; pid nil if stopped
+//    restarts: [MS...]                     when the recent restarts happened
+//    op: nil | {stopping: [ID...], current: ID | nil, timer: REF | nil,
+//               then: {restart: [ID...]} | {exit: REASON} | {reply: FROM}}}
+// An op stops children one at a time (the `stopping` list in order, each
+// waited for through its exit message or its shutdown timer), then does
+// `then`. While an op runs, the calls that would start one are refused.
+#include "supervision/supervisor.h"
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "relup/server.h"
+
+namespace relup::supervision {
+
+namespace {
+
+Term A(const char* name) {
+  return Term::atom(name);
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+Term Ok(Term v) {
+  return Term::map({{A("ok"), std::move(v)}});
+}
+Term Error(std::string text) {
+  return Term::map({{A("error"), Term(std::move(text))}});
+}
+
+bool OneOf(const Term& t, std::initializer_list<const char*> atoms) {
+  for (const char* a : atoms) {
+    if (t.is_atom(a)) return true;
+  }
+  return false;
+}
+
+std::string Show(const Term& t) {
+  return t.to_yaml();
+}
+
+// An id, a name or a module as the user wrote it: without YAML's atom colon.
+std::string Text(const Term& t) {
+  if (t.is_atom()) return std::string(t.as_atom());
+  if (t.is_string()) return t.as_string();
+  return Show(t);
+}
+
+// ---------------------------------------------------------------- checks
+
+Status CheckChild(const Term& c, const std::string& where, bool is_template) {
+  if (!c.is_map()) {
+    return Status::InvalidArgument(where + ": a child spec is a map {id, module, ...}, not " +
+                                   Show(c));
+  }
+  static const std::set<std::string, std::less<>> kKeys = {"id",      "module",   "args", "name",
+                                                           "restart", "shutdown", "type"};
+  for (const auto& [k, v] : c.entries()) {
+    if (!k.is_atom() || kKeys.count(k.as_atom()) == 0) {
+      return Status::InvalidArgument(where + ": unknown key " + Text(k) +
+                                     "; a child spec has id, module, args, name, restart, "
+                                     "shutdown and type");
+    }
+  }
+  const Term* id = c.find("id");
+  if (!is_template && (id == nullptr || !(id->is_atom() || id->is_string()))) {
+    return Status::InvalidArgument(where + ".id: every child needs an id, an atom or a string");
+  }
+  const Term* module = c.find("module");
+  if (module == nullptr || !(module->is_atom() || module->is_string()) ||
+      (module->is_atom() ? module->as_atom() : module->as_string()).empty()) {
+    return Status::InvalidArgument(where + ".module: name the module the child runs");
+  }
+  if (const Term* name = c.find("name"); name != nullptr && !name->is_nil()) {
+    if (!(name->is_atom() || name->is_string())) {
+      return Status::InvalidArgument(where + ".name: a registered name is an atom or a string");
+    }
+    if (is_template) {
+      return Status::InvalidArgument(where +
+                                     ".name: the children of a simple_one_for_one supervisor "
+                                     "are many, so they cannot share a registered name");
+    }
+  }
+  if (const Term* r = c.find("restart");
+      r != nullptr && !OneOf(*r, {"permanent", "transient", "temporary"})) {
+    return Status::InvalidArgument(where + ".restart: permanent, transient or temporary, not " +
+                                   Show(*r));
+  }
+  if (const Term* s = c.find("shutdown"); s != nullptr) {
+    bool ok = (s->is_int() && s->as_int() >= 0) || OneOf(*s, {"brutal_kill", "infinity"});
+    if (!ok) {
+      return Status::InvalidArgument(where +
+                                     ".shutdown: milliseconds (0 or more), brutal_kill or "
+                                     "infinity, not " +
+                                     Show(*s));
+    }
+  }
+  if (const Term* t = c.find("type"); t != nullptr && !OneOf(*t, {"worker", "supervisor"})) {
+    return Status::InvalidArgument(where + ".type: worker or supervisor, not " + Show(*t));
+  }
+  return Status::Ok();
+}
+
+// A child spec with every default filled in.
+Term Normalized(const Term& c) {
+  Term out = c;
+  bool sup = c.find("type") != nullptr && c.at("type").is_atom("supervisor");
+  if (c.find("args") == nullptr) out.set("args", Term());
+  if (c.find("restart") == nullptr) out.set("restart", A("permanent"));
+  if (c.find("shutdown") == nullptr) out.set("shutdown", sup ? A("infinity") : Term(5000));
+  if (c.find("type") == nullptr) out.set("type", A("worker"));
+  if (c.find("name") == nullptr) out.set("name", Term());
+  return out;
+}
+
+}  // namespace
+
+Status CheckSupervisorArgs(const Term& args) {
+  if (!args.is_map()) {
+    return Status::InvalidArgument(
+        "a supervisor's args are a map {strategy, intensity, "
+        "period_ms, children}, not " +
+        Show(args));
+  }
+  static const std::set<std::string, std::less<>> kKeys = {"strategy", "intensity", "period_ms",
+                                                           "children", "parent"};
+  for (const auto& [k, v] : args.entries()) {
+    if (!k.is_atom() || kKeys.count(k.as_atom()) == 0) {
+      return Status::InvalidArgument("unknown key " + Text(k) +
+                                     "; a supervisor has strategy, intensity, period_ms and "
+                                     "children");
+    }
+  }
+  const Term* strategy = args.find("strategy");
+  if (strategy != nullptr &&
+      !OneOf(*strategy, {"one_for_one", "one_for_all", "rest_for_one", "simple_one_for_one"})) {
+    return Status::InvalidArgument(
+        "strategy: one_for_one, one_for_all, rest_for_one or simple_one_for_one, not " +
+        Show(*strategy));
+  }
+  if (const Term* i = args.find("intensity"); i != nullptr && (!i->is_int() || i->as_int() < 0)) {
+    return Status::InvalidArgument(
+        "intensity: the restarts allowed within period_ms, 0 or "
+        "more, not " +
+        Show(*i));
+  }
+  if (const Term* p = args.find("period_ms"); p != nullptr && (!p->is_int() || p->as_int() < 1)) {
+    return Status::InvalidArgument("period_ms: milliseconds, 1 or more, not " + Show(*p));
+  }
+  const Term* children = args.find("children");
+  if (children != nullptr && !children->is_nil() && !children->is_list()) {
+    return Status::InvalidArgument("children: a list of child specs, not " + Show(*children));
+  }
+  bool simple = strategy != nullptr && strategy->is_atom("simple_one_for_one");
+  size_t n = children != nullptr && children->is_list() ? children->size() : 0;
+  if (simple && n != 1) {
+    return Status::InvalidArgument(
+        "children: a simple_one_for_one supervisor has exactly one child spec, the template "
+        "its children start from (start_child), not " +
+        std::to_string(n));
+  }
+  std::set<std::string, std::less<>> ids, names;
+  for (size_t i = 0; i < n; ++i) {
+    const Term& c = (*children)[i];
+    std::string where = "children[" + std::to_string(i) + "]";
+    RELUP_RETURN_IF_ERROR(CheckChild(c, where, simple));
+    if (simple) continue;
+    std::string id = Text(c.at("id"));
+    if (!ids.insert(id).second) {
+      return Status::InvalidArgument(where + ".id: " + id +
+                                     " is the id of an earlier child too; give each child its own");
+    }
+    if (const Term* name = c.find("name"); name != nullptr && !name->is_nil()) {
+      if (!names.insert(Text(*name)).second) {
+        return Status::InvalidArgument(where + ".name: " + Text(*name) +
+                                       " is registered by an earlier child too");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+class Supervisor : public Server {
+ public:
+  Result<Term> init(const Term& args) {
+    if (Status s = CheckSupervisorArgs(args); !s.ok()) {
+      return error("supervisor args: " + s.message());
+    }
+    ctx().trap_exit(true);
+    auto get = [&](const char* key, Term fallback) {
+      const Term* v = args.find(key);
+      return v != nullptr && !v->is_nil() ? *v : fallback;
+    };
+    Term state = Term::map({{A("strategy"), get("strategy", A("one_for_one"))},
+                            {A("intensity"), get("intensity", Term(1))},
+                            {A("period_ms"), get("period_ms", Term(5000))},
+                            {A("parent"), get("parent", Term())},
+                            {A("template"), Term()},
+                            {A("children"), Term::list({})},
+                            {A("restarts"), Term::list({})},
+                            {A("op"), Term()}});
+    Term specs = get("children", Term::list({}));
+    if (Simple(state)) {
+      state.set("template", Normalized(specs[0]));
+      return state;
+    }
+    std::vector<Term> started;
+    for (const Term& raw : specs.elements()) {
+      Term spec = Normalized(raw);
+      Result<Pid> pid = StartChild(spec);
+      if (!pid.ok()) {
+        // OTP: a child that fails to start fails the supervisor; the ones
+        // already started are stopped, last first.
+        for (auto it = started.rbegin(); it != started.rend(); ++it) {
+          (void)ctx().exit(it->at("pid").as_pid(), A("shutdown"));
+        }
+        return error("child " + Text(spec.at("id")) + " (" + Text(spec.at("module")) +
+                     ") did not start: " + pid.status().message());
+      }
+      started.push_back(Child(spec, *pid));
+    }
+    state.set("children", Term::list(std::move(started)));
+    return state;
+  }
+
+  Result<CallOutcome> handle_call(const Term& request, const From& from, Term& state) {
+    if (request.is_atom("which_children")) return reply(WhichChildren(state));
+    if (request.is_atom("count_children")) return reply(CountChildren(state));
+    if (!request.is_map() || request.size() != 1) {
+      return reply(Error("unknown supervisor request " + Show(request) +
+                         "; one of which_children, count_children, {start_child: ...}, "
+                         "{terminate_child: ID}, {restart_child: ID}, {delete_child: ID}"));
+    }
+    if (!state.at("op").is_nil()) {
+      return reply(Error("the supervisor is busy stopping children (" +
+                         Show(state.at("op").at("stopping")) + "); try again"));
+    }
+    const auto& [key, arg] = request.entries()[0];
+    if (key.is_atom("start_child")) return reply(StartChildCall(arg, state));
+    if (key.is_atom("restart_child")) return reply(RestartChildCall(arg, state));
+    if (key.is_atom("delete_child")) return reply(DeleteChildCall(arg, state));
+    if (key.is_atom("terminate_child")) {
+      int i = FindById(state, arg);
+      if (i < 0 && Simple(state) && arg.is_pid()) i = FindByPid(state, arg.as_pid());
+      if (i < 0) return reply(Error("no child " + Show(arg)));
+      Term id = Children(state)[static_cast<size_t>(i)].at("id");
+      if (Children(state)[static_cast<size_t>(i)].at("pid").is_nil()) {
+        if (Simple(state)) RemoveChild(state, static_cast<size_t>(i));
+        return reply(Ok(A("ok")));
+      }
+      Term then = Term::map({{A("reply"), Term::tuple({A("from"), EncodeFrom(from)})}});
+      StartOp(state, {id}, then);
+      RELUP_ASSIGN_OR_RETURN(bool stop, Continue(state));
+      (void)stop;  // a reply op never ends the supervisor
+      return noreply();
+    }
+    return reply(Error("unknown supervisor request " + Show(key)));
+  }
+
+  Result<MessageOutcome> handle_info(const Term& msg, Term& state) {
+    if (const Term* who = msg.find("exit"); who != nullptr && msg.find("reason") != nullptr) {
+      return OnExit(*who, msg.at("reason"), state);
+    }
+    if (const Term* pid = msg.find("supervisor_shutdown_timeout")) {
+      const Term& op = state.at("op");
+      if (!op.is_nil() && !op.at("current").is_nil()) {
+        int i = FindById(state, op.at("current"));
+        if (i >= 0 && Children(state)[static_cast<size_t>(i)].at("pid") == *pid) {
+          log("child " + Text(op.at("current")) + " " + Show(*pid) +
+              " did not stop within its shutdown time: killed");
+          (void)ctx().exit(pid->as_pid(), A("kill"));
+        }
+      }
+      return cont();
+    }
+    if (const Term* ids = msg.find("supervisor_restart")) {
+      // A restart that failed, or that waited for the op in progress; each
+      // attempt counts toward the intensity.
+      if (!state.at("op").is_nil()) {
+        (void)ctx().send_after(10, msg);
+        return cont();
+      }
+      if (!CountRestart(state)) return GiveUp(state, "restarting " + Show(*ids));
+      StartOp(state, {}, Term::map({{A("restart"), *ids}}));
+      return Outcome(state);
+    }
+    log("unexpected message " + Show(msg));
+    return cont();
+  }
+
+ private:
+  // ------------------------------------------------------------ helpers
+
+  static bool Simple(const Term& state) {
+    return state.at("strategy").is_atom("simple_one_for_one");
+  }
+  static const std::vector<Term>& Children(const Term& state) {
+    return state.at("children").elements();
+  }
+  static Term Child(const Term& spec, Pid pid) {
+    return Term::map({{A("id"), spec.at("id")},
+                      {A("spec"), spec},
+                      {A("pid"), Term(pid)},
+                      {A("restarts"), Term(0)}});
+  }
+  static int FindById(const Term& state, const Term& id) {
+    const auto& cs = Children(state);
+    for (size_t i = 0; i < cs.size(); ++i) {
+      if (cs[i].at("id") == id) return static_cast<int>(i);
+    }
+    return -1;
+  }
+  static int FindByPid(const Term& state, Pid pid) {
+    const auto& cs = Children(state);
+    for (size_t i = 0; i < cs.size(); ++i) {
+      const Term& p = cs[i].at("pid");
+      if (p.is_pid() && p.as_pid() == pid) return static_cast<int>(i);
+    }
+    return -1;
+  }
+  static Term& MutableChild(Term& state, size_t i) {
+    return state.find_mut("children")->mutable_elements()[i];
+  }
+  static void RemoveChild(Term& state, size_t i) {
+    auto& cs = state.find_mut("children")->mutable_elements();
+    cs.erase(cs.begin() + static_cast<std::ptrdiff_t>(i));
+  }
+  // A caller kept in the state until its reply (From is opaque: both words).
+  static Term EncodeFrom(const From& from) {
+    return Term::list(
+        {Term(static_cast<long long>(from.caller)), Term(static_cast<long long>(from.tag))});
+  }
+  static From DecodeFrom(const Term& t) {
+    return From{static_cast<uint64_t>(t[0].as_int()), static_cast<uint64_t>(t[1].as_int())};
+  }
+
+  Result<Pid> StartChild(const Term& spec) {
+    Term args = spec.at("args");
+    if (spec.at("type").is_atom("supervisor")) {
+      // A supervisor child knows its parent, to stop with it.
+      if (args.is_nil()) args = Term::map({});
+      if (args.is_map()) args.set("parent", Term(ctx().self()));
+    }
+    SpawnOptions options;
+    if (const Term& name = spec.at("name"); !name.is_nil()) options.name = Text(name);
+    options.link = true;
+    RELUP_ASSIGN_OR_RETURN(Spawned s, ctx().spawn(Text(spec.at("module")), args, options));
+    return s.pid;
+  }
+
+  // ------------------------------------------------------------ calls
+
+  Term WhichChildren(const Term& state) {
+    std::vector<Term> out;
+    for (const Term& c : Children(state)) {
+      out.push_back(Term::map({{A("id"), c.at("id")},
+                               {A("pid"), c.at("pid")},
+                               {A("module"), c.at("spec").at("module")},
+                               {A("type"), c.at("spec").at("type")},
+                               {A("restarts"), c.at("restarts")}}));
+    }
+    return Ok(Term::list(std::move(out)));
+  }
+
+  Term CountChildren(const Term& state) {
+    long long active = 0, workers = 0, sups = 0;
+    for (const Term& c : Children(state)) {
+      if (!c.at("pid").is_nil()) ++active;
+      (c.at("spec").at("type").is_atom("supervisor") ? sups : workers) += 1;
+    }
+    return Ok(Term::map({{A("specs"), Term(static_cast<long long>(Children(state).size()))},
+                         {A("active"), Term(active)},
+                         {A("workers"), Term(workers)},
+                         {A("supervisors"), Term(sups)}}));
+  }
+
+  Term StartChildCall(const Term& arg, Term& state) {
+    Term spec;
+    if (Simple(state)) {
+      spec = state.at("template");
+      if (!arg.is_nil()) {
+        Term args = spec.at("args");
+        if (args.is_map() && arg.is_map()) {
+          for (const auto& [k, v] : arg.entries()) args.set(k, v);
+        } else {
+          args = arg;
+        }
+        spec.set("args", std::move(args));
+      }
+    } else {
+      if (Status s = CheckChild(arg, "start_child", false); !s.ok()) return Error(s.message());
+      spec = Normalized(arg);
+      if (FindById(state, spec.at("id")) >= 0) {
+        return Error("start_child: a child " + Text(spec.at("id")) +
+                     " exists already; delete_child it first or use another id");
+      }
+    }
+    Result<Pid> pid = StartChild(spec);
+    if (!pid.ok()) return Error("start_child: " + pid.status().message());
+    if (Simple(state)) spec.set("id", Term(*pid));
+    state.find_mut("children")->mutable_elements().push_back(Child(spec, *pid));
+    log("started child " + Text(spec.at("id")) + " " + pid->to_string());
+    return Ok(Term(*pid));
+  }
+
+  Term RestartChildCall(const Term& id, Term& state) {
+    int i = FindById(state, id);
+    if (i < 0) return Error("restart_child: no child " + Show(id));
+    Term& c = MutableChild(state, static_cast<size_t>(i));
+    if (!c.at("pid").is_nil()) return Error("restart_child: " + Text(id) + " is running");
+    Result<Pid> pid = StartChild(c.at("spec"));
+    if (!pid.ok()) return Error("restart_child: " + pid.status().message());
+    c.set("pid", Term(*pid));
+    return Ok(Term(*pid));
+  }
+
+  Term DeleteChildCall(const Term& id, Term& state) {
+    int i = FindById(state, id);
+    if (i < 0) return Error("delete_child: no child " + Show(id));
+    if (!Children(state)[static_cast<size_t>(i)].at("pid").is_nil()) {
+      return Error("delete_child: " + Text(id) + " is running; terminate_child it first");
+    }
+    RemoveChild(state, static_cast<size_t>(i));
+    return Ok(A("ok"));
+  }
+
+  // ------------------------------------------------------------ exits
+
+  Result<MessageOutcome> OnExit(const Term& who, const Term& reason, Term& state) {
+    const Term& parent = state.at("parent");
+    if (!parent.is_nil() && who == parent) {
+      // Our supervisor (or whoever started us linked) is going: every child
+      // stops, last first, then we go with its reason.
+      std::vector<Term> all = RunningIds(state, 0, true);
+      StartOp(state, all, Term::map({{A("exit"), reason}}), /*replace=*/true);
+      return Outcome(state);
+    }
+    if (!who.is_pid()) return cont();
+    int i = FindByPid(state, who.as_pid());
+    if (i < 0) return cont();  // not a child (a link someone else made)
+    Term id = Children(state)[static_cast<size_t>(i)].at("id");
+    MutableChild(state, static_cast<size_t>(i)).set("pid", Term());
+
+    Term* op = state.find_mut("op");
+    if (!op->is_nil()) {
+      if (op->at("current") == id) {
+        if (!op->at("timer").is_nil()) (void)ctx().cancel_timer(op->at("timer"));
+        op->set("current", Term());
+        op->set("timer", Term());
+        return Outcome(state);
+      }
+      // One it was about to stop went by itself: nothing left to stop there.
+      std::vector<Term> rest;
+      for (const Term& s : op->at("stopping").elements()) {
+        if (s != id) rest.push_back(s);
+      }
+      op->set("stopping", Term::list(std::move(rest)));
+      // A child the op will restart anyway needs nothing more; another one
+      // ending on its own is handled below, after the op.
+      const Term* then = op->find("then");
+      if (then != nullptr && then->find("restart") != nullptr) {
+        for (const Term& r : then->at("restart").elements()) {
+          if (r == id) return Outcome(state);
+        }
+      }
+      if (then != nullptr && then->find("exit") != nullptr) return Outcome(state);
+    }
+
+    const Term& spec = Children(state)[static_cast<size_t>(i)].at("spec");
+    const Term& restart = spec.at("restart");
+    bool quiet = reason.is_atom("normal") || reason.is_atom("shutdown") ||
+                 (reason.is_map() && reason.find("shutdown") != nullptr) ||
+                 (reason.is_tuple() && reason.size() == 2 && reason[0].is_atom("shutdown"));
+    std::string what = "child " + Text(id) + " " + Show(who) + " ended with " + Show(reason);
+    if (restart.is_atom("temporary") || (restart.is_atom("transient") && quiet)) {
+      log(what + "; not restarted (" + Text(restart) + ")");
+      if (restart.is_atom("temporary")) RemoveChild(state, static_cast<size_t>(i));
+      return Outcome(state);
+    }
+    if (!state.at("op").is_nil()) {
+      // An op is under way: restart this one after it (counted then).
+      log(what + "; restarting after the stop under way");
+      (void)ctx().send_after(0, Term::map({{A("supervisor_restart"), Term::list({id})}}));
+      return cont();
+    }
+    if (!CountRestart(state)) return GiveUp(state, what);
+    const Term& strategy = state.at("strategy");
+    std::vector<Term> stop, again{id};
+    if (strategy.is_atom("one_for_all")) {
+      stop = RunningIds(state, 0, true);
+      for (const Term& c : Children(state)) {
+        if (c.at("id") != id && !c.at("pid").is_nil()) again.push_back(c.at("id"));
+      }
+    } else if (strategy.is_atom("rest_for_one")) {
+      stop = RunningIds(state, static_cast<size_t>(i) + 1, true);
+      for (size_t k = static_cast<size_t>(i) + 1; k < Children(state).size(); ++k) {
+        if (!Children(state)[k].at("pid").is_nil()) again.push_back(Children(state)[k].at("id"));
+      }
+    }
+    log(what + "; restarting" +
+        (stop.empty() ? std::string()
+                      : " with " + std::to_string(stop.size()) + " more (" + Text(strategy) + ")"));
+    StartOp(state, stop, Term::map({{A("restart"), Term::list(std::move(again))}}));
+    return Outcome(state);
+  }
+
+  // Too many restarts: every child stops, last first, then this supervisor,
+  // with reason :shutdown (OTP's); its own supervisor decides what then.
+  Result<MessageOutcome> GiveUp(Term& state, const std::string& what) {
+    log(what + "; more than " + Show(state.at("intensity")) + " restarts in " +
+        Show(state.at("period_ms")) +
+        " ms (reached_max_restart_intensity): stopping every child, then this supervisor");
+    StartOp(state, RunningIds(state, 0, true), Term::map({{A("exit"), A("shutdown")}}),
+            /*replace=*/true);
+    return Outcome(state);
+  }
+
+  // Ids of the running children from index `from` on, last first if reversed.
+  static std::vector<Term> RunningIds(const Term& state, size_t from, bool reversed) {
+    std::vector<Term> out;
+    const auto& cs = Children(state);
+    for (size_t k = from; k < cs.size(); ++k) {
+      if (!cs[k].at("pid").is_nil()) out.push_back(cs[k].at("id"));
+    }
+    if (reversed) std::reverse(out.begin(), out.end());
+    return out;
+  }
+
+  // Records a restart; false if that is one too many within the period.
+  static bool CountRestart(Term& state) {
+    int64_t now = NowMs(), period = state.at("period_ms").as_int();
+    std::vector<Term> recent;
+    for (const Term& t : state.at("restarts").elements()) {
+      if (now - t.as_int() < period) recent.push_back(t);
+    }
+    recent.push_back(Term(static_cast<long long>(now)));
+    bool ok = static_cast<int64_t>(recent.size()) <= state.at("intensity").as_int();
+    state.set("restarts", Term::list(std::move(recent)));
+    return ok;
+  }
+
+  // ------------------------------------------------------------ ops
+
+  static void StartOp(Term& state, std::vector<Term> stopping, Term then, bool replace = false) {
+    Term* op = state.find_mut("op");
+    if (!op->is_nil() && replace) {
+      // Keep waiting for the child being stopped now; the rest is replaced.
+      Term current = op->at("current"), timer = op->at("timer");
+      std::vector<Term> rest;
+      for (Term& s : stopping) {
+        if (s != current) rest.push_back(std::move(s));
+      }
+      *op = Term::map({{A("stopping"), Term::list(std::move(rest))},
+                       {A("current"), current},
+                       {A("timer"), timer},
+                       {A("then"), std::move(then)}});
+      return;
+    }
+    *op = Term::map({{A("stopping"), Term::list(std::move(stopping))},
+                     {A("current"), Term()},
+                     {A("timer"), Term()},
+                     {A("then"), std::move(then)}});
+  }
+
+  // Drives the op: stops the next child, or does `then` once all are
+  // stopped. True if the supervisor must now end (op->then is exit).
+  Result<bool> Continue(Term& state) {
+    for (;;) {
+      Term* op = state.find_mut("op");
+      if (op->is_nil() || !op->at("current").is_nil()) return false;
+      std::vector<Term>& stopping = op->find_mut("stopping")->mutable_elements();
+      if (!stopping.empty()) {
+        Term id = stopping.front();
+        stopping.erase(stopping.begin());
+        int i = FindById(state, id);
+        if (i < 0 || Children(state)[static_cast<size_t>(i)].at("pid").is_nil()) continue;
+        const Term& c = Children(state)[static_cast<size_t>(i)];
+        Pid pid = c.at("pid").as_pid();
+        const Term& shutdown = c.at("spec").at("shutdown");
+        op = state.find_mut("op");
+        op->set("current", id);
+        if (shutdown.is_atom("brutal_kill")) {
+          (void)ctx().exit(pid, A("kill"));
+        } else {
+          (void)ctx().exit(pid, A("shutdown"));
+          if (shutdown.is_int()) {
+            Result<Term> timer = ctx().send_after(
+                shutdown.as_int(), Term::map({{A("supervisor_shutdown_timeout"), Term(pid)}}));
+            if (timer.ok()) op->set("timer", *timer);
+          }
+        }
+        return false;  // its exit message goes on from here
+      }
+      Term then = op->at("then");
+      *op = Term();
+      if (const Term* reason = then.find("exit")) {
+        state.set("exit_reason", *reason);
+        return true;
+      }
+      if (const Term* from = then.find("reply")) {
+        ctx().reply(DecodeFrom((*from)[1]), Ok(A("ok")));
+        if (Simple(state)) RemoveStopped(state);
+        return false;
+      }
+      if (const Term* ids = then.find("restart")) Restart(state, *ids);
+      return false;
+    }
+  }
+
+  // Starts the listed children, in start order. One that does not start is
+  // counted as a restart and tried again shortly (as OTP does), so a child
+  // that can never start ends in the restart intensity.
+  void Restart(Term& state, const Term& ids) {
+    std::vector<Term> retry;
+    for (size_t k = 0; k < Children(state).size(); ++k) {
+      const Term id = Children(state)[k].at("id");
+      bool listed = false;
+      for (const Term& x : ids.elements()) listed = listed || x == id;
+      if (!listed || !Children(state)[k].at("pid").is_nil()) continue;
+      Term& c = MutableChild(state, k);
+      Result<Pid> pid = StartChild(c.at("spec"));
+      if (pid.ok()) {
+        c.set("pid", Term(*pid));
+        c.set("restarts", Term(c.at("restarts").as_int() + 1));
+        log("child " + Text(id) + " restarted as " + pid->to_string());
+      } else {
+        log("child " + Text(id) + " did not restart: " + pid.status().message());
+        retry.push_back(id);
+      }
+    }
+    if (!retry.empty()) {
+      (void)ctx().send_after(10, Term::map({{A("supervisor_restart"), Term::list(retry)}}));
+    }
+  }
+
+  static void RemoveStopped(Term& state) {
+    auto& cs = state.find_mut("children")->mutable_elements();
+    cs.erase(
+        std::remove_if(cs.begin(), cs.end(), [](const Term& c) { return c.at("pid").is_nil(); }),
+        cs.end());
+  }
+
+  Result<MessageOutcome> Outcome(Term& state) {
+    RELUP_ASSIGN_OR_RETURN(bool stop, Continue(state));
+    if (!stop) return cont();
+    Term reason = state.at("exit_reason");
+    return this->stop(reason);
+  }
+};
+
+}  // namespace
+
+const ModuleDescriptor& SupervisorDescriptor() {
+  static const ModuleDescriptor d =
+      detail::MakeDescriptor<Supervisor>(kSupervisorModule, kSupervisorVsn, "builtin");
+  return d;
+}
+
+}  // namespace relup::supervision
