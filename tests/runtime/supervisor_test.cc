@@ -274,8 +274,13 @@ TEST_CASE("simple_one_for_one starts children on demand from its template") {
   CHECK(n.Call(sup, Term::map({{A("terminate_child"), one.at("ok")}})) ==
         Term::map({{A("ok"), A("ok")}}));
   CHECK(n.Children(sup).size() == 1);  // a dynamic child's spec goes with it
+  // A transient dynamic child that ends normally is not restarted, and goes too.
+  (void)n.node->call(two.at("ok").as_pid(), Term::map({{A("stop"), A("normal")}}));
+  REQUIRE(Eventually([&] { return n.Children(sup).empty(); }));
+  CHECK(n.Call(sup, Term::map({{A("start_child"), Term()}})).find("ok") != nullptr);
   Term counts = n.Call(sup, A("count_children")).at("ok");
   CHECK(counts.at("active") == Term(1));
+  CHECK(counts.at("specs") == Term(1));
 }
 
 TEST_CASE(

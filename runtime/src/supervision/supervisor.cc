@@ -489,7 +489,9 @@ class Supervisor : public Server {
     std::string what = "child " + Text(id) + " " + Show(who) + " ended with " + Show(reason);
     if (restart.is_atom("temporary") || (restart.is_atom("transient") && quiet)) {
       log(what + "; not restarted (" + Text(restart) + ")");
-      if (restart.is_atom("temporary")) RemoveChild(state, static_cast<size_t>(i));
+      // A temporary child's spec is forgotten, and so is a dynamic child's
+      // (simple_one_for_one): only a static transient child keeps its spec.
+      if (restart.is_atom("temporary") || Simple(state)) RemoveChild(state, static_cast<size_t>(i));
       return Outcome(state);
     }
     if (!state.at("op").is_nil()) {
