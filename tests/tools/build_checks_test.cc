@@ -310,6 +310,57 @@ processes:
   Find(diags, "registered name a is used by two processes");
 }
 
+TEST_CASE("a release starts the built-in supervisor from processes, and its tree is checked",
+          "[build][checks]") {
+  TempDir dir;
+  std::string ok = dir.write("sup.yaml", R"(release: demo
+vsn: "1"
+modules: [{name: bwidget, vsn: "1"}]
+processes:
+  - module: supervisor
+    name: root_sup
+    args:
+      strategy: one_for_all
+      children:
+        - {id: w, module: bwidget}
+        - {id: inner, module: supervisor, type: supervisor,
+           args: {strategy: one_for_one, children: [{id: w2, module: bwidget}]}}
+)");
+  CHECK(Build(ok).empty());
+
+  std::string bad = dir.write("badsup.yaml", R"(release: demo
+vsn: "1"
+modules: [{name: bwidget, vsn: "1"}]
+processes:
+  - module: supervisor
+    args:
+      children:
+        - {id: w, module: bwidget}
+        - {id: inner, module: supervisor, type: supervisor,
+           args: {children: [{id: x, module: bgone}]}}
+  - module: supervisor
+    args: {strategy: one_for_none}
+)");
+  Diagnostics diags = Build(bad);
+  const Diagnostic& gone = Find(diags,
+                                "supervisor child args.children[1].args.children[0] runs module "
+                                "bgone, which is not in the release");
+  CHECK(gone.loc.line == 7);  // the args it is in
+  const Diagnostic& strategy = Find(diags, "supervisor args: strategy: one_for_one, one_for_all");
+  CHECK(strategy.loc.line == 12);
+}
+
+TEST_CASE("a module may not take the built-in supervisor's name", "[build][checks]") {
+  TempDir dir;
+  std::string spec = dir.write("clash.yaml", R"(release: demo
+vsn: "1"
+modules: [{name: supervisor, vsn: "1"}]
+)");
+  Diagnostics diags = Build(spec);
+  const Diagnostic& d = Find(diags, "module name 'supervisor' is the node's built-in supervisor");
+  CHECK_THAT(d.fix, Catch::Contains("rename the module"));
+}
+
 TEST_CASE("a process name that is not UTF-8 is refused at its value", "[build][checks]") {
   TempDir dir;
   std::string spec = dir.write("latin1.yaml",

@@ -9,6 +9,7 @@
 #include "core/yaml_scalar.h"
 #include "release/atomic_file.h"
 #include "relup/node.h"
+#include "supervision/supervisor.h"
 
 namespace relup::build {
 namespace {
@@ -37,6 +38,12 @@ void ParseModules(YamlReader& r, const YAML::Node& root, ReleaseSpec* spec) {
     if (name && r.check_name(node["name"], "module name", *name)) m.name = *name;
     if (vsn && r.check_name(node["vsn"], "module vsn", *vsn)) m.vsn = *vsn;
     if (m.name.empty() || m.vsn.empty()) continue;
+    if (m.name == supervision::kSupervisorModule) {
+      r.error(node["name"], "module name 'supervisor' is the node's built-in supervisor",
+              "rename the module; to supervise processes, start the built-in one from "
+              "`processes:` with {module: supervisor, args: {strategy: ..., children: [...]}}");
+      continue;
+    }
     if (!seen.insert(m.name).second) {
       r.error(node, "module " + m.name + " is listed twice",
               "keep one entry per module (a release holds one version of each)");
@@ -53,6 +60,36 @@ void ParseModules(YamlReader& r, const YAML::Node& root, ReleaseSpec* spec) {
       }
     }
     spec->modules.push_back(std::move(m));
+  }
+}
+
+// A process of the built-in supervisor: its args are checked as the node
+// will (every field, ids, names), and every child's module, down the tree,
+// must be in the release or be a supervisor.
+void CheckSupervisorTree(YamlReader& r, const YAML::Node& node, const Term& args,
+                         const std::set<std::string>& modules, const std::string& path = "args") {
+  YAML::Node at = node["args"] ? node["args"] : node;
+  if (Status s = supervision::CheckSupervisorArgs(args); !s.ok()) {
+    r.error(at, "supervisor " + path + ": " + s.message(),
+            "see the supervisor's args in the README (strategy, intensity, period_ms, children)");
+    return;
+  }
+  const Term* children = args.find("children");
+  if (children == nullptr || !children->is_list()) return;
+  for (size_t i = 0; i < children->size(); ++i) {
+    const Term& c = (*children)[i];
+    const Term& m = c.at("module");
+    std::string module = m.is_atom() ? std::string(m.as_atom()) : m.as_string();
+    std::string where = path + ".children[" + std::to_string(i) + "]";
+    if (module == supervision::kSupervisorModule) {
+      const Term* sub = c.find("args");
+      CheckSupervisorTree(r, node, sub != nullptr ? *sub : Term(), modules, where + ".args");
+    } else if (!modules.count(module)) {
+      r.error(
+          at,
+          "supervisor child " + where + " runs module " + module + ", which is not in the release",
+          "add " + module + " to modules, or fix the module name");
+    }
   }
 }
 
@@ -80,7 +117,9 @@ void ParseProcesses(YamlReader& r, const YAML::Node& root, ReleaseSpec* spec) {
     p.process.args = r.term(node, "args");
     p.process.count = static_cast<int>(
         r.optional_int(node, "count", 1, 1000000, "4", "processes in the pool").value_or(1));
-    if (!modules.count(p.process.module)) {
+    if (p.process.module == supervision::kSupervisorModule) {
+      CheckSupervisorTree(r, node, p.process.args, modules);
+    } else if (!modules.count(p.process.module)) {
       r.error(node["module"],
               "process " + p.process.name + " runs module " + p.process.module +
                   ", which is not in the release",

@@ -4,6 +4,7 @@
 #include "release/format_yaml.h"
 #include "relup/node.h"
 #include "relup/release.h"
+#include "supervision/supervisor.h"
 
 namespace relup {
 namespace {
@@ -177,7 +178,8 @@ Result<Release> ParseReleaseYaml(std::string_view text, std::string_view source)
       if (std::string why = RegisteredNameProblem(p.name); !why.empty()) {
         return ErrorAt(node, source, "process name '" + p.name + "' " + why);
       }
-      if (!names.count(p.module)) {
+      // The built-in supervisor is in every node, never in a release.
+      if (!names.count(p.module) && p.module != supervision::kSupervisorModule) {
         return ErrorAt(
             node, source,
             "process " + p.name + " runs module " + p.module + ", which is not in the release");

@@ -41,11 +41,22 @@ Term Error(std::string text) {
   return Term::map({{A("error"), Term(std::move(text))}});
 }
 
-bool OneOf(const Term& t, std::initializer_list<const char*> atoms) {
-  for (const char* a : atoms) {
-    if (t.is_atom(a)) return true;
+// A word of the supervisor's vocabulary, written as an atom (:one_for_one)
+// or, as a release spec's YAML reads a bare word, a string.
+bool IsWord(const Term& t, const char* word) {
+  return t.is_atom(word) || (t.is_string() && t.as_string() == word);
+}
+
+bool OneOf(const Term& t, std::initializer_list<const char*> words) {
+  for (const char* w : words) {
+    if (IsWord(t, w)) return true;
   }
   return false;
+}
+
+// The word as an atom (the state keeps atoms only).
+Term AsAtom(const Term& t) {
+  return t.is_string() ? Term::atom(t.as_string()) : t;
 }
 
 std::string Show(const Term& t) {
@@ -114,14 +125,15 @@ Status CheckChild(const Term& c, const std::string& where, bool is_template) {
   return Status::Ok();
 }
 
-// A child spec with every default filled in.
+// A child spec with every default filled in, its words as atoms.
 Term Normalized(const Term& c) {
   Term out = c;
-  bool sup = c.find("type") != nullptr && c.at("type").is_atom("supervisor");
+  bool sup = c.find("type") != nullptr && IsWord(c.at("type"), "supervisor");
   if (c.find("args") == nullptr) out.set("args", Term());
-  if (c.find("restart") == nullptr) out.set("restart", A("permanent"));
-  if (c.find("shutdown") == nullptr) out.set("shutdown", sup ? A("infinity") : Term(5000));
-  if (c.find("type") == nullptr) out.set("type", A("worker"));
+  out.set("restart", c.find("restart") ? AsAtom(c.at("restart")) : A("permanent"));
+  out.set("shutdown",
+          c.find("shutdown") ? AsAtom(c.at("shutdown")) : (sup ? A("infinity") : Term(5000)));
+  out.set("type", sup ? A("supervisor") : A("worker"));
   if (c.find("name") == nullptr) out.set("name", Term());
   return out;
 }
@@ -164,7 +176,7 @@ Status CheckSupervisorArgs(const Term& args) {
   if (children != nullptr && !children->is_nil() && !children->is_list()) {
     return Status::InvalidArgument("children: a list of child specs, not " + Show(*children));
   }
-  bool simple = strategy != nullptr && strategy->is_atom("simple_one_for_one");
+  bool simple = strategy != nullptr && IsWord(*strategy, "simple_one_for_one");
   size_t n = children != nullptr && children->is_list() ? children->size() : 0;
   if (simple && n != 1) {
     return Status::InvalidArgument(
@@ -206,7 +218,7 @@ class Supervisor : public Server {
       const Term* v = args.find(key);
       return v != nullptr && !v->is_nil() ? *v : fallback;
     };
-    Term state = Term::map({{A("strategy"), get("strategy", A("one_for_one"))},
+    Term state = Term::map({{A("strategy"), AsAtom(get("strategy", A("one_for_one")))},
                             {A("intensity"), get("intensity", Term(1))},
                             {A("period_ms"), get("period_ms", Term(5000))},
                             {A("parent"), get("parent", Term())},
