@@ -14,11 +14,11 @@
 
 #include <algorithm>
 #include <chrono>
-#include <set>
 #include <string>
 #include <vector>
 
 #include "relup/server.h"
+#include "supervision/supervisor_args.h"
 
 namespace relup::supervision {
 
@@ -41,169 +41,7 @@ Term Error(std::string text) {
   return Term::map({{A("error"), Term(std::move(text))}});
 }
 
-// A word of the supervisor's vocabulary, written as an atom (:one_for_one)
-// or, as a release spec's YAML reads a bare word, a string.
-bool IsWord(const Term& t, const char* word) {
-  return t.is_atom(word) || (t.is_string() && t.as_string() == word);
-}
-
-bool OneOf(const Term& t, std::initializer_list<const char*> words) {
-  for (const char* w : words) {
-    if (IsWord(t, w)) return true;
-  }
-  return false;
-}
-
-// The word as an atom (the state keeps atoms only).
-Term AsAtom(const Term& t) {
-  return t.is_string() ? Term::atom(t.as_string()) : t;
-}
-
-std::string Show(const Term& t) {
-  return t.to_yaml();
-}
-
-// An id, a name or a module as the user wrote it: without YAML's atom colon.
-std::string Text(const Term& t) {
-  if (t.is_atom()) return std::string(t.as_atom());
-  if (t.is_string()) return t.as_string();
-  return Show(t);
-}
-
-// ---------------------------------------------------------------- checks
-
-Status CheckChild(const Term& c, const std::string& where, bool is_template) {
-  if (!c.is_map()) {
-    return Status::InvalidArgument(where + ": a child spec is a map {id, module, ...}, not " +
-                                   Show(c));
-  }
-  static const std::set<std::string, std::less<>> kKeys = {"id",      "module",   "args", "name",
-                                                           "restart", "shutdown", "type"};
-  for (const auto& [k, v] : c.entries()) {
-    if (!k.is_atom() || kKeys.count(k.as_atom()) == 0) {
-      return Status::InvalidArgument(where + ": unknown key " + Text(k) +
-                                     "; a child spec has id, module, args, name, restart, "
-                                     "shutdown and type");
-    }
-  }
-  const Term* id = c.find("id");
-  if (!is_template && (id == nullptr || !(id->is_atom() || id->is_string()))) {
-    return Status::InvalidArgument(where + ".id: every child needs an id, an atom or a string");
-  }
-  const Term* module = c.find("module");
-  if (module == nullptr || !(module->is_atom() || module->is_string()) ||
-      (module->is_atom() ? module->as_atom() : module->as_string()).empty()) {
-    return Status::InvalidArgument(where + ".module: name the module the child runs");
-  }
-  if (const Term* name = c.find("name"); name != nullptr && !name->is_nil()) {
-    if (!(name->is_atom() || name->is_string())) {
-      return Status::InvalidArgument(where + ".name: a registered name is an atom or a string");
-    }
-    if (is_template) {
-      return Status::InvalidArgument(where +
-                                     ".name: the children of a simple_one_for_one supervisor "
-                                     "are many, so they cannot share a registered name");
-    }
-  }
-  if (const Term* r = c.find("restart");
-      r != nullptr && !OneOf(*r, {"permanent", "transient", "temporary"})) {
-    return Status::InvalidArgument(where + ".restart: permanent, transient or temporary, not " +
-                                   Show(*r));
-  }
-  if (const Term* s = c.find("shutdown"); s != nullptr) {
-    bool ok = (s->is_int() && s->as_int() >= 0) || OneOf(*s, {"brutal_kill", "infinity"});
-    if (!ok) {
-      return Status::InvalidArgument(where +
-                                     ".shutdown: milliseconds (0 or more), brutal_kill or "
-                                     "infinity, not " +
-                                     Show(*s));
-    }
-  }
-  if (const Term* t = c.find("type"); t != nullptr && !OneOf(*t, {"worker", "supervisor"})) {
-    return Status::InvalidArgument(where + ".type: worker or supervisor, not " + Show(*t));
-  }
-  return Status::Ok();
-}
-
-// A child spec with every default filled in, its words as atoms.
-Term Normalized(const Term& c) {
-  Term out = c;
-  bool sup = c.find("type") != nullptr && IsWord(c.at("type"), "supervisor");
-  if (c.find("args") == nullptr) out.set("args", Term());
-  out.set("restart", c.find("restart") ? AsAtom(c.at("restart")) : A("permanent"));
-  out.set("shutdown",
-          c.find("shutdown") ? AsAtom(c.at("shutdown")) : (sup ? A("infinity") : Term(5000)));
-  out.set("type", sup ? A("supervisor") : A("worker"));
-  if (c.find("name") == nullptr) out.set("name", Term());
-  return out;
-}
-
 }  // namespace
-
-Status CheckSupervisorArgs(const Term& args) {
-  if (!args.is_map()) {
-    return Status::InvalidArgument(
-        "a supervisor's args are a map {strategy, intensity, "
-        "period_ms, children}, not " +
-        Show(args));
-  }
-  static const std::set<std::string, std::less<>> kKeys = {"strategy", "intensity", "period_ms",
-                                                           "children", "parent"};
-  for (const auto& [k, v] : args.entries()) {
-    if (!k.is_atom() || kKeys.count(k.as_atom()) == 0) {
-      return Status::InvalidArgument("unknown key " + Text(k) +
-                                     "; a supervisor has strategy, intensity, period_ms and "
-                                     "children");
-    }
-  }
-  const Term* strategy = args.find("strategy");
-  if (strategy != nullptr &&
-      !OneOf(*strategy, {"one_for_one", "one_for_all", "rest_for_one", "simple_one_for_one"})) {
-    return Status::InvalidArgument(
-        "strategy: one_for_one, one_for_all, rest_for_one or simple_one_for_one, not " +
-        Show(*strategy));
-  }
-  if (const Term* i = args.find("intensity"); i != nullptr && (!i->is_int() || i->as_int() < 0)) {
-    return Status::InvalidArgument(
-        "intensity: the restarts allowed within period_ms, 0 or "
-        "more, not " +
-        Show(*i));
-  }
-  if (const Term* p = args.find("period_ms"); p != nullptr && (!p->is_int() || p->as_int() < 1)) {
-    return Status::InvalidArgument("period_ms: milliseconds, 1 or more, not " + Show(*p));
-  }
-  const Term* children = args.find("children");
-  if (children != nullptr && !children->is_nil() && !children->is_list()) {
-    return Status::InvalidArgument("children: a list of child specs, not " + Show(*children));
-  }
-  bool simple = strategy != nullptr && IsWord(*strategy, "simple_one_for_one");
-  size_t n = children != nullptr && children->is_list() ? children->size() : 0;
-  if (simple && n != 1) {
-    return Status::InvalidArgument(
-        "children: a simple_one_for_one supervisor has exactly one child spec, the template "
-        "its children start from (start_child), not " +
-        std::to_string(n));
-  }
-  std::set<std::string, std::less<>> ids, names;
-  for (size_t i = 0; i < n; ++i) {
-    const Term& c = (*children)[i];
-    std::string where = "children[" + std::to_string(i) + "]";
-    RELUP_RETURN_IF_ERROR(CheckChild(c, where, simple));
-    if (simple) continue;
-    std::string id = Text(c.at("id"));
-    if (!ids.insert(id).second) {
-      return Status::InvalidArgument(where + ".id: " + id +
-                                     " is the id of an earlier child too; give each child its own");
-    }
-    if (const Term* name = c.find("name"); name != nullptr && !name->is_nil()) {
-      if (!names.insert(Text(*name)).second) {
-        return Status::InvalidArgument(where + ".name: " + Text(*name) +
-                                       " is registered by an earlier child too");
-      }
-    }
-  }
-  return Status::Ok();
-}
 
 namespace {
 
@@ -277,8 +115,7 @@ class Supervisor : public Server {
       }
       Term then = Term::map({{A("reply"), Term::tuple({A("from"), EncodeFrom(from)})}});
       StartOp(state, {id}, then);
-      RELUP_ASSIGN_OR_RETURN(bool stop, Continue(state));
-      (void)stop;  // a reply op never ends the supervisor
+      RELUP_RETURN_IF_ERROR(Continue(state).status());  // a reply op never ends it
       return noreply();
     }
     return reply(Error("unknown supervisor request " + Show(key)));
@@ -458,7 +295,7 @@ class Supervisor : public Server {
     if (!parent.is_nil() && who == parent) {
       // Our supervisor (or whoever started us linked) is going: every child
       // stops, last first, then we go with its reason.
-      std::vector<Term> all = RunningIds(state, 0, true);
+      std::vector<Term> all = RunningIds(state, 0);
       StartOp(state, all, Term::map({{A("exit"), reason}}), /*replace=*/true);
       return Outcome(state);
     }
@@ -516,12 +353,12 @@ class Supervisor : public Server {
     const Term& strategy = state.at("strategy");
     std::vector<Term> stop, again{id};
     if (strategy.is_atom("one_for_all")) {
-      stop = RunningIds(state, 0, true);
+      stop = RunningIds(state, 0);
       for (const Term& c : Children(state)) {
         if (c.at("id") != id && !c.at("pid").is_nil()) again.push_back(c.at("id"));
       }
     } else if (strategy.is_atom("rest_for_one")) {
-      stop = RunningIds(state, static_cast<size_t>(i) + 1, true);
+      stop = RunningIds(state, static_cast<size_t>(i) + 1);
       for (size_t k = static_cast<size_t>(i) + 1; k < Children(state).size(); ++k) {
         if (!Children(state)[k].at("pid").is_nil()) again.push_back(Children(state)[k].at("id"));
       }
@@ -539,19 +376,19 @@ class Supervisor : public Server {
     log(what + "; more than " + Show(state.at("intensity")) + " restarts in " +
         Show(state.at("period_ms")) +
         " ms (reached_max_restart_intensity): stopping every child, then this supervisor");
-    StartOp(state, RunningIds(state, 0, true), Term::map({{A("exit"), A("shutdown")}}),
+    StartOp(state, RunningIds(state, 0), Term::map({{A("exit"), A("shutdown")}}),
             /*replace=*/true);
     return Outcome(state);
   }
 
-  // Ids of the running children from index `from` on, last first if reversed.
-  static std::vector<Term> RunningIds(const Term& state, size_t from, bool reversed) {
+  // Ids of the running children from index `from` on, last first: the
+  // order they are stopped in.
+  static std::vector<Term> RunningIds(const Term& state, size_t from) {
     std::vector<Term> out;
     const auto& cs = Children(state);
-    for (size_t k = from; k < cs.size(); ++k) {
-      if (!cs[k].at("pid").is_nil()) out.push_back(cs[k].at("id"));
+    for (size_t k = cs.size(); k > from; --k) {
+      if (!cs[k - 1].at("pid").is_nil()) out.push_back(cs[k - 1].at("id"));
     }
-    if (reversed) std::reverse(out.begin(), out.end());
     return out;
   }
 
