@@ -49,7 +49,7 @@ TEST_CASE("a boot stuck in an init is reported after --timeout, naming the step"
   INFO(r.both());
   CHECK(r.exit_code != 0);
   CHECK(Contains(r.err, "made no progress for 1500 ms while starting"));
-  CHECK(Contains(r.err, "stuck at step 3 of 3: starting counter as c2"));
+  CHECK(Contains(r.err, "stuck at step 4 of 4: starting counter as c2"));
   pid_t pid = root.node_pid();
   CHECK(pid > 0);
   CHECK(Contains(r.err, "kill -9 " + std::to_string(pid)));

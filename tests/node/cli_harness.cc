@@ -1,5 +1,7 @@
 #include "cli_harness.h"
 
+#include <fstream>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -139,6 +141,11 @@ NodeRoot::~NodeRoot() {
   kill_node();
   std::error_code ec;
   fs::remove_all(path_, ec);
+}
+
+std::string NodeRoot::log() const {
+  std::ifstream in(file("node.log"));
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
 pid_t NodeRoot::node_pid() const {

@@ -66,6 +66,8 @@ class NodeRoot {
 
   const std::string& path() const { return path_; }
   std::string file(const std::string& name) const { return path_ + "/" + name; }
+  // What node.log holds now ("" if there is none).
+  std::string log() const;
 
   // The pid of the node holding this root's lock, or -1.
   pid_t node_pid() const;

@@ -144,9 +144,16 @@ TEST_CASE("relup kill sends an exit signal: :kill by default, or the reason give
   CHECK(k.exit_code == 0);
   CHECK(Contains(k.out, "sent exit signal :maintenance to temp"));
   CHECK(WaitUntil([&] { return !Contains(Relup({"ps", "--root", root.path()}).out, "temp"); }));
+  // blackode is one of the release's processes: the root supervisor starts
+  // it again, with its init state and a new pid.
+  std::string before = Relup({"ps", "--root", root.path(), "--json"}).out;
   k = Relup({"kill", "--root", root.path(), "blackode"});
   CHECK(k.exit_code == 0);
-  CHECK(WaitUntil([&] { return !Contains(Relup({"ps", "--root", root.path()}).out, "blackode"); }));
+  CHECK(WaitUntil([&] {
+    std::string now = Relup({"ps", "--root", root.path(), "--json"}).out;
+    return Contains(now, "blackode") && now != before;
+  }));
+  CHECK(Contains(root.log(), "child blackode"));
   RunResult log = Relup({"kill", "--root", root.path(), "nobody"});
   CHECK(log.exit_code == 1);
   CHECK(Contains(log.err, "no process is registered as 'nobody'"));

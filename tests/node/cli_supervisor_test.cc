@@ -12,26 +12,125 @@
 namespace relup::test {
 namespace {
 
-// The root supervisor's line for child `id` in `relup state root_sup`, e.g.
-// "{id: w1, pid: !pid <0.3.0>, restarts: 1, ...}" (the spec is left out).
-std::string ChildPid(const std::string& root, const std::string& id) {
-  RunResult r = Relup({"state", "--root", root, "root_sup"});
+// The pid of child `id` in `relup call SUP :which_children`, or "".
+std::string ChildPidOf(const std::string& root, const std::string& sup, const std::string& id) {
+  RunResult r = Relup({"call", "--root", root, sup, ":which_children"});
   if (r.exit_code != 0) return "";
   std::smatch m;
-  std::regex pat("id: " + id + "[^}]*?pid: (!pid <[0-9.]+>|~|null)");
+  std::regex pat("id: " + id + ", [^}]*?pid: (!pid <[0-9.]+>|~|null)");
   if (!std::regex_search(r.out, m, pat)) return "";
   return m[1];
 }
 
+// Builds `spec_text` with the test modules into DIR/NAME.tar.gz.
+std::string BuildSpec(const std::string& dir, const std::string& name,
+                      const std::string& spec_text) {
+  std::filesystem::create_directories(dir);
+  std::string spec = dir + "/" + name + ".yaml";
+  std::ofstream(spec) << spec_text;
+  std::string tarball = dir + "/" + name + ".tar.gz";
+  RunResult b =
+      Relup({"build", spec, "-o", tarball, "--lib-dir", RELUP_TEST_MODULE_DIR, "--quiet"});
+  INFO(b.both());
+  REQUIRE(b.exit_code == 0);
+  return tarball;
+}
+
 }  // namespace
+
+TEST_CASE("every process of a release runs under relup_root, supervisor: entries as subtrees",
+          "[cli][node]") {
+  NodeRoot root;
+  std::string tarball = BuildSpec(root.path() + "-spec", "tree", R"(release: tree
+vsn: "1"
+modules: [{name: rt_worker, vsn: "1"}]
+processes:
+  - {module: rt_worker, name: solo, args: {id: solo}}
+  - supervisor:
+      name: pool_sup
+      strategy: one_for_all
+      intensity: 3
+      children:
+        - {module: rt_worker, name: w, count: 3, args: {id: w}, shutdown: 1000}
+        - supervisor:
+            name: jobs
+            strategy: simple_one_for_one
+            children: [{module: rt_worker, restart: transient}]
+)");
+  root.start(tarball);
+  RunResult top = Relup({"call", "--root", root.path(), "relup_root", ":which_children"});
+  INFO(top.both());
+  REQUIRE(top.exit_code == 0);
+  CHECK(std::regex_search(top.out, std::regex("id: solo.*id: pool_sup")));
+  RunResult pool = Relup({"call", "--root", root.path(), "pool_sup", ":which_children"});
+  INFO(pool.both());
+  CHECK(std::regex_search(pool.out, std::regex("id: w_1.*id: w_2.*id: w_3.*id: jobs")));
+
+  // one_for_all: a crash in the pool restarts all of it, and solo stays.
+  std::string solo = ChildPidOf(root.path(), "relup_root", "solo");
+  std::string w3 = ChildPidOf(root.path(), "pool_sup", "w_3");
+  REQUIRE(Relup({"kill", "--root", root.path(), "w_1"}).exit_code == 0);
+  CHECK(WaitUntil([&] {
+    std::string now = ChildPidOf(root.path(), "pool_sup", "w_3");
+    return now.rfind("!pid", 0) == 0 && now != w3;
+  }));
+  CHECK(ChildPidOf(root.path(), "relup_root", "solo") == solo);
+  root.stop();
+}
+
+TEST_CASE("the root supervisor giving up stops the node, non-zero, saying why in node.log",
+          "[cli][node]") {
+  NodeRoot root;
+  std::string tarball = BuildSpec(root.path() + "-spec", "fragile", R"(release: fragile
+vsn: "1"
+modules: [{name: rt_worker, vsn: "1"}]
+root: {intensity: 1, period_ms: 60000}
+processes:
+  - {module: rt_worker, name: crashy, args: {id: crashy}}
+)");
+  RunResult fg;
+  std::thread node([&] {
+    fg = Relup({"node", "start", "--foreground", "--root", root.path(), "--release", tarball});
+  });
+  CHECK(WaitUntil([&] {
+    return Relup({"state", "--root", root.path(), "crashy"}).exit_code == 0;
+  }));
+  REQUIRE(Relup({"kill", "--root", root.path(), "crashy"}).exit_code == 0);  // restarted: 1 of 1
+  CHECK(WaitUntil([&] { return Contains(root.log(), "restarted as"); }));
+  REQUIRE(Relup({"kill", "--root", root.path(), "crashy"}).exit_code == 0);  // one too many
+  node.join();
+  INFO(fg.both());
+  CHECK(fg.exit_code != 0);
+  CHECK(Contains(fg.err, "the root supervisor relup_root ended"));
+  std::string log = root.log();
+  CHECK(Contains(log, "reached_max_restart_intensity"));
+  CHECK(Contains(log, "the root supervisor relup_root ended"));
+}
+
+TEST_CASE("a child whose init fails at boot: the node does not start, naming it, why and where",
+          "[cli][node]") {
+  NodeRoot root;
+  std::string tarball = BuildSpec(root.path() + "-spec", "badinit", R"(release: badinit
+vsn: "1"
+modules: [{name: rt_worker, vsn: "1"}]
+processes:
+  - {module: rt_worker, name: fine, args: {id: fine}}
+  - {module: rt_worker, name: broken, args: {id: broken, fail: true}}
+)");
+  RunResult s = Relup({"node", "start", "--root", root.path(), "--release", tarball});
+  INFO(s.both());
+  CHECK(s.exit_code != 0);
+  CHECK(Contains(s.err, "child broken (rt_worker) did not start"));
+  CHECK(Contains(s.err, "told to fail"));
+  CHECK(std::regex_search(s.err, std::regex("release\\.yaml:[0-9]+, process broken")));
+  CHECK(root.node_pid() <= 0);
+}
 
 TEST_CASE("a release starts a supervision tree, and a killed child is restarted by it",
           "[cli][node]") {
   NodeRoot root;
   std::string dir = root.path() + "-spec";
-  std::filesystem::create_directories(dir);
-  std::string spec = dir + "/sup.yaml";
-  std::ofstream(spec) << R"(release: sup
+  std::string tarball = BuildSpec(dir, "sup-1", R"(release: sup
 vsn: "1"
 modules: [{name: rt_worker, vsn: "1"}]
 processes:
@@ -43,17 +142,11 @@ processes:
       children:
         - {id: w1, module: rt_worker, name: w1, args: {id: w1}}
         - {id: w2, module: rt_worker, name: w2, args: {id: w2}}
-)";
-  std::string tarball = dir + "/sup-1.tar.gz";
-  RunResult b =
-      Relup({"build", spec, "-o", tarball, "--lib-dir", RELUP_TEST_MODULE_DIR, "--quiet"});
-  INFO(b.both());
-  REQUIRE(b.exit_code == 0);
-  RunResult s = Relup({"node", "start", "--root", root.path(), "--release", tarball});
-  INFO(s.both());
-  REQUIRE(s.exit_code == 0);
+)");
+  root.start(tarball);
 
-  std::string w1 = ChildPid(root.path(), "w1"), w2 = ChildPid(root.path(), "w2");
+  std::string w1 = ChildPidOf(root.path(), "root_sup", "w1"),
+              w2 = ChildPidOf(root.path(), "root_sup", "w2");
   REQUIRE(w1.rfind("!pid", 0) == 0);
   REQUIRE(w2.rfind("!pid", 0) == 0);
   RunResult k = Relup({"kill", "--root", root.path(), "w1", ":boom"});
@@ -62,13 +155,13 @@ processes:
 
   std::string again;
   for (int i = 0; i < 100; ++i) {
-    again = ChildPid(root.path(), "w1");
+    again = ChildPidOf(root.path(), "root_sup", "w1");
     if (again.rfind("!pid", 0) == 0 && again != w1) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   CHECK(again.rfind("!pid", 0) == 0);
   CHECK(again != w1);
-  CHECK(ChildPid(root.path(), "w2") == w2);
+  CHECK(ChildPidOf(root.path(), "root_sup", "w2") == w2);
   CHECK(Relup({"state", "--root", root.path(), "w1"}).exit_code == 0);  // its name is back
   std::ifstream log(root.file("node.log"));
   std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());

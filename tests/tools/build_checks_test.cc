@@ -350,6 +350,56 @@ processes:
   CHECK(strategy.loc.line == 12);
 }
 
+TEST_CASE("supervisor: entries describe a tree with process entries and pools as children",
+          "[build][checks]") {
+  TempDir dir;
+  std::string ok = dir.write("tree.yaml", R"(release: demo
+vsn: "1"
+modules: [{name: bwidget, vsn: "1"}]
+root: {intensity: 2, period_ms: 3000}
+processes:
+  - {module: bwidget, name: solo, restart: transient, shutdown: 200}
+  - supervisor:
+      name: pool_sup
+      strategy: rest_for_one
+      children:
+        - {module: bwidget, name: w, count: 3}
+        - supervisor: {name: jobs, strategy: simple_one_for_one,
+                       children: [{module: bwidget, restart: temporary}]}
+)");
+  CHECK(Build(ok).empty());
+
+  std::string bad = dir.write("badtree.yaml", R"(release: demo
+vsn: "1"
+modules: [{name: bwidget, vsn: "1"}]
+root: {strategy: simple_one_for_one}
+processes:
+  - {module: bwidget, name: solo, restart: forever}
+  - supervisor:
+      name: pool_sup
+      strategy: one_for_some
+      children:
+        - {module: bwidget, name: w, count: 2}
+        - {module: bwidget, name: w_2}
+        - {module: bgone, name: g}
+  - supervisor:
+      children: []
+  - {module: bwidget, name: relup_root}
+  - supervisor:
+      name: other
+      children: [{module: bwidget, name: w_1}]
+)");
+  Diagnostics diags = Build(bad);
+  CHECK(Find(diags, "root.strategy: the root starts the release's processes").loc.line == 4);
+  CHECK(Find(diags, "restart: permanent, transient or temporary").loc.line == 6);
+  CHECK(Find(diags, "child id w_2 is used by two children of this supervisor").loc.line == 12);
+  CHECK(Find(diags, "process g runs module bgone, which is not in the release").loc.line == 13);
+  CHECK(Find(diags, "strategy: one_for_one, one_for_all").loc.line == 8);  // the supervisor's map
+  CHECK(Find(diags, "a supervisor entry has neither a name nor an id").loc.line == 15);
+  CHECK(Find(diags, "process name relup_root is the node's root supervisor").loc.line == 16);
+  CHECK(Find(diags, "registered name w_1 is used twice in the supervision tree").loc.line == 17);
+}
+
 TEST_CASE("a module may not take the built-in supervisor's name", "[build][checks]") {
   TempDir dir;
   std::string spec = dir.write("clash.yaml", R"(release: demo

@@ -96,6 +96,7 @@ std::optional<LoadedRelease> LoadFromSpec(const std::string& path, const Library
   std::sort(out.release.modules.begin(), out.release.modules.end(),
             [](const ReleaseModule& a, const ReleaseModule& b) { return a.name < b.name; });
   for (const auto& p : spec->processes) out.release.processes.push_back(p.process);
+  out.release.root = spec->root;
   out.spec = std::move(spec);
   return out;
 }

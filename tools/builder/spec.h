@@ -11,6 +11,14 @@
 //       name: blackode             # registered name (optional)
 //       args: {name: blackode, money: 30000}   # init args, a Term (relup/term.h)
 //       count: 1                   # optional; > 1 starts a pool name_1..name_N
+//       restart: permanent         # optional child spec under the root: id,
+//       shutdown: 5000             #   restart, shutdown (supervision/supervisor.h)
+//     - supervisor:                # a supervisor with its own children
+//         name: shards_sup
+//         strategy: one_for_all    # intensity, period_ms, id, restart, shutdown
+//         children:                # process entries (pools too) or supervisors
+//           - {module: kv_shard, name: kv_shard, count: 8}
+//   root: {intensity: 5, period_ms: 10000}   # optional: the root supervisor's
 //   appup:                         # optional
 //     up:
 //       - from: "1"                # exact vsn, or a glob pattern such as "1.*"
@@ -121,6 +129,7 @@ struct ReleaseSpec {
   SourceLoc vsn_loc;
   std::vector<SpecModule> modules;
   std::vector<SpecProcess> processes;
+  Term root;  // the root supervisor's {strategy, intensity, period_ms}; nil: defaults
   Appup appup;
 };
 

@@ -16,13 +16,22 @@
 //   modules:
 //     - {name: demo_server, vsn: "2", sha256: <hex>, build_id: <id>,
 //        has_code_change: true, path: lib/demo_server-2/demo_server.so}
+//   root: {strategy: one_for_one, intensity: 5, period_ms: 10000}   (optional)
 //   processes:
 //     - {module: demo_server, name: blackode, args: {money: 30000, name: blackode}, count: 1}
-// `args` is a Term in its YAML text form (relup/term.h).
+//     - {module: supervisor, name: shards_sup, id: shards, restart: permanent,
+//        shutdown: infinity, args: {strategy: one_for_all, children: [...]}, count: 1}
+// `args` is a Term in its YAML text form (relup/term.h); id, restart and
+// shutdown are written only when set.
 //
-// Processes: each entry starts `count` processes of `module` at boot, each
-// with init args `args`, registered under the names RegisteredNames() gives.
-// Entries are started in the listed order.
+// Processes: the node boots a release by starting its root supervisor,
+// registered as relup_root (supervision/supervisor.h; strategy, intensity
+// and period_ms from `root`, RootArgs), and then every entry's processes as
+// its children, in the listed order, each init done before the next: an
+// entry gives `count` children of `module` with init args `args`, registered
+// under the names RegisteredNames() gives, with the ids ChildIds() gives and
+// the entry's restart and shutdown (ChildSpecs). A process of the built-in
+// supervisor starts a tree of its own below the root.
 //
 // Pure data and pure functions: thread-compatible, no I/O.
 #pragma once
@@ -54,7 +63,27 @@ struct ReleaseProcess {
   std::string name;  // registered name; empty: unregistered
   Term args;         // init args
   int count = 1;     // >= 1; more than 1 is a pool
+  std::string id;    // the child id under the root; empty: ChildIdBase's default
+  Term restart;      // permanent (nil: the default) | transient | temporary
+  Term shutdown;     // milliseconds | brutal_kill | infinity; nil: the supervisor's default
+  int line = 0;      // where release.yaml has the entry (0: not read from a file)
 };
+
+// The registered name of the root supervisor a release boots under.
+inline constexpr const char* kRootSupervisorName = "relup_root";
+
+// The root supervisor's start args: `root` (nil: one_for_one, intensity 5 in
+// 10000 ms) with no children; the boot adds them.
+Term RootArgs(const Term& root);
+
+// A child id's base: `id`, else `name`, else `module`; a pool's ids are
+// BASE_1 .. BASE_COUNT, like its names.
+std::string ChildIdBase(const ReleaseProcess& process);
+// An id both entries give their children ("" if none), without expanding pools.
+std::string SharedChildId(const ReleaseProcess& a, const ReleaseProcess& b);
+// The child specs of an entry's processes (for the supervisor's
+// start_children), `first` to `first + n - 1` of its count (0-based).
+std::vector<Term> ChildSpecs(const ReleaseProcess& process, int first, int n);
 
 // The registered names of a process entry: {} when name is empty, {name}
 // when count == 1, else {name_1, ..., name_COUNT}.
@@ -69,6 +98,7 @@ struct Release {
   std::string vsn;
   std::vector<ReleaseModule> modules;  // sorted by name, names unique
   std::vector<ReleaseProcess> processes;
+  Term root;  // the root supervisor's {strategy, intensity, period_ms}; nil: defaults
 
   const ReleaseModule* find_module(std::string_view module) const;
 };

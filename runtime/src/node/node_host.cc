@@ -24,9 +24,10 @@
 #include "node/node_lock.h"
 #include "node/node_service.h"
 #include "node/release_handler.h"
-#include "release/release_store.h"
 #include "node/root_check.h"
+#include "release/release_store.h"
 #include "relup/node.h"
+#include "relup/release.h"
 
 namespace relup {
 namespace fs = std::filesystem;
@@ -136,8 +137,8 @@ class BootWatch {
     std::unique_lock lock(mu_);
     while (!cv_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stopped_; })) {
       if (seq_ == 0) continue;
-      std::string line = "step " + std::to_string(done_ + 1) + " of " + std::to_string(total_) +
-                         ": " + next_;
+      std::string line =
+          "step " + std::to_string(done_ + 1) + " of " + std::to_string(total_) + ": " + next_;
       bool changed = seq_ != sent;
       sent = seq_;
       lock.unlock();
@@ -326,9 +327,27 @@ Status StartAndServe(const NodeHostOptions& in, const std::function<void(const S
            control::SocketPath(options.root));
   ready(Status::Ok());
 
+  // The root supervisor ending (it gave up: more restarts than its
+  // intensity allows) ends the node with an error, as OTP's does when a
+  // permanent application's top supervisor dies: a service manager restarts
+  // it on the permanent release.
+  Result<Pid> root_sup = node.whereis(kRootSupervisorName);
+  Status outcome = Status::Ok();
   for (;;) {
     pollfd pfds[2] = {{fds.a, POLLIN, 0}, {fds.b, POLLIN, 0}};
-    int n = ::poll(pfds, 2, -1);
+    int n = ::poll(pfds, 2, root_sup.ok() ? 100 : -1);
+    if (n == 0) {
+      Result<ProcessStatus> alive = node.get_status(*root_sup);
+      if (!alive.ok() && (alive.status().code() == StatusCode::kProcessExited ||
+                          alive.status().code() == StatusCode::kNotFound)) {
+        outcome = Status::Unavailable(std::string("the root supervisor ") + kRootSupervisorName +
+                                      " ended (node.log says why: a child restarted more often "
+                                      "than the root's intensity allows?): the node stops");
+        log.error(outcome.message());
+        break;
+      }
+      continue;
+    }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       log.error(std::string("poll failed: ") + std::strerror(errno) + "; stopping");
@@ -359,8 +378,8 @@ Status StartAndServe(const NodeHostOptions& in, const std::function<void(const S
   (*server)->stop();
   node.shutdown();
   watchdog.disarm();
-  log.info("node stopped");
-  return Status::Ok();
+  log.info(outcome.ok() ? "node stopped" : "node stopped: " + outcome.message());
+  return outcome;
 }
 
 }  // namespace

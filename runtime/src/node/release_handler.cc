@@ -14,6 +14,8 @@
 #include "release/tarball.h"
 #include "relup/plan.h"
 #include "relup/release.h"
+#include "supervision/supervisor.h"
+#include "supervision/supervisor_client.h"
 
 namespace relup {
 
@@ -423,7 +425,7 @@ Status ReleaseHandler::Boot(std::string_view vsn_view, const BootProgress& progr
   if (!disk.ok()) return disk.status().WithContext("booting release " + vsn);
   const Release& release = disk->release;
   std::string what = "booting release " + release.name + " " + vsn;
-  size_t total = release.modules.size();
+  size_t total = release.modules.size() + 1;  // + the root supervisor
   for (const ReleaseProcess& p : release.processes) {
     size_t names = RegisteredNames(p).size();
     total += names > 0 ? names : static_cast<size_t>(std::max(p.count, 1));
@@ -445,19 +447,34 @@ Status ReleaseHandler::Boot(std::string_view vsn_view, const BootProgress& progr
     }
     RELUP_RETURN_IF_ERROR(node_.code_server().make_current(m.name, m.vsn));
   }
-  std::vector<Pid> started;
+  // Every process starts under the root supervisor, in order, each init
+  // done before the next; a pool goes in batches so the progress moves.
+  step([&] { return std::string("starting the root supervisor ") + kRootSupervisorName; });
+  Result<Pid> root = node_.spawn(supervision::kSupervisorModule, RootArgs(release.root),
+                                 SpawnOptions{kRootSupervisorName});
+  if (!root.ok()) return root.status().WithContext(what + ": starting the root supervisor");
   for (const ReleaseProcess& p : release.processes) {
-    std::vector<std::string> names = RegisteredNames(p);
-    if (names.empty()) names.assign(static_cast<size_t>(std::max(p.count, 1)), "");
-    for (const std::string& name : names) {
-      step([&] { return "starting " + p.module + (name.empty() ? "" : " as " + name); });
-      Result<Pid> pid = node_.spawn(p.module, p.args, SpawnOptions{name});
-      if (!pid.ok()) {
-        for (Pid s : started) (void)node_.exit(s, Term::atom("shutdown"));
-        return pid.status().WithContext(what + ": starting " + p.module +
-                                        (name.empty() ? "" : " as " + name));
+    constexpr int kBatch = 256;
+    for (int first = 0; first < p.count; first += kBatch) {
+      int n = std::min(kBatch, p.count - first);
+      std::vector<Term> specs = ChildSpecs(p, first, n);
+      std::string id = specs.front().at("id").as_string();
+      if (progress) {
+        progress(done, total, [&] {
+          return "starting " + p.module + " as " + id +
+                 (n > 1 ? " and " + std::to_string(n - 1) + " more" : "");
+        });
       }
-      started.push_back(*pid);
+      done += static_cast<size_t>(n);
+      Term batch = Term::list(std::move(specs));
+      Status s = supervision::CallSupervisor(node_, *root, "start_children", &batch,
+                                             supervision::kStartTimeout)
+                     .status();
+      if (!s.ok()) {
+        return s.WithContext(what + ": release.yaml" +
+                             (p.line > 0 ? ":" + std::to_string(p.line) : std::string()) +
+                             ", process " + ChildIdBase(p) + " (" + p.module + ")");
+      }
     }
   }
   return store_.set_running(vsn);

@@ -5,6 +5,7 @@
 #include "relup/node.h"
 #include "relup/release.h"
 #include "supervision/supervisor.h"
+#include "supervision/supervisor_args.h"
 
 namespace relup {
 namespace {
@@ -62,6 +63,48 @@ std::string SharedRegisteredName(const ReleaseProcess& a, const ReleaseProcess& 
   return InPool(pool, single) ? single : "";
 }
 
+Term RootArgs(const Term& root) {
+  Term args = Term::map({{Term::atom("strategy"), Term::atom("one_for_one")},
+                         {Term::atom("intensity"), Term(5)},
+                         {Term::atom("period_ms"), Term(10000)}});
+  if (root.is_map()) {
+    for (const auto& [k, v] : root.entries()) args.set(k, v);
+  }
+  args.set("children", Term::list({}));
+  return args;
+}
+
+std::string ChildIdBase(const ReleaseProcess& process) {
+  if (!process.id.empty()) return process.id;
+  return process.name.empty() ? process.module : process.name;
+}
+
+std::string SharedChildId(const ReleaseProcess& a, const ReleaseProcess& b) {
+  ReleaseProcess x = a, y = b;
+  x.name = ChildIdBase(a);
+  y.name = ChildIdBase(b);
+  x.args = y.args = Term();
+  return SharedRegisteredName(x, y);
+}
+
+std::vector<Term> ChildSpecs(const ReleaseProcess& process, int first, int n) {
+  std::vector<Term> out;
+  const std::string base = ChildIdBase(process);
+  const bool supervisor = process.module == supervision::kSupervisorModule;
+  for (int i = first; i < first + n && i < process.count; ++i) {
+    std::string suffix = process.count == 1 ? "" : "_" + std::to_string(i + 1);
+    Term spec = Term::map({{Term::atom("id"), Term(base + suffix)},
+                           {Term::atom("module"), Term(process.module)},
+                           {Term::atom("args"), process.args}});
+    if (!process.name.empty()) spec.set("name", Term(process.name + suffix));
+    if (!process.restart.is_nil()) spec.set("restart", process.restart);
+    if (!process.shutdown.is_nil()) spec.set("shutdown", process.shutdown);
+    if (supervisor) spec.set("type", Term::atom("supervisor"));
+    out.push_back(std::move(spec));
+  }
+  return out;
+}
+
 const ReleaseModule* Release::find_module(std::string_view module) const {
   for (const auto& m : modules) {
     if (m.name == module) return &m;
@@ -111,15 +154,19 @@ std::string ReleaseToYaml(const Release& release) {
     out += "    name: " + Quote(p.name) + "\n";
     out += "    args: " + p.args.to_yaml() + "\n";
     out += "    count: " + std::to_string(p.count) + "\n";
+    if (!p.id.empty()) out += "    id: " + Quote(p.id) + "\n";
+    if (!p.restart.is_nil()) out += "    restart: " + p.restart.to_yaml() + "\n";
+    if (!p.shutdown.is_nil()) out += "    shutdown: " + p.shutdown.to_yaml() + "\n";
   }
+  if (!release.root.is_nil()) out += "root: " + release.root.to_yaml() + "\n";
   return out;
 }
 
 Result<Release> ParseReleaseYaml(std::string_view text, std::string_view source) {
   using namespace format;
   RELUP_ASSIGN_OR_RETURN(YAML::Node root, Load(text, source));
-  RELUP_RETURN_IF_ERROR(
-      ExpectMap(root, source, "release.yaml", {"format", "name", "vsn", "modules", "processes"}));
+  RELUP_RETURN_IF_ERROR(ExpectMap(root, source, "release.yaml",
+                                  {"format", "name", "vsn", "modules", "processes", "root"}));
   RELUP_RETURN_IF_ERROR(CheckFormat(root, source, kReleaseFormat));
   Release release;
   RELUP_ASSIGN_OR_RETURN(release.name, String(root, "name", source));
@@ -165,8 +212,17 @@ Result<Release> ParseReleaseYaml(std::string_view text, std::string_view source)
     RELUP_RETURN_IF_ERROR(ExpectSequence(processes, source, "processes"));
     for (const auto& node : processes) {
       RELUP_RETURN_IF_ERROR(
-          ExpectMap(node, source, "process entry", {"module", "name", "args", "count"}));
+          ExpectMap(node, source, "process entry",
+                    {"module", "name", "args", "count", "id", "restart", "shutdown"}));
       ReleaseProcess p;
+      p.line = node.Mark().line >= 0 ? node.Mark().line + 1 : 0;
+      RELUP_ASSIGN_OR_RETURN(p.id, String(node, "id", source, ""));
+      if (node["restart"]) {
+        RELUP_ASSIGN_OR_RETURN(p.restart, TermField(node, "restart", source));
+      }
+      if (node["shutdown"]) {
+        RELUP_ASSIGN_OR_RETURN(p.shutdown, TermField(node, "shutdown", source));
+      }
       RELUP_ASSIGN_OR_RETURN(p.module, String(node, "module", source));
       RELUP_ASSIGN_OR_RETURN(p.name, String(node, "name", source, ""));
       RELUP_ASSIGN_OR_RETURN(p.args, TermField(node, "args", source));
@@ -189,8 +245,23 @@ Result<Release> ParseReleaseYaml(std::string_view text, std::string_view source)
         if (!shared.empty()) {
           return ErrorAt(node, source, "registered name " + shared + " is used twice");
         }
+        if (std::string id = SharedChildId(earlier, p); !id.empty()) {
+          return ErrorAt(node, source, "child id " + id + " is used twice");
+        }
+      }
+      // The root's child spec, checked as the root will.
+      std::vector<Term> spec = ChildSpecs(p, 0, 1);
+      if (Status s = supervision::CheckChild(spec[0], "process " + ChildIdBase(p), false);
+          !s.ok()) {
+        return ErrorAt(node, source, s.message());
       }
       release.processes.push_back(std::move(p));
+    }
+  }
+  if (YAML::Node root_node = root["root"]; root_node) {
+    RELUP_ASSIGN_OR_RETURN(release.root, TermField(root, "root", source));
+    if (Status s = supervision::CheckRootArgs(release.root); !s.ok()) {
+      return ErrorAt(root_node, source, s.message());
     }
   }
   return release;

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -102,6 +103,8 @@ class Supervisor : public Server {
     }
     const auto& [key, arg] = request.entries()[0];
     if (key.is_atom("start_child")) return reply(StartChildCall(arg, state));
+    if (key.is_atom("start_children")) return reply(StartChildrenCall(arg, state));
+    if (key.is_atom("remove_child")) return reply(RemoveChildCall(arg, state));
     if (key.is_atom("restart_child")) return reply(RestartChildCall(arg, state));
     if (key.is_atom("delete_child")) return reply(DeleteChildCall(arg, state));
     if (key.is_atom("terminate_child")) {
@@ -265,6 +268,59 @@ class Supervisor : public Server {
     state.find_mut("children")->mutable_elements().push_back(Child(spec, *pid));
     log("started child " + Text(spec.at("id")) + " " + pid->to_string());
     return Ok(Term(*pid));
+  }
+
+  // Many children in one request, in order (a release's boot and an
+  // upgrade's start steps): ids are checked against a set, so a pool of
+  // 100,000 costs no more than its starts. All or nothing: a child that does
+  // not start stops the ones this request started, last first.
+  Term StartChildrenCall(const Term& specs, Term& state) {
+    if (Simple(state)) return Error("start_children: not for simple_one_for_one; use start_child");
+    if (!specs.is_list()) return Error("start_children: a list of child specs, not " + Show(specs));
+    std::set<Term> ids;
+    for (const Term& c : Children(state)) ids.insert(c.at("id"));
+    std::vector<Term> normalized;
+    for (size_t i = 0; i < specs.size(); ++i) {
+      std::string where = "start_children[" + std::to_string(i) + "]";
+      if (Status s = CheckChild(specs[i], where, false); !s.ok()) return Error(s.message());
+      Term spec = Normalized(specs[i]);
+      if (!ids.insert(spec.at("id")).second) {
+        return Error(where + ": a child " + Text(spec.at("id")) +
+                     " exists already; delete_child it first or use another id");
+      }
+      normalized.push_back(std::move(spec));
+    }
+    std::vector<Term> started, pids;
+    for (const Term& spec : normalized) {
+      Result<Pid> pid = StartChild(spec);
+      if (!pid.ok()) {
+        for (auto it = started.rbegin(); it != started.rend(); ++it) {
+          Pid p = it->at("pid").as_pid();
+          (void)ctx().unlink(p);
+          (void)ctx().exit(p, A("shutdown"));
+        }
+        return Error("child " + Text(spec.at("id")) + " (" + Text(spec.at("module")) +
+                     ") did not start: " + pid.status().message());
+      }
+      started.push_back(Child(spec, *pid));
+      pids.push_back(Term(*pid));
+    }
+    auto& cs = state.find_mut("children")->mutable_elements();
+    for (Term& c : started) cs.push_back(std::move(c));
+    log("started " + std::to_string(pids.size()) + " children");
+    return Ok(Term::list(std::move(pids)));
+  }
+
+  // Forgets a child without stopping it (by pid, or by id): unlinked, its
+  // spec gone, so its end is not restarted. For the release handler, which
+  // stops it itself (an upgrade's stop step, a rolled-back start).
+  Term RemoveChildCall(const Term& who, Term& state) {
+    int i = who.is_pid() ? FindByPid(state, who.as_pid()) : FindById(state, who);
+    if (i < 0) return Error("remove_child: no child " + Show(who));
+    const Term& pid = Children(state)[static_cast<size_t>(i)].at("pid");
+    if (pid.is_pid()) (void)ctx().unlink(pid.as_pid());
+    RemoveChild(state, static_cast<size_t>(i));
+    return Ok(A("ok"));
   }
 
   Term RestartChildCall(const Term& id, Term& state) {

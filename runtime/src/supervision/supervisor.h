@@ -48,6 +48,11 @@
 //   {terminate_child: ID}      stops it; its spec stays (restart_child starts it)
 //   {restart_child: ID}        starts a stopped child again
 //   {delete_child: ID}         forgets a stopped child's spec
+//   {start_children: [CHILD...]}  starts them in order, all or none: {ok: [PID...]}
+//                              (a release's boot, an upgrade's start step)
+//   {remove_child: PID | ID}   forgets a child without stopping it (unlinked,
+//                              so its end is not restarted): for the release
+//                              handler, which then stops it itself
 // Replies are {ok: VALUE} or {error: TEXT}. For simple_one_for_one,
 // start_child's ARGS are the template's args when they are nil, or merged
 // over them when both are maps; the child's id is its pid.
@@ -69,5 +74,9 @@ const ModuleDescriptor& SupervisorDescriptor();
 // duplicate ids and registered names. The error names the field (path such
 // as "children[2].restart") and the fix.
 Status CheckSupervisorArgs(const Term& args);
+
+// Checks a release's `root:` ({strategy, intensity, period_ms}; the root's
+// children are the release's processes, and it is never simple_one_for_one).
+Status CheckRootArgs(const Term& root);
 
 }  // namespace relup::supervision

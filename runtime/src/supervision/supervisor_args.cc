@@ -180,3 +180,31 @@ Status CheckSupervisorArgs(const Term& args) {
 }
 
 }  // namespace relup::supervision
+
+namespace relup::supervision {
+
+Status CheckRootArgs(const Term& root) {
+  if (!root.is_map()) {
+    return Status::InvalidArgument("root: a map {strategy, intensity, period_ms}, not " +
+                                   Show(root));
+  }
+  for (const auto& [k, v] : root.entries()) {
+    if (!k.is_atom() ||
+        (k.as_atom() != "strategy" && k.as_atom() != "intensity" && k.as_atom() != "period_ms")) {
+      return Status::InvalidArgument("root: unknown key " + Text(k) +
+                                     "; the root supervisor has strategy, intensity and "
+                                     "period_ms (its children are the processes)");
+    }
+  }
+  if (const Term* s = root.find("strategy"); s != nullptr && IsWord(*s, "simple_one_for_one")) {
+    return Status::InvalidArgument(
+        "root.strategy: the root starts the release's processes, so it is one_for_one, "
+        "one_for_all or rest_for_one, not simple_one_for_one (start a simple_one_for_one "
+        "supervisor under it)");
+  }
+  if (Status s = CheckSupervisorArgs(root); !s.ok())
+    return Status::InvalidArgument("root." + s.message());
+  return Status::Ok();
+}
+
+}  // namespace relup::supervision

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <variant>
 
+#include "relup/release.h"
+#include "supervision/supervisor_client.h"
 #include "upgrade/upgrade_execution.h"
 
 namespace relup::upgrade {
@@ -225,6 +227,22 @@ bool Execution::CatchNewcomers() {
 
 bool Execution::RunDeferred(const PlanStep& step) {
   if (const auto* s = std::get_if<StartStep>(&step)) {
+    // Under the root supervisor, as the boot starts a release's processes,
+    // so the target release's tree is what runs; a node without one (its
+    // processes were spawned by hand) gets them unsupervised.
+    if (node_.whereis(kRootSupervisorName).ok()) {
+      Term specs = Term::list(ChildSpecs(s->process, 0, s->process.count));
+      Result<Term> pids = supervision::CallSupervisor(node_, kRootSupervisorName, "start_children",
+                                                      &specs, supervision::kStartTimeout);
+      if (!pids.ok()) {
+        Fail(nullptr, s->process.module, "start",
+             pids.status().WithContext("starting " + ChildIdBase(s->process) + " under " +
+                                       kRootSupervisorName));
+        return false;
+      }
+      for (const Term& pid : pids->elements()) started_pids_.push_back(pid.as_pid());
+      return true;
+    }
     std::vector<std::string> names = RegisteredNames(s->process);
     if (names.empty()) names.assign(static_cast<size_t>(std::max(s->process.count, 1)), "");
     for (const std::string& name : names) {
@@ -305,6 +323,7 @@ bool Execution::HoldForStop(const std::string& name) {
 
 void Execution::EndStopped() {
   for (const Stopping& s : stopping_) {
+    supervision::ForgetChild(node_, s.pid);  // or its supervisor would start it again
     Status st = node_.exit(s.pid, Term::atom("shutdown"));
     if (!st.ok() && !IsGone(st)) {
       report_.warnings.push_back("stopping " + s.name + ": " + st.ToString());
@@ -413,9 +432,8 @@ void Execution::TakeBack(Proc& p) {
     return;
   }
   s = Watched(p, true, [&] {
-    return c.update
-               ? node_.change_code(p.pid, c.module, BackOldVsn(p), c.back_extra, p.from->vsn())
-               : node_.switch_code(p.pid, c.module, p.from->vsn());
+    return c.update ? node_.change_code(p.pid, c.module, BackOldVsn(p), c.back_extra, p.from->vsn())
+                    : node_.switch_code(p.pid, c.module, p.from->vsn());
   });
   p.phase = s.ok() ? Phase::kSuspended : Phase::kChanged;  // kChanged: still on the new code
   Resume(p);
@@ -450,7 +468,10 @@ void Execution::Rollback() {
       ++done_;
     }
   }
-  for (Pid pid : started_pids_) (void)node_.exit(pid, Term::atom("shutdown"));
+  for (auto it = started_pids_.rbegin(); it != started_pids_.rend(); ++it) {
+    supervision::ForgetChild(node_, *it);
+    (void)node_.exit(*it, Term::atom("shutdown"));
+  }
   UndoStops();  // after the started ones are gone: they may hold the names
 
   CodeServer& code = node_.code_server();
