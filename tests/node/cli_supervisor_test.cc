@@ -172,3 +172,79 @@ processes:
 }
 
 }  // namespace relup::test
+
+namespace relup::test {
+
+TEST_CASE(
+    "relup tree shows the live tree, relup sup drives a supervisor, relup status the restarts",
+    "[cli][node]") {
+  NodeRoot root;
+  std::string tarball = BuildSpec(root.path() + "-spec", "api", R"(release: api
+vsn: "1"
+modules: [{name: rt_worker, vsn: "1"}]
+processes:
+  - {module: rt_worker, name: solo, args: {id: solo}}
+  - supervisor:
+      name: pool_sup
+      intensity: 10
+      children:
+        - {module: rt_worker, name: w, count: 20, args: {id: w}}
+        - supervisor: {name: jobs, strategy: simple_one_for_one,
+                       children: [{module: rt_worker, restart: temporary}]}
+)");
+  root.start(tarball);
+  const std::string r = root.path();
+  REQUIRE(Relup({"kill", "--root", r, "w_7"}).exit_code == 0);
+  CHECK(WaitUntil([&] { return Contains(root.log(), "child w_7 restarted as"); }));
+
+  RunResult tree = Relup({"tree", "--root", r});
+  INFO(tree.both());
+  REQUIRE(tree.exit_code == 0);
+  CHECK(Contains(tree.out, "relup_root  <0.1.0>  supervisor 1 (one_for_one, at most 5 restarts"));
+  CHECK(Contains(tree.out, "├─ solo  <"));
+  CHECK(Contains(tree.out, "└─ pool_sup  <"));
+  CHECK(Contains(tree.out, "├─ w_1  <"));
+  CHECK(Contains(tree.out, "... 17 more rt_worker 1 (w_4 to w_20), restarted 1x in all"));
+  CHECK(Contains(tree.out, "└─ jobs  <"));
+  CHECK(Contains(tree.out, "0 processes outside the tree"));
+  RunResult all = Relup({"tree", "--root", r, "pool_sup", "--all"});
+  CHECK(Contains(all.out, "├─ w_7  <"));
+  CHECK(Contains(all.out, "restarted 1x"));
+
+  RunResult status = Relup({"status", "--root", r});
+  INFO(status.both());
+  CHECK(Contains(status.out, "restarts:  1 by 3 supervisors"));
+  CHECK(Contains(status.out, "w_7 under pool_sup, after it ended with :killed"));
+
+  // The API: a dynamic child, then stop, restart and forget a static one.
+  RunResult started = Relup({"sup", "start-child", "--root", r, "jobs", "{id: job1}"});
+  INFO(started.both());
+  REQUIRE(started.exit_code == 0);
+  std::smatch m;
+  REQUIRE(std::regex_search(started.out, m, std::regex("started (<[0-9.]+>)")));
+  std::string job = m[1];
+  CHECK(Contains(Relup({"sup", "which-children", "--root", r, "jobs"}).out, job));
+  CHECK(Relup({"sup", "terminate-child", "--root", r, "jobs", job}).exit_code == 0);
+  CHECK(!Contains(Relup({"sup", "which-children", "--root", r, "jobs"}).out, job));
+
+  CHECK(Relup({"sup", "terminate-child", "--root", r, "pool_sup", "w_20"}).exit_code == 0);
+  CHECK(Relup({"state", "--root", r, "w_20"}).exit_code != 0);  // stopped, not restarted
+  RunResult busy = Relup({"sup", "delete-child", "--root", r, "pool_sup", "w_1"});
+  CHECK(busy.exit_code == 1);
+  CHECK(Contains(busy.err, "w_1 is running; terminate_child it first"));
+  CHECK(Relup({"sup", "restart-child", "--root", r, "pool_sup", "w_20"}).exit_code == 0);
+  CHECK(Relup({"state", "--root", r, "w_20"}).exit_code == 0);
+  CHECK(Relup({"sup", "terminate-child", "--root", r, "pool_sup", "w_20"}).exit_code == 0);
+  CHECK(Relup({"sup", "delete-child", "--root", r, "pool_sup", "w_20"}).exit_code == 0);
+  CHECK(!Contains(Relup({"sup", "which-children", "--root", r, "pool_sup"}).out, "w_20"));
+
+  RunResult not_sup = Relup({"sup", "which-children", "--root", r, "solo"});
+  CHECK(not_sup.exit_code == 1);
+  CHECK(Contains(not_sup.err, "solo is not a supervisor (it runs rt_worker)"));
+  RunResult unknown = Relup({"sup", "restart-child", "--root", r, "pool_sup", "nobody"});
+  CHECK(unknown.exit_code == 1);
+  CHECK(Contains(unknown.err, "no child nobody"));
+  root.stop();
+}
+
+}  // namespace relup::test

@@ -1,5 +1,8 @@
 // relup status: the node's release, its processes per module and version,
-// and the suspended ones.
+// the supervisors' restarts (the last ones, so a crash loop shows), and the
+// suspended processes.
+#include <chrono>
+
 #include "cmd/node_client_util.h"
 #include "command.h"
 
@@ -42,6 +45,23 @@ void PrintStatus(const Term& s) {
     PrintLine("runtime:   " + std::to_string(Int(*io, "sockets")) + " sockets, " +
               std::to_string(Int(*io, "timers")) + " timers, " +
               std::to_string(Int(*io, "link_entries")) + " processes with links or monitors");
+  }
+  if (const Term* sup = s.find("supervision"); sup && sup->is_map()) {
+    int64_t restarts = Int(*sup, "restarts");
+    PrintLine("restarts:  " + std::to_string(restarts) + " by " +
+              std::to_string(Int(*sup, "supervisors")) + " supervisors" +
+              (restarts > 0 ? " (relup tree shows where); the last:" : ""));
+    if (const Term* recent = sup->find("recent"); recent && recent->is_list()) {
+      auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+      for (const Term& r : recent->elements()) {
+        int64_t ago = (now - Int(r, "at_ms")) / 1000;
+        PrintLine("  " + std::to_string(ago < 0 ? 0 : ago) + " s ago: " + Str(r, "id") + " under " +
+                  Str(r, "supervisor") + ", after it ended with " +
+                  (r.find("reason") ? r.at("reason").to_yaml() : std::string("?")));
+      }
+    }
   }
   if (std::string overdue = Str(s, "overdue"); !overdue.empty()) {
     PrintLine("overdue:   " + overdue);

@@ -5,12 +5,16 @@
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <set>
 #include <utility>
 #include <vector>
 
 #include "node/control_protocol.h"
 #include "node/release_handler.h"
 #include "release/release_store.h"
+#include "relup/release.h"
+#include "supervision/supervision_tree.h"
+#include "supervision/supervisor.h"
 #include "upgrade/upgrade_report.h"
 
 namespace relup {
@@ -96,7 +100,8 @@ NodeService::NodeService(Node& node, ReleaseStore& store, ReleaseHandler& handle
 namespace {
 
 bool ChangesSomething(std::string_view cmd) {
-  for (std::string_view read_only : {"ping", "status", "ps", "state", "resources", "releases"}) {
+  for (std::string_view read_only :
+       {"ping", "status", "ps", "state", "resources", "releases", "tree"}) {
     if (cmd == read_only) return false;
   }
   return true;
@@ -225,6 +230,7 @@ Result<Term> NodeService::dispatch(std::string_view cmd, const Term& request,
   }
   if (cmd == "status") return status();
   if (cmd == "ps") return ps();
+  if (cmd == "tree") return tree(request);
   if (cmd == "state") {
     RELUP_ASSIGN_OR_RETURN(ProcessRef target, Target(request));
     return node_.get_state(target, TimeoutOf(request));
@@ -233,6 +239,17 @@ Result<Term> NodeService::dispatch(std::string_view cmd, const Term& request,
     RELUP_ASSIGN_OR_RETURN(ProcessRef target, Target(request));
     const Term* message = request.find("request");
     if (!message) return Status::InvalidArgument("call: missing field 'request'");
+    return node_.call(target, *message, TimeoutOf(request));
+  }
+  if (cmd == "sup") {  // a call that only a supervisor gets (relup sup)
+    RELUP_ASSIGN_OR_RETURN(ProcessRef target, Target(request));
+    const Term* message = request.find("request");
+    if (!message) return Status::InvalidArgument("sup: missing field 'request'");
+    RELUP_ASSIGN_OR_RETURN(ProcessStatus st, node_.get_status(target));
+    if (st.module != supervision::kSupervisorModule) {
+      return Status::InvalidArgument(target.to_string() + " is not a supervisor (it runs " +
+                                     st.module + "); relup tree shows the supervisors");
+    }
     return node_.call(target, *message, TimeoutOf(request));
   }
   if (cmd == "cast") {
@@ -328,7 +345,8 @@ Result<Term> NodeService::dispatch(std::string_view cmd, const Term& request,
   }
   return Status::InvalidArgument(
       "unknown command '" + std::string(cmd) +
-      "' (this node knows ping, status, ps, state, resources, call, cast, spawn, kill, suspend, "
+      "' (this node knows ping, status, ps, tree, state, resources, call, sup, cast, spawn, kill, "
+      "suspend, "
       "resume, load, change_code, releases, make_permanent, remove, apply, downgrade, stop)");
 }
 
@@ -372,7 +390,48 @@ Result<Term> NodeService::status() {
       {A("suspended"), Term::list(std::move(suspended))},
       {A("io"), node_.io_stats()},
       {A("overdue"), Term(handler_.Overdue())},
+      {A("supervision"), supervision::SupervisionSummary(node_, Millis(500))},
   });
+}
+
+// {tree: NODE (supervision_tree.h), unsupervised: N, outside: [PROCESS...]
+// (the first kShownOutside of the processes no supervisor in the tree holds,
+// when the tree is the root's)}.
+Result<Term> NodeService::tree(const Term& request) {
+  std::string top = OptionalString(request, "target");
+  bool whole = top.empty();
+  ProcessRef ref = whole ? ProcessRef(kRootSupervisorName) : ProcessRef::parse(top);
+  if (whole && !node_.whereis(kRootSupervisorName).ok()) {
+    return Status::NotFound(std::string("this node has no root supervisor (") +
+                            kRootSupervisorName +
+                            "): its processes were not started from a release");
+  }
+  RELUP_ASSIGN_OR_RETURN(Term tree, supervision::SupervisionTree(node_, ref));
+  Term out = Term::map({{A("tree"), tree}});
+  if (!whole) return out;
+  std::set<Pid> in_tree;
+  std::vector<const Term*> stack{&tree};
+  while (!stack.empty()) {
+    const Term* n = stack.back();
+    stack.pop_back();
+    if (const Term* pid = n->find("pid"); pid != nullptr && pid->is_pid()) {
+      in_tree.insert(pid->as_pid());
+    }
+    if (const Term* cs = n->find("children"); cs != nullptr && cs->is_list()) {
+      for (const Term& c : cs->elements()) stack.push_back(&c);
+    }
+  }
+  constexpr size_t kShownOutside = 20;
+  long long outside = 0;
+  std::vector<Term> shown;
+  for (const ProcessStatus& p : node_.processes()) {
+    if (in_tree.count(p.pid)) continue;
+    ++outside;
+    if (shown.size() < kShownOutside) shown.push_back(ProcessTerm(p));
+  }
+  out.set("unsupervised", Term(outside));
+  out.set("outside", Term::list(std::move(shown)));
+  return out;
 }
 
 Result<Term> NodeService::ps() {

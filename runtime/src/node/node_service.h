@@ -58,6 +58,7 @@ class NodeService {
                         const ControlServer::ProgressFn& progress);
   Result<Term> status();
   Result<Term> ps();
+  Result<Term> tree(const Term& request);
   // The reply to apply/downgrade. The per-process list goes in only when the
   // request asked for it ({processes: true}); counts and pause stats always do.
   Term upgrade_reply(const UpgradeReport& report, bool with_processes);

@@ -3,8 +3,11 @@
 // State (what `relup state` shows):
 //   {strategy, intensity, period_ms, parent: PID | nil,
 //    template: CHILD | nil                 simple_one_for_one's child spec
-//    children: [{id, spec, pid, restarts}] in start order; pid nil if stopped
+//    children: [{id, spec, pid, restarts, last_exit}] in start order; pid nil
+//                                          if stopped; last_exit its last reason
 //    restarts: [MS...]                     when the recent restarts happened
+//    restarts_total: N, recent_restarts: [{id, reason, at_ms}] (the last 5;
+//                                          wall-clock ms), for `relup status`
 //    op: nil | {stopping: [ID...], current: ID | nil, timer: REF | nil,
 //               then: {restart: [ID...]} | {exit: REASON} | {reply: FROM}}}
 // An op stops children one at a time (the `stopping` list in order, each
@@ -92,9 +95,10 @@ class Supervisor : public Server {
   Result<CallOutcome> handle_call(const Term& request, const From& from, Term& state) {
     if (request.is_atom("which_children")) return reply(WhichChildren(state));
     if (request.is_atom("count_children")) return reply(CountChildren(state));
+    if (request.is_atom("info")) return reply(Info(state));
     if (!request.is_map() || request.size() != 1) {
       return reply(Error("unknown supervisor request " + Show(request) +
-                         "; one of which_children, count_children, {start_child: ...}, "
+                         "; one of which_children, count_children, info, {start_child: ...}, "
                          "{terminate_child: ID}, {restart_child: ID}, {delete_child: ID}"));
     }
     if (!state.at("op").is_nil()) {
@@ -108,9 +112,8 @@ class Supervisor : public Server {
     if (key.is_atom("restart_child")) return reply(RestartChildCall(arg, state));
     if (key.is_atom("delete_child")) return reply(DeleteChildCall(arg, state));
     if (key.is_atom("terminate_child")) {
-      int i = FindById(state, arg);
-      if (i < 0 && Simple(state) && arg.is_pid()) i = FindByPid(state, arg.as_pid());
-      if (i < 0) return reply(Error("no child " + Show(arg)));
+      int i = FindChild(state, arg);
+      if (i < 0) return reply(Error("terminate_child: no child " + Show(arg)));
       Term id = Children(state)[static_cast<size_t>(i)].at("id");
       if (Children(state)[static_cast<size_t>(i)].at("pid").is_nil()) {
         if (Simple(state)) RemoveChild(state, static_cast<size_t>(i));
@@ -177,6 +180,21 @@ class Supervisor : public Server {
     }
     return -1;
   }
+  // A child named by its id, its pid, or its pid's text ("<0.5.0>", as the
+  // CLI gives a simple_one_for_one child's id).
+  static int FindChild(const Term& state, const Term& who) {
+    int i = FindById(state, who);
+    if (i >= 0) return i;
+    if (who.is_pid()) return FindByPid(state, who.as_pid());
+    if (who.is_string()) {
+      const auto& cs = Children(state);
+      for (size_t k = 0; k < cs.size(); ++k) {
+        const Term& p = cs[k].at("pid");
+        if (p.is_pid() && p.as_pid().to_string() == who.as_string()) return static_cast<int>(k);
+      }
+    }
+    return -1;
+  }
   static int FindByPid(const Term& state, Pid pid) {
     const auto& cs = Children(state);
     for (size_t i = 0; i < cs.size(); ++i) {
@@ -227,6 +245,33 @@ class Supervisor : public Server {
                                {A("restarts"), c.at("restarts")}}));
     }
     return Ok(Term::list(std::move(out)));
+  }
+
+  Term Info(const Term& state) {
+    const Term* total = state.find("restarts_total");
+    const Term* recent = state.find("recent_restarts");
+    return Ok(Term::map({{A("strategy"), state.at("strategy")},
+                         {A("intensity"), state.at("intensity")},
+                         {A("period_ms"), state.at("period_ms")},
+                         {A("children"), Term(static_cast<long long>(Children(state).size()))},
+                         {A("restarts"), total != nullptr ? *total : Term(0)},
+                         {A("recent"), recent != nullptr ? *recent : Term::list({})}}));
+  }
+
+  // A restart for `relup status` and `relup tree`: the total, and the last
+  // few with their child, reason and wall-clock time (a crash loop shows).
+  static void RecordRestart(Term& state, const Term& id, const Term& reason) {
+    const Term* total = state.find("restarts_total");
+    state.set("restarts_total", Term((total != nullptr ? total->as_int() : 0) + 1));
+    std::vector<Term> recent;
+    if (const Term* r = state.find("recent_restarts")) recent = r->elements();
+    long long at = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+    recent.push_back(Term::map({{A("id"), id}, {A("reason"), reason}, {A("at_ms"), Term(at)}}));
+    constexpr size_t kKeep = 5;
+    if (recent.size() > kKeep) recent.erase(recent.begin(), recent.end() - kKeep);
+    state.set("recent_restarts", Term::list(std::move(recent)));
   }
 
   Term CountChildren(const Term& state) {
@@ -315,7 +360,7 @@ class Supervisor : public Server {
   // spec gone, so its end is not restarted. For the release handler, which
   // stops it itself (an upgrade's stop step, a rolled-back start).
   Term RemoveChildCall(const Term& who, Term& state) {
-    int i = who.is_pid() ? FindByPid(state, who.as_pid()) : FindById(state, who);
+    int i = FindChild(state, who);
     if (i < 0) return Error("remove_child: no child " + Show(who));
     const Term& pid = Children(state)[static_cast<size_t>(i)].at("pid");
     if (pid.is_pid()) (void)ctx().unlink(pid.as_pid());
@@ -324,7 +369,7 @@ class Supervisor : public Server {
   }
 
   Term RestartChildCall(const Term& id, Term& state) {
-    int i = FindById(state, id);
+    int i = FindChild(state, id);
     if (i < 0) return Error("restart_child: no child " + Show(id));
     Term& c = MutableChild(state, static_cast<size_t>(i));
     if (!c.at("pid").is_nil()) return Error("restart_child: " + Text(id) + " is running");
@@ -335,7 +380,7 @@ class Supervisor : public Server {
   }
 
   Term DeleteChildCall(const Term& id, Term& state) {
-    int i = FindById(state, id);
+    int i = FindChild(state, id);
     if (i < 0) return Error("delete_child: no child " + Show(id));
     if (!Children(state)[static_cast<size_t>(i)].at("pid").is_nil()) {
       return Error("delete_child: " + Text(id) + " is running; terminate_child it first");
@@ -360,6 +405,7 @@ class Supervisor : public Server {
     if (i < 0) return cont();  // not a child (a link someone else made)
     Term id = Children(state)[static_cast<size_t>(i)].at("id");
     MutableChild(state, static_cast<size_t>(i)).set("pid", Term());
+    MutableChild(state, static_cast<size_t>(i)).set("last_exit", reason);
 
     Term* op = state.find_mut("op");
     if (!op->is_nil()) {
@@ -544,7 +590,10 @@ class Supervisor : public Server {
       if (pid.ok()) {
         c.set("pid", Term(*pid));
         c.set("restarts", Term(c.at("restarts").as_int() + 1));
+        const Term* why = c.find("last_exit");
+        Term reason = why != nullptr ? *why : Term();
         log("child " + Text(id) + " restarted as " + pid->to_string());
+        RecordRestart(state, id, reason);
       } else {
         log("child " + Text(id) + " did not restart: " + pid.status().message());
         retry.push_back(id);

@@ -43,6 +43,8 @@
 // Calls (handle_call requests), the supervisor API:
 //   :which_children            [{id, pid, module, type, restarts}...] in start order
 //   :count_children            {specs, active, workers, supervisors}
+//   :info                      {strategy, intensity, period_ms, children: N,
+//                              restarts: TOTAL, recent: [{id, reason, at_ms}]}
 //   {start_child: CHILD}       a new child (simple_one_for_one: {start_child: ARGS},
 //                              appended to the template's args list... see below)
 //   {terminate_child: ID}      stops it; its spec stays (restart_child starts it)
