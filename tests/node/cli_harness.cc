@@ -1,7 +1,5 @@
 #include "cli_harness.h"
 
-#include <fstream>
-
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -13,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -141,6 +140,19 @@ NodeRoot::~NodeRoot() {
   kill_node();
   std::error_code ec;
   fs::remove_all(path_, ec);
+}
+
+std::string BuildTestSpec(const std::string& dir, const std::string& name,
+                          const std::string& spec_text) {
+  std::filesystem::create_directories(dir);
+  std::string spec = dir + "/" + name + ".yaml";
+  std::ofstream(spec) << spec_text;
+  std::string tarball = dir + "/" + name + ".tar.gz";
+  RunResult b =
+      Relup({"build", spec, "-o", tarball, "--lib-dir", RELUP_TEST_MODULE_DIR, "--quiet"});
+  INFO(b.both());
+  REQUIRE(b.exit_code == 0);
+  return tarball;
 }
 
 std::string NodeRoot::log() const {

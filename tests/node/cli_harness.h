@@ -83,6 +83,12 @@ class NodeRoot {
   std::string path_;
 };
 
+// Writes `spec_text` to DIR/NAME.yaml and builds it with the test modules
+// (RELUP_TEST_MODULE_DIR) into DIR/NAME.tar.gz, which it returns; the test
+// fails with relup build's output unless it builds.
+std::string BuildTestSpec(const std::string& dir, const std::string& name,
+                          const std::string& spec_text);
+
 // dist tarballs of the demo releases (release-specs/demo-N.yaml), built once
 // per test binary with `relup build` into a temp directory.
 const std::string& DemoTarball(int n);

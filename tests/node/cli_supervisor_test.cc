@@ -22,26 +22,12 @@ std::string ChildPidOf(const std::string& root, const std::string& sup, const st
   return m[1];
 }
 
-// Builds `spec_text` with the test modules into DIR/NAME.tar.gz.
-std::string BuildSpec(const std::string& dir, const std::string& name,
-                      const std::string& spec_text) {
-  std::filesystem::create_directories(dir);
-  std::string spec = dir + "/" + name + ".yaml";
-  std::ofstream(spec) << spec_text;
-  std::string tarball = dir + "/" + name + ".tar.gz";
-  RunResult b =
-      Relup({"build", spec, "-o", tarball, "--lib-dir", RELUP_TEST_MODULE_DIR, "--quiet"});
-  INFO(b.both());
-  REQUIRE(b.exit_code == 0);
-  return tarball;
-}
-
 }  // namespace
 
 TEST_CASE("every process of a release runs under relup_root, supervisor: entries as subtrees",
           "[cli][node]") {
   NodeRoot root;
-  std::string tarball = BuildSpec(root.path() + "-spec", "tree", R"(release: tree
+  std::string tarball = BuildTestSpec(root.path() + "-spec", "tree", R"(release: tree
 vsn: "1"
 modules: [{name: rt_worker, vsn: "1"}]
 processes:
@@ -81,7 +67,7 @@ processes:
 TEST_CASE("the root supervisor giving up stops the node, non-zero, saying why in node.log",
           "[cli][node]") {
   NodeRoot root;
-  std::string tarball = BuildSpec(root.path() + "-spec", "fragile", R"(release: fragile
+  std::string tarball = BuildTestSpec(root.path() + "-spec", "fragile", R"(release: fragile
 vsn: "1"
 modules: [{name: rt_worker, vsn: "1"}]
 root: {intensity: 1, period_ms: 60000}
@@ -110,7 +96,7 @@ processes:
 TEST_CASE("a child whose init fails at boot: the node does not start, naming it, why and where",
           "[cli][node]") {
   NodeRoot root;
-  std::string tarball = BuildSpec(root.path() + "-spec", "badinit", R"(release: badinit
+  std::string tarball = BuildTestSpec(root.path() + "-spec", "badinit", R"(release: badinit
 vsn: "1"
 modules: [{name: rt_worker, vsn: "1"}]
 processes:
@@ -130,7 +116,7 @@ TEST_CASE("a release starts a supervision tree, and a killed child is restarted 
           "[cli][node]") {
   NodeRoot root;
   std::string dir = root.path() + "-spec";
-  std::string tarball = BuildSpec(dir, "sup-1", R"(release: sup
+  std::string tarball = BuildTestSpec(dir, "sup-1", R"(release: sup
 vsn: "1"
 modules: [{name: rt_worker, vsn: "1"}]
 processes:
@@ -179,7 +165,7 @@ TEST_CASE(
     "relup tree shows the live tree, relup sup drives a supervisor, relup status the restarts",
     "[cli][node]") {
   NodeRoot root;
-  std::string tarball = BuildSpec(root.path() + "-spec", "api", R"(release: api
+  std::string tarball = BuildTestSpec(root.path() + "-spec", "api", R"(release: api
 vsn: "1"
 modules: [{name: rt_worker, vsn: "1"}]
 processes:

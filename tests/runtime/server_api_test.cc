@@ -61,6 +61,7 @@ class FakeContext final : public relup::ProcessContext {
   Result<Term> tcp_peername(const Term&) override { return None(); }
   Result<Term> tcp_sockname(const Term&) override { return None(); }
   Status tcp_set_nodelay(const Term&, bool) override { return None(); }
+  Term config(std::string_view) override { return Term(); }
 
   std::vector<Term> sent;
   std::vector<Term> replies;

@@ -97,6 +97,8 @@ std::optional<LoadedRelease> LoadFromSpec(const std::string& path, const Library
             [](const ReleaseModule& a, const ReleaseModule& b) { return a.name < b.name; });
   for (const auto& p : spec->processes) out.release.processes.push_back(p.process);
   out.release.root = spec->root;
+  out.release.config = spec->config;
+  out.release.config_schema = spec->config_schema;
   out.spec = std::move(spec);
   return out;
 }

@@ -6,6 +6,7 @@
 
 #include "builder/appup_parse.h"
 #include "builder/yaml_reader.h"
+#include "config/release_config.h"
 #include "core/yaml_scalar.h"
 #include "release/atomic_file.h"
 #include "relup/node.h"
@@ -299,6 +300,38 @@ void ParseProcesses(YamlReader& r, const YAML::Node& root, ReleaseSpec* spec) {
   }
 }
 
+// The YAML node a config error's path names ("config.kv_acceptor.port: ..."):
+// as deep as the path goes in the document.
+YAML::Node ConfigErrorNode(const YAML::Node& root, const std::string& message) {
+  std::string path = message.substr(0, message.find_first_of(" :"));
+  YAML::Node at = root;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t dot = path.find('.', start);
+    std::string part =
+        path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (!at.IsMap() || !at[part]) break;
+    at = at[part];
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return at;
+}
+
+// config: and config_schema:, checked as the node will check them.
+void ParseConfig(YamlReader& r, const YAML::Node& root, ReleaseSpec* spec) {
+  if (!root["config"] && !root["config_schema"]) return;
+  spec->config = r.term(root, "config");
+  spec->config_schema = r.term(root, "config_schema");
+  std::vector<std::string> modules;
+  for (const auto& m : spec->modules) modules.push_back(m.name);
+  Status s = CheckReleaseConfig(spec->config, spec->config_schema, modules);
+  if (s.ok()) return;
+  r.error(ConfigErrorNode(root, s.message()), s.message(),
+          "config: {MODULE: {KEY: VALUE}}; config_schema: {MODULE: {KEY: TYPE or {type: TYPE, "
+          "required: true}}} (see the README's configuration section)");
+}
+
 }  // namespace
 
 std::optional<ReleaseSpec> ParseSpec(const std::string& text, const std::string& path,
@@ -323,8 +356,9 @@ std::optional<ReleaseSpec> ParseSpec(const std::string& text, const std::string&
                  "start with `release: NAME` and `vsn: \"VSN\"` (see the README)");
     return spec;
   }
-  r.expect_map(root, "the release spec",
-               {"release", "vsn", "modules", "processes", "root", "appup"});
+  r.expect_map(
+      root, "the release spec",
+      {"release", "vsn", "modules", "processes", "root", "config", "config_schema", "appup"});
   if (auto name = r.required_string(root, "release", "the release spec", "demo")) {
     if (r.check_name(root["release"], "release name", *name)) spec.name = *name;
   }
@@ -342,6 +376,7 @@ std::optional<ReleaseSpec> ParseSpec(const std::string& text, const std::string&
       spec.root = Term();
     }
   }
+  ParseConfig(r, root, &spec);
   if (root["appup"] && !root["appup"].IsNull()) ParseAppup(r, root["appup"], spec.vsn, &spec.appup);
   return spec;
 }

@@ -19,6 +19,10 @@
 //         children:                # process entries (pools too) or supervisors
 //           - {module: kv_shard, name: kv_shard, count: 8}
 //   root: {intensity: 5, period_ms: 10000}   # optional: the root supervisor's
+//   config:                        # optional: per module, read with ctx().config(KEY)
+//     demo_server: {greeting: hello}
+//   config_schema:                 # optional: types and required keys
+//     demo_server: {greeting: {type: string, required: true}}
 //   appup:                         # optional
 //     up:
 //       - from: "1"                # exact vsn, or a glob pattern such as "1.*"
@@ -130,6 +134,8 @@ struct ReleaseSpec {
   std::vector<SpecModule> modules;
   std::vector<SpecProcess> processes;
   Term root;  // the root supervisor's {strategy, intensity, period_ms}; nil: defaults
+  Term config;         // module -> {key: value} (config/release_config.h); nil: none
+  Term config_schema;  // module -> {key: type}; nil: none
   Appup appup;
 };
 

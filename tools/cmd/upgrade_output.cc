@@ -111,6 +111,18 @@ std::string FormatUpgradeReport(const UpgradeReport& r, const UpgradeRequestOpti
            Plural(m.processes, "process", "processes") + ")");
     }
   }
+  if (r.config_changes.is_list() && r.config_changes.size() > 0) {
+    line(r.ok() && !r.dry_run ? "config:" : "config (as the release would change it):");
+    for (const Term& c : r.config_changes.elements()) {
+      std::string parts;
+      auto add = [&parts](const std::string& s) { parts += (parts.empty() ? "" : "; ") + s; };
+      auto key = [](const Term& k) { return k.is_atom() ? std::string(k.as_atom()) : k.to_yaml(); };
+      for (const auto& [k, v] : c.at("changed").entries()) add(key(k) + " -> " + v.to_yaml());
+      for (const auto& [k, v] : c.at("added").entries()) add("+" + key(k) + ": " + v.to_yaml());
+      for (const Term& k : c.at("removed").elements()) add("-" + key(k));
+      line("  " + c.at("module").as_string() + ": " + parts);
+    }
+  }
   if (!r.processes.empty() && !r.dry_run) {
     line("processes now:");
     for (const auto& p : r.processes) {

@@ -15,8 +15,8 @@
 //
 // Callbacks run on a scheduler thread, one at a time per process. They must
 // not block on another process or on I/O: use ProcessContext::send_request,
-// timers and sockets, whose results come back as handle_info messages. Module state lives in the runtime (the `state`
-// Term), never in module globals or thread_locals: those do not survive an
+// timers and sockets, whose results come back as handle_info messages. Module state lives in the
+// runtime (the `state` Term), never in module globals or thread_locals: those do not survive an
 // upgrade.
 //
 // Bump kAbiVersion whenever anything in this file, or the layout of Term or
@@ -35,7 +35,8 @@ namespace relup {
 inline constexpr uint32_t kModuleMagic = 0x52454C55;  // "RELU"
 // 2: pid and ref Terms; timers, spawn, links, monitors and TCP sockets in
 //    ProcessContext; timeouts in CallOutcome and MessageOutcome.
-inline constexpr uint32_t kAbiVersion = 2;
+// 3: release configuration: ProcessContext::config, the config_change callback.
+inline constexpr uint32_t kAbiVersion = 3;
 inline constexpr const char* kModuleEntryPoint = "relup_module_descriptor";
 
 // Who is waiting for a handle_call reply. Opaque to modules; keep it to
@@ -66,9 +67,9 @@ struct Spawned {
 
 // Options of a TCP socket made by tcp_listen or tcp_connect.
 struct TcpOptions {
-  bool nodelay = true;      // TCP_NODELAY: send small writes at once
-  bool reuseaddr = true;    // tcp_listen: SO_REUSEADDR
-  int backlog = 1024;       // tcp_listen: the kernel's accept queue
+  bool nodelay = true;    // TCP_NODELAY: send small writes at once
+  bool reuseaddr = true;  // tcp_listen: SO_REUSEADDR
+  int backlog = 1024;     // tcp_listen: the kernel's accept queue
 };
 
 // What a callback may ask of the runtime while it runs. Owned by the runtime;
@@ -191,6 +192,11 @@ class ProcessContext {
   virtual Result<Term> tcp_sockname(const Term& socket) = 0;
   virtual Status tcp_set_nodelay(const Term& socket, bool on) = 0;
 
+  // Release configuration (the release spec's `config:` for this process's
+  // module): the value of `key`, nil when the release gives none. It changes
+  // only by an upgrade or a downgrade, which calls config_change.
+  virtual Term config(std::string_view key) = 0;
+
  protected:
   ~ProcessContext() = default;
 };
@@ -199,8 +205,8 @@ class ProcessContext {
 struct CallOutcome {
   enum class Kind : uint8_t { kReply, kNoReply, kStop };
   Kind kind = Kind::kReply;
-  Term reply;   // kReply, and kStop when has_reply
-  Term reason;  // kStop
+  Term reply;              // kReply, and kStop when has_reply
+  Term reason;             // kStop
   bool has_reply = false;  // kStop only: also reply before stopping
   // gen_server's timeout: 0 and up asks for a :timeout message in handle_info
   // after that many ms without any other message; -1 (default) for none.
@@ -211,7 +217,7 @@ struct CallOutcome {
 struct MessageOutcome {
   enum class Kind : uint8_t { kContinue, kStop };
   Kind kind = Kind::kContinue;
-  Term reason;  // kStop
+  Term reason;              // kStop
   int64_t timeout_ms = -1;  // as in CallOutcome
 };
 
@@ -231,6 +237,12 @@ struct ModuleCallbacks {
                         Term* new_state) noexcept;
   // Called when the process ends normally or by a stop outcome; may be nullptr.
   void (*terminate)(ProcessContext& ctx, const Term& reason, const Term& state) noexcept;
+  // nullptr when the module has none. OTP's Module:config_change/3: once per
+  // module (not per process) when an upgrade or downgrade changes its
+  // configuration, after the code change and before the commit; `changed`
+  // and `added` map keys to their new values, `removed` lists keys. A non-ok
+  // status rolls back the whole upgrade. No process context.
+  Status (*config_change)(const Term& changed, const Term& added, const Term& removed) noexcept;
 };
 
 // code_change's old_vsn on a downgrade to `vsn`: !tuple [:down, "VSN"]

@@ -123,6 +123,12 @@ class Node {
 
   CodeServer& code_server();
 
+  // The release configuration processes read with ProcessContext::config: a
+  // map of module name to that module's map of keys (release_config.h). The
+  // release handler sets it at boot and in an upgrade's commit.
+  void set_config(Term config);
+  Term config() const;
+
   // Starts a process on the current version of `module`; runs init.
   // options.link and options.monitor are for ProcessContext::spawn: refused here.
   Result<Pid> spawn(std::string_view module, Term args, SpawnOptions options = {});

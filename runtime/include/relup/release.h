@@ -17,6 +17,8 @@
 //     - {name: demo_server, vsn: "2", sha256: <hex>, build_id: <id>,
 //        has_code_change: true, path: lib/demo_server-2/demo_server.so}
 //   root: {strategy: one_for_one, intensity: 5, period_ms: 10000}   (optional)
+//   config: {kv_acceptor: {port: 6380}}                            (optional)
+//   config_schema: {kv_acceptor: {port: {type: int, required: true}}} (optional)
 //   processes:
 //     - {module: demo_server, name: blackode, args: {money: 30000, name: blackode}, count: 1}
 //     - {module: supervisor, name: shards_sup, id: shards, restart: permanent,
@@ -99,6 +101,10 @@ struct Release {
   std::vector<ReleaseModule> modules;  // sorted by name, names unique
   std::vector<ReleaseProcess> processes;
   Term root;  // the root supervisor's {strategy, intensity, period_ms}; nil: defaults
+  // Release configuration (config/release_config.h): module -> {key: value},
+  // and its optional schema. nil when the release has none.
+  Term config;
+  Term config_schema;
 
   const ReleaseModule* find_module(std::string_view module) const;
 };

@@ -22,6 +22,8 @@
 //   Term | Result<Term>    code_change(const Term& old_vsn, const Term& state,
 //                                      const Term& extra)
 //   void                   terminate(const Term& reason, const Term& state)
+//   void | Status | Result<T>  config_change(const Term& changed, const Term& added,
+//                                            const Term& removed)
 // handle_call / handle_cast / handle_info may also return Result<...> of their
 // outcome; a void handle_cast / handle_info means "continue".
 // Without handle_call, a call ends the process with an error (OTP's bad_call);
@@ -62,7 +64,8 @@
 // the calling process's ProcessContext (module_abi.h): send, cast,
 // send_request, reply, log, self; timers (send_after, cancel_timer); spawn,
 // monitor, link, trap_exit, exit; TCP sockets (tcp_listen, tcp_accept,
-// tcp_connect, tcp_send, tcp_activate, ...). Whatever they start answers
+// tcp_connect, tcp_send, tcp_activate, ...); config(key), the release's
+// configuration for the module. Whatever they start answers
 // later as a handle_info message. code_change runs without a process
 // context: ctx() throws there (a code change must not start anything; the
 // process's timers, sockets, links and monitors are kept as they are, and
@@ -249,6 +252,10 @@ concept HasCodeChange = requires(M& m, const Term& t) {
   m.code_change(t, t, t);
 };
 template <class M>
+concept HasConfigChange = requires(M& m, const Term& t) {
+  m.config_change(t, t, t);
+};
+template <class M>
 concept HasTerminate = requires(M& m, const Term& t) {
   m.terminate(t, t);
 };
@@ -379,6 +386,27 @@ Status CodeChangeTrampoline(const Term& old_vsn, const Term& state, const Term& 
 }
 
 template <class M>
+Status ConfigChangeTrampoline(const Term& changed, const Term& added,
+                              const Term& removed) noexcept {
+  ContextScope scope(nullptr);  // once per module: no process context
+  return Guard("config_change", [&]() -> Status {
+    if constexpr (HasConfigChange<M>) {
+      using R = decltype(Instance<M>().config_change(changed, added, removed));
+      if constexpr (std::is_void_v<R>) {
+        Instance<M>().config_change(changed, added, removed);
+        return Status();
+      } else if constexpr (std::is_same_v<R, Status>) {
+        return Instance<M>().config_change(changed, added, removed);
+      } else {
+        return Instance<M>().config_change(changed, added, removed).status();
+      }
+    } else {
+      return Status::Internal("config_change called on a module without one");
+    }
+  });
+}
+
+template <class M>
 void TerminateTrampoline(ProcessContext& ctx, const Term& reason, const Term& state) noexcept {
   ContextScope scope(&ctx);
   Status s = Guard("terminate", [&]() -> Status {
@@ -415,6 +443,7 @@ constexpr ModuleDescriptor MakeDescriptor(const char* name, const char* vsn, con
   d.callbacks.handle_info = &HandleInfoTrampoline<M>;
   d.callbacks.code_change = HasCodeChange<M> ? &CodeChangeTrampoline<M> : nullptr;
   d.callbacks.terminate = HasTerminate<M> ? &TerminateTrampoline<M> : nullptr;
+  d.callbacks.config_change = HasConfigChange<M> ? &ConfigChangeTrampoline<M> : nullptr;
   return d;
 }
 

@@ -101,7 +101,7 @@ namespace {
 
 bool ChangesSomething(std::string_view cmd) {
   for (std::string_view read_only :
-       {"ping", "status", "ps", "state", "resources", "releases", "tree"}) {
+       {"ping", "status", "ps", "state", "resources", "releases", "tree", "config"}) {
     if (cmd == read_only) return false;
   }
   return true;
@@ -231,6 +231,7 @@ Result<Term> NodeService::dispatch(std::string_view cmd, const Term& request,
   if (cmd == "status") return status();
   if (cmd == "ps") return ps();
   if (cmd == "tree") return tree(request);
+  if (cmd == "config") return node_.config();
   if (cmd == "state") {
     RELUP_ASSIGN_OR_RETURN(ProcessRef target, Target(request));
     return node_.get_state(target, TimeoutOf(request));
@@ -345,7 +346,8 @@ Result<Term> NodeService::dispatch(std::string_view cmd, const Term& request,
   }
   return Status::InvalidArgument(
       "unknown command '" + std::string(cmd) +
-      "' (this node knows ping, status, ps, tree, state, resources, call, sup, cast, spawn, kill, "
+      "' (this node knows ping, status, ps, tree, config, state, resources, call, sup, cast, "
+      "spawn, kill, "
       "suspend, "
       "resume, load, change_code, releases, make_permanent, remove, apply, downgrade, stop)");
 }

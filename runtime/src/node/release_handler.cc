@@ -447,6 +447,7 @@ Status ReleaseHandler::Boot(std::string_view vsn_view, const BootProgress& progr
     }
     RELUP_RETURN_IF_ERROR(node_.code_server().make_current(m.name, m.vsn));
   }
+  node_.set_config(release.config.is_nil() ? Term::map({}) : release.config);
   // Every process starts under the root supervisor, in order, each init
   // done before the next; a pool goes in batches so the progress moves.
   step([&] { return std::string("starting the root supervisor ") + kRootSupervisorName; });

@@ -1,6 +1,7 @@
 // release.yaml: canonical writing and strict reading (relup/release.h).
 #include <set>
 
+#include "config/release_config.h"
 #include "release/format_yaml.h"
 #include "relup/node.h"
 #include "relup/release.h"
@@ -159,14 +160,19 @@ std::string ReleaseToYaml(const Release& release) {
     if (!p.shutdown.is_nil()) out += "    shutdown: " + p.shutdown.to_yaml() + "\n";
   }
   if (!release.root.is_nil()) out += "root: " + release.root.to_yaml() + "\n";
+  if (!release.config.is_nil()) out += "config: " + release.config.to_yaml() + "\n";
+  if (!release.config_schema.is_nil()) {
+    out += "config_schema: " + release.config_schema.to_yaml() + "\n";
+  }
   return out;
 }
 
 Result<Release> ParseReleaseYaml(std::string_view text, std::string_view source) {
   using namespace format;
   RELUP_ASSIGN_OR_RETURN(YAML::Node root, Load(text, source));
-  RELUP_RETURN_IF_ERROR(ExpectMap(root, source, "release.yaml",
-                                  {"format", "name", "vsn", "modules", "processes", "root"}));
+  RELUP_RETURN_IF_ERROR(ExpectMap(
+      root, source, "release.yaml",
+      {"format", "name", "vsn", "modules", "processes", "root", "config", "config_schema"}));
   RELUP_RETURN_IF_ERROR(CheckFormat(root, source, kReleaseFormat));
   Release release;
   RELUP_ASSIGN_OR_RETURN(release.name, String(root, "name", source));
@@ -256,6 +262,19 @@ Result<Release> ParseReleaseYaml(std::string_view text, std::string_view source)
         return ErrorAt(node, source, s.message());
       }
       release.processes.push_back(std::move(p));
+    }
+  }
+  if (root["config"]) {
+    RELUP_ASSIGN_OR_RETURN(release.config, TermField(root, "config", source));
+  }
+  if (root["config_schema"]) {
+    RELUP_ASSIGN_OR_RETURN(release.config_schema, TermField(root, "config_schema", source));
+  }
+  if (root["config"] || root["config_schema"]) {
+    std::vector<std::string> module_names(names.begin(), names.end());
+    if (Status s = CheckReleaseConfig(release.config, release.config_schema, module_names);
+        !s.ok()) {
+      return ErrorAt(root["config"] ? root["config"] : root["config_schema"], source, s.message());
     }
   }
   if (YAML::Node root_node = root["root"]; root_node) {

@@ -69,6 +69,14 @@ CodeServer& Node::code_server() {
   return impl_->code_server();
 }
 
+void Node::set_config(Term config) {
+  impl_->config().set(std::move(config));
+}
+
+Term Node::config() const {
+  return impl_->config().all();
+}
+
 #define RELUP_NODE_UP_()                          \
   do {                                            \
     if (impl_->is_shut_down()) return ShutDown(); \

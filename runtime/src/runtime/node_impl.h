@@ -28,6 +28,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "config/release_config.h"
 #include "io/io_loop.h"
 #include "io/tcp_sockets.h"
 #include "links/link_table.h"
@@ -85,6 +86,7 @@ class Node::Impl final : public rt::Postman {
   void shutdown();
   bool is_shut_down() const { return shut_down_.load(std::memory_order_acquire); }
   CodeServer& code_server() { return code_server_; }
+  ConfigStore& config() { return config_; }
   Result<Pid> spawn(std::string_view module, Term args, const SpawnOptions& options);
   Result<Term> call(const ProcessRef& to, Term request, Millis timeout);
   Status post(const ProcessRef& to, rt::Message::Kind kind, Term message);
@@ -205,6 +207,7 @@ class Node::Impl final : public rt::Postman {
   rt::SocketTable sockets_{io_, *this};
   rt::LinkTable links_;
   CodeServer code_server_;
+  ConfigStore config_;
   rt::ProcessTable table_;
   rt::Registry registry_;
   rt::PendingCalls calls_;

@@ -115,8 +115,7 @@ Status Context::tcp_accept(const Term& listener) {
   return node_->sockets().accept(p_->pid, listener);
 }
 
-Result<Term> Context::tcp_connect(std::string_view host, uint16_t port,
-                                  const TcpOptions& options) {
+Result<Term> Context::tcp_connect(std::string_view host, uint16_t port, const TcpOptions& options) {
   return node_->sockets().connect(p_->pid, host, port, options);
 }
 
@@ -146,6 +145,10 @@ Result<Term> Context::tcp_sockname(const Term& socket) {
 
 Status Context::tcp_set_nodelay(const Term& socket, bool on) {
   return node_->sockets().set_nodelay(p_->pid, socket, on);
+}
+
+Term Context::config(std::string_view key) {
+  return node_->config().get(p_->code->name(), key);
 }
 
 }  // namespace relup::rt

@@ -47,6 +47,8 @@ class Context final : public ProcessContext {
   Result<Term> tcp_sockname(const Term& socket) override;
   Status tcp_set_nodelay(const Term& socket, bool on) override;
 
+  Term config(std::string_view key) override;
+
  private:
   template <class To>
   Result<RequestId> request(const To& to, Term request);

@@ -18,11 +18,11 @@
 #include <unordered_set>
 #include <vector>
 
-#include "upgrade/upgrade_executor.h"
-#include "upgrade/upgrade_report.h"
 #include "relup/node.h"
 #include "relup/plan.h"
 #include "trial/trial_session.h"
+#include "upgrade/upgrade_executor.h"
+#include "upgrade/upgrade_report.h"
 
 namespace relup::upgrade {
 
@@ -142,6 +142,12 @@ class Execution {
   void Rollback();
   void TakeBack(Proc& p);
 
+  // Release configuration (upgrade_config.cc).
+  Term TargetConfig() const;
+  void DiffConfig();    // report_.config_changes
+  bool ChangeConfig();  // in the commit: the target's config, config_change
+  void UndoConfig();    // on rollback: the old config back
+
   Status ChangeOne(const Proc& p);
   // Runs change (a code_change or switch of p's) under options_.watch, and
   // warns in the report if it overran the step's timeout.
@@ -183,6 +189,9 @@ class Execution {
   // Modules made current at commit, with the version that was current before.
   std::vector<std::pair<std::string, ModuleVersionPtr>> previous_current_;
   std::vector<Pid> started_pids_;  // by start steps, stopped again on rollback
+  Term previous_config_;           // the node's config before ChangeConfig
+  bool config_switched_ = false;
+  std::vector<std::string> config_told_;  // modules whose config_change ran
   // Processes of stop steps: suspended and unregistered at the step (so a
   // later start may take the name), ended once the commit is through, or
   // given their name back and resumed on rollback.

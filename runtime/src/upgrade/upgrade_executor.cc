@@ -53,6 +53,7 @@ Execution::Execution(Node& node, const UpgradePlan& plan, const PlanContext& con
 }
 
 UpgradeReport Execution::Run() {
+  DiffConfig();
   bool checked = Resolve() && Precheck();
   if (!checked || options_.dry_run) {
     report_.outcome = checked ? UpgradeOutcome::kOk : UpgradeOutcome::kRefused;

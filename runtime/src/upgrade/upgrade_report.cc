@@ -202,6 +202,7 @@ Term UpgradeReport::ToTerm(bool with_touched) const {
       {Term::atom("total_ms"), Term(total_ms)},
       {Term::atom("failures"), Term::list(std::move(fails))},
       {Term::atom("warnings"), Term::list(std::move(warns))},
+      {Term::atom("config_changes"), config_changes},
   });
 }
 
@@ -300,6 +301,13 @@ Result<UpgradeReport> UpgradeReport::FromTerm(const Term& term) {
       break;
     }
     report.warnings.push_back(w.as_string());
+  }
+  if (const Term* config = term.find("config_changes"); config != nullptr) {
+    if (!config->is_list()) {
+      r.fail(Status::InvalidArgument("upgrade report.config_changes: expected a list"));
+    } else {
+      report.config_changes = *config;
+    }
   }
   if (!r.error().ok()) return r.error();
   return report;

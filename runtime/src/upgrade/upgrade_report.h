@@ -109,6 +109,10 @@ struct UpgradeReport {
   // Things that did not stop the operation but need a look (an old version
   // a process still runs, so it stayed loaded).
   std::vector<std::string> warnings;
+  // The release configuration the operation changes, per module:
+  // [{module, changed: {K: V}, added: {K: V}, removed: [K...]}], sorted by
+  // module (release_config.h). A dry run shows it too.
+  Term config_changes = Term::list({});
 
   bool ok() const { return outcome == UpgradeOutcome::kOk; }
   // Ok when outcome is ok; else the first failure's reason with its process

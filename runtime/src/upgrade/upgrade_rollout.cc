@@ -354,6 +354,8 @@ bool Execution::Commit() {
     }
   }
   if (!CatchNewcomers()) return false;
+  // Before the start steps: a process they start reads the new config.
+  if (!ChangeConfig()) return false;
   for (const DeferredStep& d : commit_steps_) {
     if (!RunDeferred(*d.step)) return false;
   }
@@ -478,6 +480,7 @@ void Execution::Rollback() {
   for (auto& [module, previous] : previous_current_) {
     if (previous != nullptr) (void)code.make_current(module, previous->vsn());
   }
+  UndoConfig();  // on the code made current again
   // Processes spawned on the new code in the instant it was current.
   for (uint32_t ci = 0; ci < changes_.size() && !previous_current_.empty(); ++ci) {
     const Change& c = changes_[ci];

@@ -9,6 +9,13 @@
 //   call {stop: R}    -> replies :ok and stops with reason R
 //   {exit: P, reason: R} (when trapping): stops with R, unless ignore_shutdown
 //   terminate(R)      journal "stop X"
+//   call {config: K}  -> the release configuration's value of K (ctx().config)
+//   config_change(changed, added, removed): appends one YAML line
+//                     "{changed: .., added: .., removed: ..}" to the file
+//                     $RELUP_TEST_CONFIG_JOURNAL, if set; fails if changed or
+//                     added holds fail_config_change: true
+#include <cstdlib>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 
@@ -38,6 +45,22 @@ bool Flag(const Term& args, const char* key) {
 
 class Worker : public relup::Server {
  public:
+  relup::Status config_change(const Term& changed, const Term& added, const Term& removed) {
+    if (const char* path = std::getenv("RELUP_TEST_CONFIG_JOURNAL")) {
+      std::ofstream(path, std::ios::app) << Term::map({{Term::atom("changed"), changed},
+                                                       {Term::atom("added"), added},
+                                                       {Term::atom("removed"), removed}})
+                                                .to_yaml()
+                                         << "\n";
+    }
+    for (const Term* m : {&changed, &added}) {
+      if (Flag(*m, "fail_config_change")) {
+        return relup::Status::CallbackError("told to fail config_change");
+      }
+    }
+    return relup::Status();
+  }
+
   Result<Term> init(const Term& args) {
     if (Flag(args, "fail")) return error("told to fail");
     if (Flag(args, "trap_exit")) ctx().trap_exit(true);
@@ -48,6 +71,9 @@ class Worker : public relup::Server {
 
   CallOutcome handle_call(const Term& request, const From&, Term& state) {
     if (request.is_atom("crash")) throw std::runtime_error("told to crash");
+    if (const Term* k = request.is_map() ? request.find("config") : nullptr) {
+      return reply(ctx().config(k->is_atom() ? std::string(k->as_atom()) : k->as_string()));
+    }
     if (const Term* r = request.is_map() ? request.find("stop") : nullptr) {
       return stop(*r, Term::atom("ok"));
     }
