@@ -1,6 +1,7 @@
 // A release whose processes start the built-in supervisor: the node boots
 // the tree, a killed child comes back under the same name, and relup state
 // shows the supervisor's children with their restarts.
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -230,6 +231,135 @@ processes:
   RunResult unknown = Relup({"sup", "restart-child", "--root", r, "pool_sup", "nobody"});
   CHECK(unknown.exit_code == 1);
   CHECK(Contains(unknown.err, "no child nobody"));
+  root.stop();
+}
+
+}  // namespace relup::test
+
+namespace relup::test {
+namespace {
+
+constexpr const char* kTree1 = R"(release: tr
+vsn: "1"
+modules: [{name: rt_worker, vsn: "1"}]
+processes:
+  - {module: rt_worker, name: solo, args: {id: solo}}
+  - supervisor:
+      name: pool_sup
+      intensity: 3
+      children:
+        - {module: rt_worker, name: a, args: {id: a}}
+        - {module: rt_worker, name: b, args: {id: b}}
+)";
+
+// Version 2 of the tree: pool_sup one_for_all with intensity 7, a's args
+// changed, b gone, c new; solo's shutdown changed (a root spec).
+std::string Tree2(const std::string& vsn, const std::string& more_processes) {
+  return "release: tr\nvsn: \"" + vsn + "\"\n" + R"(modules: [{name: rt_worker, vsn: "1"}]
+processes:
+  - {module: rt_worker, name: solo, args: {id: solo}, shutdown: 100}
+  - supervisor:
+      name: pool_sup
+      strategy: one_for_all
+      intensity: 7
+      children:
+        - {module: rt_worker, name: a, args: {id: a, v: 2}}
+        - {module: rt_worker, name: c, args: {id: c}}
+)" + more_processes;
+}
+
+std::string BuildFrom(const std::string& dir, const std::string& name, const std::string& text,
+                      const std::string& from) {
+  std::filesystem::create_directories(dir);
+  std::string spec = dir + "/" + name + ".yaml", tarball = dir + "/" + name + ".tar.gz";
+  std::ofstream(spec) << text;
+  RunResult b = Relup({"build", spec, "-o", tarball, "--from", from, "--lib-dir",
+                       RELUP_TEST_MODULE_DIR, "--quiet"});
+  INFO(b.both());
+  REQUIRE(b.exit_code == 0);
+  return tarball;
+}
+
+}  // namespace
+
+TEST_CASE("an appup generated from two trees starts new children under load and stops removed ones",
+          "[cli][node]") {
+  NodeRoot root;
+  const std::string r = root.path(), dir = r + "-spec";
+  std::string one = BuildTestSpec(dir, "tr-1", kTree1);
+  std::string two = BuildFrom(dir, "tr-2", Tree2("2", ""), one);
+  RunResult explain = Relup({"explain", two});
+  CHECK(Contains(explain.out, "supervisor pool_sup: the target release's child specs"));
+  CHECK(Contains(explain.out, "supervisor relup_root: the target release's child specs"));
+  root.start(one);
+  std::string a = ChildPidOf(r, "pool_sup", "a");
+
+  // A client keeps calling a (which stays) through the upgrade.
+  std::atomic<bool> done{false};
+  std::atomic<int> calls{0}, errors{0};
+  std::thread client([&] {
+    while (!done) {
+      RunResult c = Relup({"call", "--root", r, "a", ":ping"});
+      (c.exit_code == 0 && Contains(c.out, "pong") ? calls : errors)++;
+    }
+  });
+  CHECK(WaitUntil([&] { return calls > 2; }));
+  RunResult up = Relup({"apply", "--root", r, two});
+  INFO(up.both());
+  CHECK(up.exit_code == 0);
+  CHECK(WaitUntil([&] { return calls > 6; }));
+  done = true;
+  client.join();
+  CHECK(errors == 0);
+
+  CHECK(Contains(Relup({"call", "--root", r, "c", ":ping"}).out, "pong"));  // started, serves
+  CHECK(Relup({"state", "--root", r, "b"}).exit_code != 0);                 // stopped
+  CHECK(ChildPidOf(r, "pool_sup", "a") == a);                               // kept its process
+  RunResult tree = Relup({"tree", "--root", r});
+  CHECK(Contains(tree.out, "pool_sup  <0.3.0>  supervisor 1 (one_for_all, at most 7 restarts"));
+  // The changed spec is used at the next restart: a comes back with v: 2.
+  REQUIRE(Relup({"kill", "--root", r, "a"}).exit_code == 0);
+  CHECK(WaitUntil([&] { return Contains(Relup({"state", "--root", r, "a"}).out, "v: 2"); }));
+
+  RunResult down = Relup({"downgrade", "--root", r, "1"});
+  INFO(down.both());
+  CHECK(down.exit_code == 0);
+  CHECK(Contains(Relup({"call", "--root", r, "b", ":ping"}).out, "pong"));
+  CHECK(Relup({"state", "--root", r, "c"}).exit_code != 0);
+  CHECK(Contains(Relup({"tree", "--root", r}).out, "(one_for_one, at most 3 restarts"));
+  root.stop();
+}
+
+TEST_CASE(
+    "a failure after the tree changed rolls it back: the removed child is back with its state",
+    "[cli][node]") {
+  NodeRoot root;
+  const std::string r = root.path(), dir = r + "-spec";
+  std::string one = BuildTestSpec(dir, "tr-1", kTree1);
+  // The start of `broken` comes after the tree change, and fails.
+  std::string bad = BuildFrom(
+      dir, "tr-2",
+      Tree2("2", "  - {module: rt_worker, name: broken, args: {id: broken, fail: true}}\n"), one);
+  root.start(one);
+  std::string b = ChildPidOf(r, "pool_sup", "b");
+  std::string b_state = Relup({"state", "--root", r, "b"}).out;
+  RunResult up = Relup({"apply", "--root", r, bad});
+  INFO(up.both());
+  CHECK(up.exit_code != 0);
+  CHECK(Contains(up.out, "failed and rolled back"));
+  CHECK(Contains(up.out, "told to fail"));
+
+  CHECK(ChildPidOf(r, "pool_sup", "b") == b);  // the same process
+  CHECK(Relup({"state", "--root", r, "b"}).out == b_state);
+  CHECK(Contains(Relup({"call", "--root", r, "b", ":ping"}).out, "pong"));
+  CHECK(Relup({"state", "--root", r, "c"}).exit_code != 0);
+  CHECK(Contains(Relup({"tree", "--root", r}).out, "(one_for_one, at most 3 restarts"));
+  // Linked again: pool_sup restarts it when it dies.
+  REQUIRE(Relup({"kill", "--root", r, "b"}).exit_code == 0);
+  CHECK(WaitUntil([&] {
+    std::string now = ChildPidOf(r, "pool_sup", "b");
+    return now.rfind("!pid", 0) == 0 && now != b;
+  }));
   root.stop();
 }
 

@@ -9,7 +9,7 @@ namespace {
 // decides between update and load_module: it is the one that runs.
 std::vector<Instruction> Difference(const Release& from, const Release& to, bool start_by_name,
                                     bool to_is_newer) {
-  std::vector<Instruction> adds, changes, stops, starts, deletes;
+  std::vector<Instruction> adds, changes, supervisors, stops, starts, deletes;
   auto module_instruction = [](InstructionKind kind, const std::string& module) {
     Instruction in;
     in.kind = kind;
@@ -50,9 +50,32 @@ std::vector<Instruction> Difference(const Release& from, const Release& to, bool
     in.start_by_name = start_by_name;
     starts.push_back(std::move(in));
   }
+  // Trees: each supervisor both releases have whose specs differ gets them
+  // (parents first); the root, when its settings or the spec of a process
+  // both have changed (its children come and go by the stops and starts).
+  auto supervisor_instruction = [](const std::string& name) {
+    Instruction in;
+    in.kind = InstructionKind::kUpdateSupervisor;
+    in.name = name;
+    return in;
+  };
+  bool root_changed = !(from.root == to.root);
+  for (const auto& p : to.processes) {
+    for (const auto& q : from.processes) {
+      if (ChildIdBase(p) != ChildIdBase(q)) continue;
+      if (!(ChildSpecs(p, 0, 1) == ChildSpecs(q, 0, 1))) root_changed = true;
+    }
+  }
+  if (root_changed) supervisors.push_back(supervisor_instruction(kRootSupervisorName));
+  for (const std::string& name : SupervisorNames(to)) {
+    std::optional<Term> before = SupervisorArgsIn(from, name);
+    if (before && !(*before == *SupervisorArgsIn(to, name))) {
+      supervisors.push_back(supervisor_instruction(name));
+    }
+  }
   // Release modules are sorted by name, so each group is too.
   std::vector<Instruction> out;
-  for (auto* group : {&adds, &changes, &stops, &starts, &deletes}) {
+  for (auto* group : {&adds, &changes, &supervisors, &stops, &starts, &deletes}) {
     for (auto& in : *group) out.push_back(std::move(in));
   }
   return out;

@@ -62,6 +62,14 @@ std::optional<Instruction> ParseInstruction(YamlReader& r, const YAML::Node& nod
   const YAML::Node& value = entry.second;
   Instruction in;
   in.loc = r.loc(entry.first);
+  if (key == "update" && value.IsMap() && value["supervisor"]) {
+    in.kind = InstructionKind::kUpdateSupervisor;
+    if (!r.expect_map(value, "update supervisor instruction", {"supervisor"})) return std::nullopt;
+    auto name = r.required_string(value, "supervisor", "update supervisor instruction", "root_sup");
+    if (!name) return std::nullopt;
+    in.name = *name;
+    return in;
+  }
   if (key == "update") {
     in.kind = InstructionKind::kUpdate;
     if (!ReadModuleForm(r, value, "update instruction",
@@ -241,6 +249,7 @@ void ParseEntries(YamlReader& r, const YAML::Node& appup, std::string_view direc
 std::string_view InstructionName(InstructionKind kind) {
   switch (kind) {
     case InstructionKind::kUpdate:
+    case InstructionKind::kUpdateSupervisor:
       return "update";
     case InstructionKind::kLoadModule:
       return "load_module";

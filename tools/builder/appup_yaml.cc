@@ -15,6 +15,8 @@ std::string PurgeName(PurgeMode mode) {
 std::string InstructionToYaml(const Instruction& in) {
   std::string name(InstructionName(in.kind));
   switch (in.kind) {
+    case InstructionKind::kUpdateSupervisor:
+      return name + ": {supervisor: " + in.name + "}";
     case InstructionKind::kUpdate: {
       std::string opts;
       if (!in.extra.is_nil()) opts += ", extra: " + in.extra.to_yaml();

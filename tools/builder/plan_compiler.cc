@@ -89,9 +89,8 @@ void CheckInstruction(const Context& c, const Instruction& in) {
                     (c.down ? "on the way down (going down, the newer version's code_change "
                               "runs, with old_vsn !tuple [:down, OLD])"
                             : "on the way up"),
-                "use `load_module: " + m +
-                    "` for a code-only change, or give " + m + " " + newer->vsn +
-                    " a code_change" + (c.down ? " with a down clause" : ""));
+                "use `load_module: " + m + "` for a code-only change, or give " + m + " " +
+                    newer->vsn + " a code_change" + (c.down ? " with a down clause" : ""));
       }
       // Whatever is wrong with the module itself, its depends_on is checked.
       for (const auto& dep : in.depends_on) {
@@ -130,6 +129,14 @@ void CheckInstruction(const Context& c, const Instruction& in) {
       ExpectIn(c, in, m, target, c.target_words(), "apply a function of a module of the release");
       break;
     case InstructionKind::kStop:
+      break;
+    case InstructionKind::kUpdateSupervisor:
+      if (target && !SupervisorArgsIn(target->release, in.name)) {
+        c.error(in,
+                "update supervisor " + in.name + ": " + c.describe(target) +
+                    " has no supervisor named " + in.name,
+                "name a supervisor of the release (relup_root for the root), or fix the name");
+      }
       break;
   }
 }
@@ -327,6 +334,21 @@ UpgradePlan CompileAppupEntry(const AppupEntry& entry, bool down, const LoadedRe
       case InstructionKind::kStop:
         plan.steps.push_back(StopStep{in.name});
         break;
+      case InstructionKind::kUpdateSupervisor: {
+        const LoadedRelease* target = c.target();
+        if (target == nullptr) {
+          c.error(in,
+                  "update supervisor " + in.name +
+                      ": the release downgraded to is unknown here, "
+                      "so its child specs cannot be read",
+                  "build with --from that release");
+          break;
+        }
+        if (std::optional<Term> args = SupervisorArgsIn(target->release, in.name)) {
+          plan.steps.push_back(SupervisorStep{in.name, *args, in.name != kRootSupervisorName});
+        }
+        break;
+      }
       case InstructionKind::kApply: {
         ApplyStep apply;
         apply.module = in.module;

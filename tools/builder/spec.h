@@ -35,6 +35,9 @@
 //
 // Instructions (OTP's names), each a one-key map; the short form names the module:
 //   update: MOD | {module, extra, timeout, purge: soft|brutal, depends_on: [MOD...]}
+//   update: {supervisor: NAME}   the target release's child specs for that
+//                                supervisor (relup_root: the root's); new
+//                                children start, removed ones stop
 //   load_module: MOD | {module, purge}
 //   add_module: MOD | {module}
 //   delete_module: MOD | {module}
@@ -72,6 +75,7 @@ struct SpecProcess {
 
 enum class InstructionKind {
   kUpdate,
+  kUpdateSupervisor,  // update: {supervisor: NAME}; the name in `name`
   kLoadModule,
   kAddModule,
   kDeleteModule,
@@ -95,7 +99,7 @@ struct Instruction {
   // start_by_name (resolved against the release's processes when compiling).
   ReleaseProcess process;
   bool start_by_name = false;
-  // stop
+  // stop; update supervisor
   std::string name;
   // apply
   std::string function;

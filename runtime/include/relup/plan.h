@@ -32,6 +32,7 @@
 //        load_module  -> load (code switch, no state transform)
 //        add_module   -> load (no process runs it yet; new spawns use it)
 //        start / stop / apply -> the step of that name
+//        update {supervisor: NAME} -> supervisor
 //   4. purge / delete_module for the replaced or removed versions, last: they
 //      drop old code and so end the possibility of rollback; the executor
 //      runs them only once everything before has succeeded.
@@ -134,6 +135,22 @@ struct StopStep {
   std::string name;
 };
 
+// Gives the running supervisor registered as `name` the child specs of the
+// target release (OTP's `update supervisor`, made to do what users expect):
+// `args` are its start args there (strategy, intensity, period_ms,
+// children). Strategy and intensity apply at once; a changed child spec is
+// used from the child's next restart; with start_stop, new children start
+// and children gone from the specs are held like a stop step's processes
+// and stopped once the commit is through. A rollback puts the old specs
+// and children back (supervision/tree_change.h). The root supervisor
+// (relup_root) gets start_stop false: its children come and go by start and
+// stop steps.
+struct SupervisorStep {
+  std::string name;
+  Term args;
+  bool start_stop = true;
+};
+
 // Calls a function of a module once. The executor spawns a temporary,
 // unregistered process of `module` (its vsn in the target release) with init
 // args `init_args`, calls it with the request {apply: FUNCTION, args: ARGS}
@@ -166,7 +183,8 @@ struct DeleteModuleStep {
 
 using PlanStep =
     std::variant<LoadObjectCodeStep, PointOfNoReturnStep, SuspendStep, CodeChangeStep, ResumeStep,
-                 LoadStep, StartStep, StopStep, ApplyStep, PurgeStep, DeleteModuleStep>;
+                 LoadStep, StartStep, StopStep, SupervisorStep, ApplyStep, PurgeStep,
+                 DeleteModuleStep>;
 
 // The step's name as written in relup.yaml: "load_object_code", "suspend", ...
 std::string_view StepName(const PlanStep& step);

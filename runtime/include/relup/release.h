@@ -39,6 +39,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -108,6 +109,15 @@ struct Release {
 
   const ReleaseModule* find_module(std::string_view module) const;
 };
+
+// The start args (strategy, intensity, period_ms, children) a release gives
+// the supervisor registered as `name`: relup_root (RootArgs with every
+// process entry's child specs), a supervisor among the processes, or one
+// nested in a tree. nullopt if the release has no supervisor of that name.
+std::optional<Term> SupervisorArgsIn(const Release& release, std::string_view name);
+// The names of the release's named supervisors below the root, parents
+// before their children.
+std::vector<std::string> SupervisorNames(const Release& release);
 
 // Paths inside a release tarball (and inside an unpacked release directory).
 std::string ReleaseYamlPath(std::string_view vsn);  // releases/VSN/release.yaml

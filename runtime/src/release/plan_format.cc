@@ -3,6 +3,7 @@
 
 #include "release/format_yaml.h"
 #include "relup/plan.h"
+#include "supervision/supervisor.h"
 
 namespace relup {
 namespace {
@@ -61,11 +62,20 @@ std::string StepToYaml(const PlanStep& step) {
             return ", module: " + Quote(s.module) + ", vsn: " + Quote(s.vsn);
           },
           [](const StartStep& s) {
-            return ", module: " + Quote(s.process.module) + ", name: " + Quote(s.process.name) +
-                   ", args: " + s.process.args.to_yaml() +
-                   ", count: " + std::to_string(s.process.count);
+            std::string out = ", module: " + Quote(s.process.module) +
+                              ", name: " + Quote(s.process.name) +
+                              ", args: " + s.process.args.to_yaml() +
+                              ", count: " + std::to_string(s.process.count);
+            if (!s.process.id.empty()) out += ", id: " + Quote(s.process.id);
+            if (!s.process.restart.is_nil()) out += ", restart: " + s.process.restart.to_yaml();
+            if (!s.process.shutdown.is_nil()) out += ", shutdown: " + s.process.shutdown.to_yaml();
+            return out;
           },
           [](const StopStep& s) { return ", name: " + Quote(s.name); },
+          [](const SupervisorStep& s) {
+            return ", name: " + Quote(s.name) + ", args: " + s.args.to_yaml() +
+                   ", start_stop: " + (s.start_stop ? "true" : "false");
+          },
           [](const ApplyStep& s) {
             return ", module: " + Quote(s.module) + ", function: " + Quote(s.function) +
                    ", args: " + s.args.to_yaml() + ", init_args: " + s.init_args.to_yaml() +
@@ -178,8 +188,16 @@ Result<PlanStep> ParseStep(const YAML::Node& node, std::string_view source) {
   }
   if (op == "start") {
     RELUP_RETURN_IF_ERROR(
-        ExpectMap(node, source, "start step", {"op", "module", "name", "args", "count"}));
+        ExpectMap(node, source, "start step",
+                  {"op", "module", "name", "args", "count", "id", "restart", "shutdown"}));
     StartStep s;
+    RELUP_ASSIGN_OR_RETURN(s.process.id, String(node, "id", source, ""));
+    if (node["restart"]) {
+      RELUP_ASSIGN_OR_RETURN(s.process.restart, TermField(node, "restart", source));
+    }
+    if (node["shutdown"]) {
+      RELUP_ASSIGN_OR_RETURN(s.process.shutdown, TermField(node, "shutdown", source));
+    }
     RELUP_ASSIGN_OR_RETURN(s.process.module, String(node, "module", source));
     RELUP_ASSIGN_OR_RETURN(s.process.name, String(node, "name", source, ""));
     RELUP_ASSIGN_OR_RETURN(s.process.args, TermField(node, "args", source));
@@ -194,6 +212,18 @@ Result<PlanStep> ParseStep(const YAML::Node& node, std::string_view source) {
     RELUP_RETURN_IF_ERROR(ExpectMap(node, source, "stop step", {"op", "name"}));
     StopStep s;
     RELUP_ASSIGN_OR_RETURN(s.name, String(node, "name", source));
+    return PlanStep(std::move(s));
+  }
+  if (op == "supervisor") {
+    RELUP_RETURN_IF_ERROR(
+        ExpectMap(node, source, "supervisor step", {"op", "name", "args", "start_stop"}));
+    SupervisorStep s;
+    RELUP_ASSIGN_OR_RETURN(s.name, String(node, "name", source));
+    RELUP_ASSIGN_OR_RETURN(s.args, TermField(node, "args", source));
+    RELUP_ASSIGN_OR_RETURN(s.start_stop, Bool(node, "start_stop", source, true));
+    if (Status bad = supervision::CheckSupervisorArgs(s.args); !bad.ok()) {
+      return ErrorAt(node, source, "supervisor step " + s.name + ": " + bad.message());
+    }
     return PlanStep(std::move(s));
   }
   if (op == "apply") {
@@ -318,6 +348,7 @@ std::string_view StepName(const PlanStep& step) {
                         [](const LoadStep&) { return "load"; },
                         [](const StartStep&) { return "start"; },
                         [](const StopStep&) { return "stop"; },
+                        [](const SupervisorStep&) { return "supervisor"; },
                         [](const ApplyStep&) { return "apply"; },
                         [](const PurgeStep&) { return "purge"; },
                         [](const DeleteModuleStep&) { return "delete_module"; },
@@ -369,6 +400,13 @@ std::string DescribeStep(const PlanStep& step) {
                    (p.count > 1 ? ", count " + std::to_string(p.count) : std::string()) + ")";
           },
           [](const StopStep& s) { return " " + s.name; },
+          [](const SupervisorStep& s) {
+            const Term* children = s.args.find("children");
+            size_t n = children != nullptr && children->is_list() ? children->size() : 0;
+            return " " + s.name + ": the target release's child specs (" + std::to_string(n) +
+                   (n == 1 ? " child" : " children") +
+                   (s.start_stop ? "; new ones start, removed ones stop)" : "; specs only)");
+          },
           [](const ApplyStep& s) {
             return " " + s.module + ":" + s.function + "(" + s.args.to_yaml() + ")";
           },

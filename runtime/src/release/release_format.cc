@@ -1,4 +1,5 @@
 // release.yaml: canonical writing and strict reading (relup/release.h).
+#include <functional>
 #include <set>
 
 #include "config/release_config.h"
@@ -102,6 +103,68 @@ std::vector<Term> ChildSpecs(const ReleaseProcess& process, int first, int n) {
     if (!process.shutdown.is_nil()) spec.set("shutdown", process.shutdown);
     if (supervisor) spec.set("type", Term::atom("supervisor"));
     out.push_back(std::move(spec));
+  }
+  return out;
+}
+
+namespace {
+
+// Visits every supervisor child spec below `args`, parents first.
+void EachSupervisorChild(const Term& args, const std::function<bool(const Term& spec)>& visit) {
+  const Term* children = args.is_map() ? args.find("children") : nullptr;
+  if (children == nullptr || !children->is_list()) return;
+  for (const Term& c : children->elements()) {
+    if (!c.is_map()) continue;
+    const Term* type = c.find("type");
+    const Term* module = c.find("module");
+    bool sup = (type != nullptr && supervision::IsWord(*type, "supervisor")) ||
+               (module != nullptr && supervision::IsWord(*module, supervision::kSupervisorModule));
+    if (!sup) continue;
+    if (!visit(c)) return;
+    if (const Term* sub = c.find("args")) EachSupervisorChild(*sub, visit);
+  }
+}
+
+}  // namespace
+
+std::optional<Term> SupervisorArgsIn(const Release& release, std::string_view name) {
+  if (name == kRootSupervisorName) {
+    Term args = RootArgs(release.root);
+    std::vector<Term> children;
+    for (const ReleaseProcess& p : release.processes) {
+      for (Term& spec : ChildSpecs(p, 0, p.count)) children.push_back(std::move(spec));
+    }
+    args.set("children", Term::list(std::move(children)));
+    return args;
+  }
+  std::optional<Term> found;
+  for (const ReleaseProcess& p : release.processes) {
+    if (p.module != supervision::kSupervisorModule) continue;
+    if (p.name == name && p.count == 1) return p.args;
+    EachSupervisorChild(p.args, [&](const Term& spec) {
+      const Term* n = spec.find("name");
+      if (n != nullptr && supervision::Text(*n) == name) {
+        const Term* a = spec.find("args");
+        found = a != nullptr ? *a : Term::map({});
+        return false;
+      }
+      return true;
+    });
+    if (found) return found;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> SupervisorNames(const Release& release) {
+  std::vector<std::string> out;
+  for (const ReleaseProcess& p : release.processes) {
+    if (p.module != supervision::kSupervisorModule) continue;
+    if (!p.name.empty() && p.count == 1) out.push_back(p.name);
+    EachSupervisorChild(p.args, [&](const Term& spec) {
+      const Term* n = spec.find("name");
+      if (n != nullptr && !n->is_nil()) out.push_back(supervision::Text(*n));
+      return true;
+    });
   }
   return out;
 }

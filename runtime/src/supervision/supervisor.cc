@@ -23,6 +23,7 @@
 
 #include "relup/server.h"
 #include "supervision/supervisor_args.h"
+#include "supervision/tree_change.h"
 
 namespace relup::supervision {
 
@@ -109,6 +110,22 @@ class Supervisor : public Server {
     if (key.is_atom("start_child")) return reply(StartChildCall(arg, state));
     if (key.is_atom("start_children")) return reply(StartChildrenCall(arg, state));
     if (key.is_atom("remove_child")) return reply(RemoveChildCall(arg, state));
+    if (key.is_atom("change_specs")) {
+      Result<Term> changed = ChangeSpecs(state, arg, Ops());
+      if (!changed.ok()) return reply(Error("change_specs: " + changed.status().message()));
+      log("child specs changed by an upgrade: " + std::to_string(changed->at("started").size()) +
+          " started, " + std::to_string(changed->at("detached").size()) + " to stop");
+      return reply(Ok(*changed));
+    }
+    if (key.is_atom("restore_specs")) {
+      std::vector<Term> ended;
+      RestoreSpecs(state, arg, Ops(), &ended);
+      log("child specs restored by a rollback");
+      if (!ended.empty()) {
+        (void)ctx().send_after(0, Term::map({{A("supervisor_restart"), Term::list(ended)}}));
+      }
+      return reply(Ok(A("ok")));
+    }
     if (key.is_atom("restart_child")) return reply(RestartChildCall(arg, state));
     if (key.is_atom("delete_child")) return reply(DeleteChildCall(arg, state));
     if (key.is_atom("terminate_child")) {
@@ -231,6 +248,19 @@ class Supervisor : public Server {
     options.link = true;
     RELUP_ASSIGN_OR_RETURN(Spawned s, ctx().spawn(Text(spec.at("module")), args, options));
     return s.pid;
+  }
+
+  // What tree_change.h does to processes, on this supervisor's context.
+  ChildOps Ops() {
+    ChildOps ops;
+    ops.start = [this](const Term& spec) { return StartChild(spec); };
+    ops.stop = [this](Pid pid) {
+      (void)ctx().unlink(pid);
+      (void)ctx().exit(pid, A("shutdown"));
+    };
+    ops.unlink = [this](Pid pid) { (void)ctx().unlink(pid); };
+    ops.link = [this](Pid pid) { return ctx().link(pid); };
+    return ops;
   }
 
   // ------------------------------------------------------------ calls

@@ -55,6 +55,9 @@
 //   {remove_child: PID | ID}   forgets a child without stopping it (unlinked,
 //                              so its end is not restarted): for the release
 //                              handler, which then stops it itself
+//   {change_specs: {args, start_stop}}, {restore_specs: SAVED}
+//                              an upgrade's new child specs, and their undoing
+//                              (tree_change.h)
 // Replies are {ok: VALUE} or {error: TEXT}. For simple_one_for_one,
 // start_child's ARGS are the template's args when they are nil, or merged
 // over them when both are maps; the child's id is its pid.

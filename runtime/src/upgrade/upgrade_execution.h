@@ -135,6 +135,9 @@ class Execution {
   bool CatchNewcomers();
   bool RunDeferred(const PlanStep& step);
   bool HoldForStop(const std::string& name);
+  bool HoldForStop(Pid pid, const std::string& name);  // name may be empty
+  bool ChangeSupervisor(const SupervisorStep& step);
+  void UndoSupervisors();
   void EndStopped();
   void UndoStops();
   void SweepLateSpawns();
@@ -189,7 +192,9 @@ class Execution {
   // Modules made current at commit, with the version that was current before.
   std::vector<std::pair<std::string, ModuleVersionPtr>> previous_current_;
   std::vector<Pid> started_pids_;  // by start steps, stopped again on rollback
-  Term previous_config_;           // the node's config before ChangeConfig
+  // Supervisors given new specs, with what restore_specs puts back.
+  std::vector<std::pair<std::string, Term>> changed_supervisors_;
+  Term previous_config_;  // the node's config before ChangeConfig
   bool config_switched_ = false;
   std::vector<std::string> config_told_;  // modules whose config_change ran
   // Processes of stop steps: suspended and unregistered at the step (so a

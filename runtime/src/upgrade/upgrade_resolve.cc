@@ -198,6 +198,7 @@ bool Execution::Resolve() {
             },
             [&](const StartStep&) { return commit_steps_.push_back({&step}), true; },
             [&](const StopStep&) { return commit_steps_.push_back({&step}), true; },
+            [&](const SupervisorStep&) { return commit_steps_.push_back({&step}), true; },
             [&](const ApplyStep&) { return commit_steps_.push_back({&step}), true; },
             [&](const PurgeStep&) { return final_steps_.push_back({&step}), true; },
             [&](const DeleteModuleStep&) { return final_steps_.push_back({&step}), true; },

@@ -266,6 +266,7 @@ bool Execution::RunDeferred(const PlanStep& step) {
     }
     return true;
   }
+  if (const auto* s = std::get_if<SupervisorStep>(&step)) return ChangeSupervisor(*s);
   if (const auto* s = std::get_if<ApplyStep>(&step)) {
     Result<Pid> pid = node_.spawn(s->module, s->init_args);
     if (!pid.ok()) {
@@ -293,32 +294,69 @@ bool Execution::RunDeferred(const PlanStep& step) {
 bool Execution::HoldForStop(const std::string& name) {
   Result<Pid> pid = node_.whereis(name);
   if (!pid.ok()) return true;  // gone already: nothing to stop
-  Result<ProcessStatus> status = node_.get_status(*pid);
+  return HoldForStop(*pid, name);
+}
+
+bool Execution::HoldForStop(Pid pid, const std::string& name) {
+  Result<ProcessStatus> status = node_.get_status(pid);
   // A process this upgrade changes may be suspended by it (the held group):
   // only a suspend from before the upgrade counts.
-  auto known = known_.find(pid->id);
+  auto known = known_.find(pid.id);
   size_t proc = known != known_.end() ? known->second : SIZE_MAX;
   bool was_suspended = proc != SIZE_MAX ? procs_[proc].keep_suspended
                                         : status.ok() && status->state == ProcessState::kSuspended;
-  Status s = node_.suspend(*pid, kDefaultTimeout);
+  Status s = node_.suspend(pid, kDefaultTimeout);
   if (IsGone(s)) return true;
+  std::string who = name.empty() ? pid.to_string() : name;
   if (!s.ok()) {
-    Fail(nullptr, status.ok() ? status->module : "", "stop", s.WithContext("stopping " + name));
+    Fail(nullptr, status.ok() ? status->module : "", "stop", s.WithContext("stopping " + who));
     return false;
   }
   // Only from this pid: if it ended meanwhile, a process that took the name
   // since keeps it.
-  if (!node_.unregister(name, *pid).ok()) {
+  if (!name.empty() && !node_.unregister(name, pid).ok()) {
     bool held_here = proc != SIZE_MAX && (procs_[proc].phase == Phase::kSuspended ||
                                           procs_[proc].phase == Phase::kChanged);
-    if (!was_suspended && !held_here) (void)node_.resume(*pid);
+    if (!was_suspended && !held_here) (void)node_.resume(pid);
     return true;
   }
   // A held-group member must not be resumed on the new code by the commit
   // only to be ended right after.
   if (proc != SIZE_MAX) procs_[proc].ending = true;
-  stopping_.push_back(Stopping{*pid, name, was_suspended, proc});
+  stopping_.push_back(Stopping{pid, name, was_suspended, proc});
   return true;
+}
+
+// The supervisor takes the new specs; the children it lets go are held as a
+// stop step's are, and the rollback gives it its old specs and children back.
+bool Execution::ChangeSupervisor(const SupervisorStep& step) {
+  Term request = Term::map(
+      {{Term::atom("args"), step.args}, {Term::atom("start_stop"), Term(step.start_stop)}});
+  Result<Term> changed =
+      supervision::CallSupervisor(node_, ProcessRef(std::string_view(step.name)), "change_specs",
+                                  &request, supervision::kStartTimeout);
+  if (!changed.ok()) {
+    Fail(nullptr, "supervisor", "supervisor",
+         changed.status().WithContext("changing the child specs of " + step.name));
+    return false;
+  }
+  changed_supervisors_.push_back({step.name, changed->at("saved")});
+  for (const Term& d : changed->at("detached").elements()) {
+    Pid pid = d.at("pid").as_pid();
+    Result<ProcessStatus> st = node_.get_status(pid);
+    if (!HoldForStop(pid, st.ok() ? st->name : "")) return false;
+  }
+  return true;
+}
+
+void Execution::UndoSupervisors() {
+  for (auto it = changed_supervisors_.rbegin(); it != changed_supervisors_.rend(); ++it) {
+    Result<Term> back = supervision::CallSupervisor(node_, ProcessRef(std::string_view(it->first)),
+                                                    "restore_specs", &it->second);
+    if (!back.ok()) {
+      Fail("rollback", back.status().WithContext("giving " + it->first + " its old child specs"));
+    }
+  }
 }
 
 void Execution::EndStopped() {
@@ -333,7 +371,7 @@ void Execution::EndStopped() {
 
 void Execution::UndoStops() {
   for (auto it = stopping_.rbegin(); it != stopping_.rend(); ++it) {
-    Status s = node_.reregister(it->name, it->pid);
+    Status s = it->name.empty() ? Status::Ok() : node_.reregister(it->name, it->pid);
     if (!s.ok() && !IsGone(s)) {
       Fail("rollback", s.WithContext("giving " + it->pid.to_string() + " its name " + it->name +
                                      " back after undoing its stop"));
@@ -470,6 +508,7 @@ void Execution::Rollback() {
       ++done_;
     }
   }
+  UndoSupervisors();  // first: it stops the children it started and links the held ones
   for (auto it = started_pids_.rbegin(); it != started_pids_.rend(); ++it) {
     supervision::ForgetChild(node_, *it);
     (void)node_.exit(*it, Term::atom("shutdown"));
