@@ -143,13 +143,15 @@ NodeRoot::~NodeRoot() {
 }
 
 std::string BuildTestSpec(const std::string& dir, const std::string& name,
-                          const std::string& spec_text) {
+                          const std::string& spec_text, const std::string& from) {
   std::filesystem::create_directories(dir);
   std::string spec = dir + "/" + name + ".yaml";
   std::ofstream(spec) << spec_text;
   std::string tarball = dir + "/" + name + ".tar.gz";
-  RunResult b =
-      Relup({"build", spec, "-o", tarball, "--lib-dir", RELUP_TEST_MODULE_DIR, "--quiet"});
+  std::vector<std::string> args = {
+      "build", spec, "-o", tarball, "--lib-dir", RELUP_TEST_MODULE_DIR, "--quiet"};
+  if (!from.empty()) args.insert(args.end(), {"--from", from});
+  RunResult b = Relup(args);
   INFO(b.both());
   REQUIRE(b.exit_code == 0);
   return tarball;

@@ -85,9 +85,10 @@ class NodeRoot {
 
 // Writes `spec_text` to DIR/NAME.yaml and builds it with the test modules
 // (RELUP_TEST_MODULE_DIR) into DIR/NAME.tar.gz, which it returns; the test
-// fails with relup build's output unless it builds.
+// fails with relup build's output unless it builds. `from`: a tarball of
+// the release it upgrades from (relup build --from), whose appup is generated.
 std::string BuildTestSpec(const std::string& dir, const std::string& name,
-                          const std::string& spec_text);
+                          const std::string& spec_text, const std::string& from = "");
 
 // dist tarballs of the demo releases (release-specs/demo-N.yaml), built once
 // per test binary with `relup build` into a temp directory.

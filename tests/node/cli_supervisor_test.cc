@@ -268,18 +268,6 @@ processes:
 )" + more_processes;
 }
 
-std::string BuildFrom(const std::string& dir, const std::string& name, const std::string& text,
-                      const std::string& from) {
-  std::filesystem::create_directories(dir);
-  std::string spec = dir + "/" + name + ".yaml", tarball = dir + "/" + name + ".tar.gz";
-  std::ofstream(spec) << text;
-  RunResult b = Relup({"build", spec, "-o", tarball, "--from", from, "--lib-dir",
-                       RELUP_TEST_MODULE_DIR, "--quiet"});
-  INFO(b.both());
-  REQUIRE(b.exit_code == 0);
-  return tarball;
-}
-
 }  // namespace
 
 TEST_CASE("an appup generated from two trees starts new children under load and stops removed ones",
@@ -287,7 +275,7 @@ TEST_CASE("an appup generated from two trees starts new children under load and 
   NodeRoot root;
   const std::string r = root.path(), dir = r + "-spec";
   std::string one = BuildTestSpec(dir, "tr-1", kTree1);
-  std::string two = BuildFrom(dir, "tr-2", Tree2("2", ""), one);
+  std::string two = BuildTestSpec(dir, "tr-2", Tree2("2", ""), one);
   RunResult explain = Relup({"explain", two});
   CHECK(Contains(explain.out, "supervisor pool_sup: the target release's child specs"));
   CHECK(Contains(explain.out, "supervisor relup_root: the target release's child specs"));
@@ -337,7 +325,7 @@ TEST_CASE(
   const std::string r = root.path(), dir = r + "-spec";
   std::string one = BuildTestSpec(dir, "tr-1", kTree1);
   // The start of `broken` comes after the tree change, and fails.
-  std::string bad = BuildFrom(
+  std::string bad = BuildTestSpec(
       dir, "tr-2",
       Tree2("2", "  - {module: rt_worker, name: broken, args: {id: broken, fail: true}}\n"), one);
   root.start(one);
