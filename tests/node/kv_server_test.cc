@@ -25,8 +25,8 @@ std::string KvTarball(const std::string& dir, int n, const std::string& first_li
   REQUIRE(spec != text.str());
   std::string spec_path = dir + "/kv-" + std::to_string(n) + ".yaml";
   std::ofstream(spec_path) << spec;
-  std::string out = dir + "/kv-" + std::to_string(n) + (first_lib_dir.empty() ? "" : "-alt") +
-                    ".tar.gz";
+  std::string out =
+      dir + "/kv-" + std::to_string(n) + (first_lib_dir.empty() ? "" : "-alt") + ".tar.gz";
   std::vector<std::string> args{"build", spec_path, "-o", out, "--quiet"};
   if (!first_lib_dir.empty()) args.insert(args.end(), {"--lib-dir", first_lib_dir});
   args.insert(args.end(), {"--lib-dir", RELUP_MODULE_DIR});
@@ -72,8 +72,9 @@ void Preload(const std::string& dir, const std::string& port) {
     std::ofstream out(path, std::ios::binary);
     for (int i = 0; i < kKeys; ++i) {
       std::string k = Key(i), v = "v" + std::to_string(i);
-      out << "*3\r\n$3\r\nSET\r\n$" << k.size() << "\r\n" << k << "\r\n$" << v.size()
-          << "\r\n" << v << "\r\n";
+      out << "*3\r\n$3\r\nSET\r\n$" << k.size() << "\r\n"
+          << k << "\r\n$" << v.size() << "\r\n"
+          << v << "\r\n";
     }
   }
   std::string out = Sh("redis-cli -p " + port + " --pipe < " + path + " 2>&1");
@@ -101,8 +102,8 @@ struct Load {
   std::string reads, writes;
   std::thread a, b;
   explicit Load(const std::string& port) {
-    std::string base = "redis-benchmark -p " + port + " -c 25 -n 60000 -r " +
-                       std::to_string(kKeys) + " ";
+    std::string base =
+        "redis-benchmark -p " + port + " -c 25 -n 60000 -r " + std::to_string(kKeys) + " ";
     a = std::thread([this, base] { reads = Sh(base + "get key:__rand_int__ 2>&1"); });
     b = std::thread([this, base] { writes = Sh(base + "set other:__rand_int__ xxx 2>&1"); });
   }
@@ -122,6 +123,30 @@ struct Load {
 };
 
 }  // namespace
+
+TEST_CASE("kv_server runs its shards and acceptor under kv_sup: a crashed shard is back at once",
+          "[cli][kv]") {
+  NodeRoot root;
+  std::string dist = root.file("dist");
+  std::filesystem::create_directories(dist);
+  root.start(KvTarball(dist, 1));
+  RunResult tree = Relup({"tree", "--root", root.path()});
+  INFO(tree.both());
+  CHECK(Contains(tree.out, "└─ kv_sup  <"));
+  CHECK(Contains(tree.out, "(one_for_one, at most 10 restarts in 10000 ms)"));
+  CHECK(Contains(tree.out, "├─ kv_shard_1  <"));
+  CHECK(Contains(tree.out, "└─ kv_acceptor  <"));
+  std::string cli = "redis-cli -p " + Port(root.path()) + " ";
+  REQUIRE(Relup({"kill", "--root", root.path(), "kv_shard_3"}).exit_code == 0);
+  CHECK(WaitUntil([&] { return Contains(root.log(), "child kv_shard_3 restarted as"); }));
+  for (int i = 0; i < 32; ++i) {  // every shard answers, the new one too
+    std::string k = "key" + std::to_string(i);
+    CHECK(Sh(cli + "set " + k + " v") == "OK\n");
+    CHECK(Sh(cli + "get " + k) == "v\n");
+  }
+  CHECK(Contains(Relup({"status", "--root", root.path()}).out,
+                 "kv_shard_3 under kv_sup, after it ended with :killed"));
+}
 
 TEST_CASE("redis-cli talks to kv_server 1: strings, counters, lists, errors Redis's way",
           "[cli][kv]") {
@@ -156,10 +181,10 @@ TEST_CASE("redis-cli talks to kv_server 1: strings, counters, lists, errors Redi
   CHECK(Sh(cli + "dbsize") == "0\n");
   // One connection: commands pipelined in one write, and one cut in two
   // writes, answered in order.
-  std::string raw = Sh(
-      "bash -c 'exec 3<>/dev/tcp/127.0.0.1/" + Port(root.path()) +
-      "; printf \"SET k1 v1\\r\\nGET k1\\r\\nPING\\r\\n*2\\r\\n\\$3\\r\\nGET\\r\\n\\$2\\r\\nk\" >&3; "
-      "sleep 0.2; printf \"1\\r\\n\" >&3; timeout 2 head -c 28 <&3'");
+  std::string raw = Sh("bash -c 'exec 3<>/dev/tcp/127.0.0.1/" + Port(root.path()) +
+                       "; printf \"SET k1 v1\\r\\nGET "
+                       "k1\\r\\nPING\\r\\n*2\\r\\n\\$3\\r\\nGET\\r\\n\\$2\\r\\nk\" >&3; "
+                       "sleep 0.2; printf \"1\\r\\n\" >&3; timeout 2 head -c 28 <&3'");
   CHECK(raw == "+OK\r\n$2\r\nv1\r\n+PONG\r\n$2\r\nv1\r\n");
 }
 
