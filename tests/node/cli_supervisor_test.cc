@@ -44,6 +44,12 @@ processes:
             strategy: simple_one_for_one
             children: [{module: rt_worker, restart: transient}]
 )");
+  RunResult inspect = Relup({"inspect", tarball});
+  INFO(inspect.both());
+  CHECK(Contains(inspect.out, "relup_root  (one_for_one, at most 5 restarts in 10000 ms)"));
+  CHECK(Contains(inspect.out, "└─ pool_sup  supervisor (one_for_all, at most 3 restarts"));
+  CHECK(Contains(inspect.out, "├─ w_1  rt_worker  shutdown 1000  args {id: w}"));
+  CHECK(Contains(inspect.out, "└─ (template)  rt_worker  restart transient"));
   root.start(tarball);
   RunResult top = Relup({"call", "--root", root.path(), "relup_root", ":which_children"});
   INFO(top.both());

@@ -132,7 +132,7 @@ TEST_CASE("relup inspect summarizes a tarball, and --json gives the same as JSON
   CHECK_THAT(text.output, Catch::StartsWith("release demo 2"));
   CHECK_THAT(text.output, Catch::Contains("demo_server 2  code_change: yes"));
   CHECK_THAT(text.output,
-             Catch::Contains("blackode  module demo_server  args {money: 30000, name: blackode}"));
+             Catch::Contains("└─ blackode  demo_server  args {money: 30000, name: blackode}"));
   CHECK_THAT(text.output, Catch::Contains("manifest: ok"));
   auto json = Run(Relup() + " inspect --json " + dir / "demo-2.tar.gz");
   CHECK(json.exit_code == 0);

@@ -1,6 +1,7 @@
 #include "builder/inspect.h"
 
 #include "release/tarball.h"
+#include "supervision/supervisor.h"
 
 namespace relup::build {
 namespace {
@@ -123,6 +124,58 @@ Result<std::string> ExplainRelease(const ReleaseTarball& t, const std::optional<
   return out;
 }
 
+namespace {
+
+// An id, a module or a word as written (atoms without their colon).
+std::string TreeText(const Term& t) {
+  if (t.is_atom()) return std::string(t.as_atom());
+  if (t.is_string()) return t.as_string();
+  return t.to_yaml();
+}
+
+// "(one_for_all, at most 3 restarts in 5000 ms)", defaults filled in.
+std::string SupervisorLine(const Term& args) {
+  auto get = [&](const char* k, const char* fallback) {
+    const Term* v = args.is_map() ? args.find(k) : nullptr;
+    return v != nullptr && !v->is_nil() ? TreeText(*v) : std::string(fallback);
+  };
+  return "(" + get("strategy", "one_for_one") + ", at most " + get("intensity", "1") +
+         " restarts in " + get("period_ms", "5000") + " ms)";
+}
+
+// The children of a supervisor's args, one line each, subtrees indented.
+void TreeLines(const Term& args, const std::string& indent, std::string* out) {
+  const Term* children = args.is_map() ? args.find("children") : nullptr;
+  if (children == nullptr || !children->is_list()) return;
+  for (size_t i = 0; i < children->size(); ++i) {
+    const Term& c = (*children)[i];
+    if (!c.is_map()) continue;
+    bool last = i + 1 == children->size();
+    const Term* id = c.find("id");
+    const Term* name = c.find("name");
+    const Term* module = c.find("module");
+    std::string label = id != nullptr ? TreeText(*id) : "(template)";
+    if (name != nullptr && !name->is_nil() && TreeText(*name) != label) {
+      label += " as " + TreeText(*name);
+    }
+    label += "  " + (module != nullptr ? TreeText(*module) : std::string("?"));
+    for (const char* k : {"restart", "shutdown"}) {
+      if (const Term* v = c.find(k)) label += std::string("  ") + k + " " + TreeText(*v);
+    }
+    const Term* sub = c.find("args");
+    bool sup = module != nullptr && TreeText(*module) == supervision::kSupervisorModule;
+    *out += indent + (last ? "└─ " : "├─ ") + label;
+    if (sup) {
+      *out += " " + SupervisorLine(sub != nullptr ? *sub : Term()) + "\n";
+      if (sub != nullptr) TreeLines(*sub, indent + (last ? "   " : "│  "), out);
+    } else {
+      *out += "  args " + (sub != nullptr ? sub->to_yaml() : std::string("~")) + "\n";
+    }
+  }
+}
+
+}  // namespace
+
 std::string InspectText(const ReleaseTarball& t, const std::vector<std::string>& problems) {
   const Release& r = t.release;
   std::string out = "release " + r.name + " " + r.vsn + "  (" + t.path + ", " +
@@ -132,12 +185,34 @@ std::string InspectText(const ReleaseTarball& t, const std::vector<std::string>&
     out += "  " + m.name + " " + m.vsn + "  code_change: " + (m.has_code_change ? "yes" : "no") +
            "  sha256: " + m.sha256.substr(0, 16) + "...  build_id: " + m.build_id + "\n";
   }
-  out += "processes:\n";
-  if (r.processes.empty()) out += "  none\n";
-  for (const auto& p : r.processes) {
-    out += "  " + (p.name.empty() ? std::string("(unregistered)") : p.name) + "  module " +
-           p.module + "  args " + p.args.to_yaml() +
-           (p.count > 1 ? "  count " + std::to_string(p.count) : std::string()) + "\n";
+  out += "supervision tree:\n";
+  Term root_args = RootArgs(r.root);
+  out += std::string("  ") + kRootSupervisorName + "  " + SupervisorLine(root_args) + "\n";
+  for (size_t i = 0; i < r.processes.size(); ++i) {
+    const ReleaseProcess& p = r.processes[i];
+    bool last = i + 1 == r.processes.size();
+    std::string id = ChildIdBase(p);
+    std::string label = p.count > 1 ? id + "_1 .. " + id + "_" + std::to_string(p.count) + "  " +
+                                          std::to_string(p.count) + " x " + p.module
+                                    : id + (p.name.empty() || p.name == id ? "" : " as " + p.name) +
+                                          "  " + p.module;
+    std::string extra;
+    if (!p.restart.is_nil()) extra += "  restart " + TreeText(p.restart);
+    if (!p.shutdown.is_nil()) extra += "  shutdown " + TreeText(p.shutdown);
+    if (p.module == supervision::kSupervisorModule) {
+      out += "  " + std::string(last ? "└─ " : "├─ ") + label + " " + SupervisorLine(p.args) +
+             extra + "\n";
+      TreeLines(p.args, std::string("  ") + (last ? "   " : "│  "), &out);
+    } else {
+      out += "  " + std::string(last ? "└─ " : "├─ ") + label + "  args " + p.args.to_yaml() +
+             extra + "\n";
+    }
+  }
+  if (r.config.is_map() && r.config.size() > 0) {
+    out += "config:\n";
+    for (const auto& [m, keys] : r.config.entries()) {
+      out += "  " + TreeText(m) + ": " + keys.to_yaml() + "\n";
+    }
   }
   out += "upgrades from: " + VsnList(t.plans.up) + "\n";
   out += "downgrades to: " + VsnList(t.plans.down) + "\n";
@@ -164,8 +239,11 @@ Term InspectTerm(const ReleaseTarball& t, const std::vector<std::string>& proble
   for (const auto& p : r.processes) {
     processes.push_back(Term::map({{Term::atom("module"), Term(p.module)},
                                    {Term::atom("name"), Term(p.name)},
+                                   {Term::atom("id"), Term(ChildIdBase(p))},
                                    {Term::atom("args"), p.args},
-                                   {Term::atom("count"), Term(p.count)}}));
+                                   {Term::atom("count"), Term(p.count)},
+                                   {Term::atom("restart"), p.restart},
+                                   {Term::atom("shutdown"), p.shutdown}}));
   }
   for (const auto& [path, bytes] : t.files) {
     files.push_back(Term::map({{Term::atom("path"), Term(path)},
@@ -176,6 +254,8 @@ Term InspectTerm(const ReleaseTarball& t, const std::vector<std::string>& proble
                     {Term::atom("vsn"), Term(r.vsn)},
                     {Term::atom("modules"), Term::list(std::move(modules))},
                     {Term::atom("processes"), Term::list(std::move(processes))},
+                    {Term::atom("root"), RootArgs(r.root)},
+                    {Term::atom("config"), r.config.is_nil() ? Term::map({}) : r.config},
                     {Term::atom("up"), PlansTerm(t.plans.up, "from")},
                     {Term::atom("down"), PlansTerm(t.plans.down, "to")},
                     {Term::atom("files"), Term::list(std::move(files))},
