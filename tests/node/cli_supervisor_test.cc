@@ -301,6 +301,8 @@ TEST_CASE("an appup generated from two trees starts new children under load and 
   RunResult up = Relup({"apply", "--root", r, two});
   INFO(up.both());
   CHECK(up.exit_code == 0);
+  CHECK(Contains(up.out, "supervisors:\n  relup_root: new child specs\n"));
+  CHECK(Contains(up.out, "  pool_sup: new child specs; started c; stopped b\n"));
   CHECK(WaitUntil([&] { return calls > 6; }));
   done = true;
   client.join();

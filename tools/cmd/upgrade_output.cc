@@ -111,6 +111,26 @@ std::string FormatUpgradeReport(const UpgradeReport& r, const UpgradeRequestOpti
            Plural(m.processes, "process", "processes") + ")");
     }
   }
+  if (r.tree_changes.is_list() && r.tree_changes.size() > 0) {
+    line("supervisors:");
+    for (const Term& t : r.tree_changes.elements()) {
+      auto ids = [](const Term& list) {
+        std::string out;
+        for (const Term& id : list.elements()) {
+          out += (out.empty() ? "" : ", ") + (id.is_string() ? id.as_string()
+                                              : id.is_atom() ? std::string(id.as_atom())
+                                                             : id.to_yaml());
+        }
+        return out;
+      };
+      std::string what = "new child specs";
+      if (t.at("started").size() > 0) what += "; started " + ids(t.at("started"));
+      if (t.at("stopped").size() > 0) {
+        what += std::string(r.ok() ? "; stopped " : "; would have stopped ") + ids(t.at("stopped"));
+      }
+      line("  " + t.at("supervisor").as_string() + ": " + what);
+    }
+  }
   if (r.config_changes.is_list() && r.config_changes.size() > 0) {
     line(r.ok() && !r.dry_run ? "config:" : "config (as the release would change it):");
     for (const Term& c : r.config_changes.elements()) {

@@ -60,7 +60,7 @@ Result<Term> ChangeSpecs(Term& state, const Term& request, const ChildOps& ops) 
   const std::vector<Term>& old = saved.at("children").elements();
   for (size_t i = 0; i < old.size(); ++i) old_at[old[i].at("id")] = i;
   std::set<Term> listed;
-  std::vector<Term> children, started_pids, detached;
+  std::vector<Term> children, started_pids, started_ids, detached;
   for (const Term& raw : specs.elements()) {
     Term spec = Normalized(raw);
     listed.insert(spec.at("id"));
@@ -83,6 +83,7 @@ Result<Term> ChangeSpecs(Term& state, const Term& request, const ChildOps& ops) 
                                         ") did not start: " + pid.status().message());
     }
     started_pids.push_back(Term(*pid));
+    started_ids.push_back(spec.at("id"));
     children.push_back(Term::map({{A("id"), spec.at("id")},
                                   {A("spec"), spec},
                                   {A("pid"), Term(*pid)},
@@ -102,7 +103,8 @@ Result<Term> ChangeSpecs(Term& state, const Term& request, const ChildOps& ops) 
   state.set("children", Term::list(std::move(children)));
   return Term::map({{A("saved"), saved},
                     {A("detached"), Term::list(std::move(detached))},
-                    {A("started"), Term::list(std::move(started_pids))}});
+                    {A("started"), Term::list(std::move(started_pids))},
+                    {A("started_ids"), Term::list(std::move(started_ids))}});
 }
 
 void RestoreSpecs(Term& state, const Term& saved, const ChildOps& ops, std::vector<Term>* ended) {

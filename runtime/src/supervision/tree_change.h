@@ -29,7 +29,8 @@ struct ChildOps {
 // them back with RestoreSpecs). Without it (the root, whose children come
 // and go by start and stop steps), only specs and settings change.
 // All or nothing: a child that does not start undoes the request.
-// Returns {saved: SAVED, detached: [{id, pid}], started: [PID...]}.
+// Returns {saved: SAVED, detached: [{id, pid}], started: [PID...],
+// started_ids: [ID...]}.
 Result<Term> ChangeSpecs(Term& state, const Term& request, const ChildOps& ops);
 
 // Puts back the state ChangeSpecs saved: the children it started are

@@ -203,6 +203,7 @@ Term UpgradeReport::ToTerm(bool with_touched) const {
       {Term::atom("failures"), Term::list(std::move(fails))},
       {Term::atom("warnings"), Term::list(std::move(warns))},
       {Term::atom("config_changes"), config_changes},
+      {Term::atom("tree_changes"), tree_changes},
   });
 }
 
@@ -301,6 +302,9 @@ Result<UpgradeReport> UpgradeReport::FromTerm(const Term& term) {
       break;
     }
     report.warnings.push_back(w.as_string());
+  }
+  if (const Term* tree = term.find("tree_changes"); tree != nullptr && tree->is_list()) {
+    report.tree_changes = *tree;
   }
   if (const Term* config = term.find("config_changes"); config != nullptr) {
     if (!config->is_list()) {

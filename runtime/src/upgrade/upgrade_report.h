@@ -113,6 +113,9 @@ struct UpgradeReport {
   // [{module, changed: {K: V}, added: {K: V}, removed: [K...]}], sorted by
   // module (release_config.h). A dry run shows it too.
   Term config_changes = Term::list({});
+  // What supervisor steps did: [{supervisor, started: [ID...], stopped:
+  // [ID...]}] (stopped: in the commit), in step order.
+  Term tree_changes = Term::list({});
 
   bool ok() const { return outcome == UpgradeOutcome::kOk; }
   // Ok when outcome is ok; else the first failure's reason with its process

@@ -341,6 +341,12 @@ bool Execution::ChangeSupervisor(const SupervisorStep& step) {
     return false;
   }
   changed_supervisors_.push_back({step.name, changed->at("saved")});
+  std::vector<Term> stopped;
+  for (const Term& d : changed->at("detached").elements()) stopped.push_back(d.at("id"));
+  report_.tree_changes.mutable_elements().push_back(
+      Term::map({{Term::atom("supervisor"), Term(step.name)},
+                 {Term::atom("started"), changed->at("started_ids")},
+                 {Term::atom("stopped"), Term::list(std::move(stopped))}}));
   for (const Term& d : changed->at("detached").elements()) {
     Pid pid = d.at("pid").as_pid();
     Result<ProcessStatus> st = node_.get_status(pid);
