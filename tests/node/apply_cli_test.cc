@@ -25,13 +25,6 @@ struct Tarballs {
   }
 };
 
-// Counts `what` in `text`.
-size_t Occurrences(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
-}
-
 TEST_CASE(
     "relup apply under concurrent casts moves every process to version 2 and loses no message, "
     "counting each cast that succeeded while the apply ran",

@@ -142,6 +142,12 @@ NodeRoot::~NodeRoot() {
   fs::remove_all(path_, ec);
 }
 
+size_t Occurrences(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
 std::string BuildTestSpec(const std::string& dir, const std::string& name,
                           const std::string& spec_text, const std::string& from) {
   std::filesystem::create_directories(dir);

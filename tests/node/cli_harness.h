@@ -83,6 +83,9 @@ class NodeRoot {
   std::string path_;
 };
 
+// Counts `what` in `text`.
+size_t Occurrences(const std::string& text, const std::string& what);
+
 // Writes `spec_text` to DIR/NAME.yaml and builds it with the test modules
 // (RELUP_TEST_MODULE_DIR) into DIR/NAME.tar.gz, which it returns; the test
 // fails with relup build's output unless it builds. `from`: a tarball of

@@ -360,3 +360,51 @@ TEST_CASE(
 }
 
 }  // namespace relup::test
+
+namespace relup::test {
+
+TEST_CASE("killing a supervisor while an upgrade suspends its children loses nothing",
+          "[cli][node]") {
+  NodeRoot root;
+  const std::string r = root.path(), dir = r + "-spec";
+  auto spec = [](const std::string& vsn, const std::string& appup) {
+    return "release: ks\nvsn: \"" + vsn + "\"\nmodules: [{name: counter, vsn: \"" + vsn + "\"}]\n" +
+           R"(processes:
+  - supervisor:
+      name: csup
+      intensity: 10
+      children:
+        - {module: counter, name: c, count: 6, args: {id: 1}}
+)" + appup;
+  };
+  std::string one = BuildTestSpec(dir, "ks-1", spec("1", ""));
+  // Each code_change takes 300 ms in the node: the upgrade lasts about 2 s.
+  std::string two = BuildTestSpec(dir, "ks-2", spec("2", R"(appup:
+  up: [{from: "1", instructions: [{update: {module: counter, extra: {slow_in_node_ms: 300}}}]}]
+  down: [{to: "1", instructions: [update: counter]}]
+)"));
+  root.start(one);
+  RunResult up;
+  std::thread apply([&] { up = Relup({"apply", "--root", r, two}); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  RunResult k = Relup({"kill", "--root", r, "csup"});
+  INFO(k.both());
+  apply.join();
+  INFO(up.both());
+  CHECK((up.exit_code == 0 || up.exit_code == 4));  // done, or rolled back: never half
+  // csup is back (the root restarted it) with all six counters, all on one
+  // version: the upgraded one, or the old one after a rollback.
+  CHECK(WaitUntil([&] {
+    std::string ps = Relup({"ps", "--root", r}).out;
+    return Occurrences(ps, "counter") == 6 && Contains(ps, "csup");
+  }));
+  std::string want = up.exit_code == 0 ? "counter 2: 6 processes" : "counter 1: 6 processes";
+  CHECK(Contains(Relup({"status", "--root", r}).out, want));
+  for (int i = 1; i <= 6; ++i) {
+    CHECK(Relup({"call", "--root", r, "c_" + std::to_string(i), ":get"}).exit_code == 0);
+  }
+  CHECK(Contains(root.log(), "child csup"));
+  root.stop();
+}
+
+}  // namespace relup::test

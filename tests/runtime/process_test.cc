@@ -221,6 +221,28 @@ TEST_CASE("a call that is not answered in time is a Timeout naming the process a
   CHECK(*node->call("sleepy", Term::atom("ping")) == Term::atom("pong"));
 }
 
+TEST_CASE("an exit signal that will end a process inside a callback frees its name at once") {
+  TestNode node({kCrasher});
+  auto pid = node->spawn("rt_crasher", Term(), {.name = "sleepy"});
+  REQUIRE(pid.ok());
+  // It sleeps inside handle_call, so it takes the signal only afterwards; an
+  // Erlang process would be dead now, and its name free for a replacement.
+  std::thread busy([&] { (void)node->call("sleepy", Yaml("{sleep_ms: 400}")); });
+  REQUIRE(Eventually([&] { return node->get_status("sleepy")->state == ProcessState::kBusy; }));
+  REQUIRE(node->send_exit(*pid, Term::atom("kill")).ok());
+  CHECK_FALSE(node->whereis("sleepy").ok());
+  auto again = node->spawn("rt_crasher", Term(), {.name = "sleepy"});
+  CHECK(again.ok());
+  busy.join();
+  CHECK(node->whereis("sleepy").ok());  // the replacement keeps it
+  CHECK(*node->whereis("sleepy") == *again);
+  // :normal from another process is ignored by one that does not trap: the name stays.
+  auto trapper = node->spawn("rt_crasher", Term(), {.name = "calm"});
+  REQUIRE(trapper.ok());
+  REQUIRE(node->send_exit(*trapper, Term::atom("normal")).ok());
+  CHECK(node->whereis("calm").ok());
+}
+
 TEST_CASE("a crashing handler ends only its own process, and its callers get the reason") {
   TestNode node({kCrasher, kCounter1});
   auto crasher = node->spawn("rt_crasher", Term(), {.name = "crasher"});

@@ -90,7 +90,20 @@ Status Node::Impl::send_exit(const ProcessRef& target, Term reason) {
   return signal(h->pid, Pid{}, std::move(reason));
 }
 
+void Node::Impl::FreeNameIfDoomed(Process* p, const Term& reason, bool kill, Pid from) {
+  bool trapping = (p->ctl.load(std::memory_order_acquire) & kTrapExit) != 0;
+  bool doomed = kill || (!trapping && !(reason.is_atom("normal") && from != p->pid));
+  if (doomed && p->name) registry_.remove(*p->name, p->pid);
+}
+
 void Node::Impl::post_signal(Process* p, ExitSignal sig) {
+  // A signal that will end the process frees its registered name now, as an
+  // Erlang process's death frees it at once: one inside a long callback
+  // (an upgrade's code_change) takes the signal only at its next boundary,
+  // and a supervisor starting its replacement must not find the name taken
+  // meanwhile. (Should the callback turn trap_exit on before it returns,
+  // the process lives on, reachable by pid only.)
+  FreeNameIfDoomed(p, sig.reason, sig.kill, sig.from);
   links_.push_signal(p->pid, std::move(sig));
   kick_signals(p);
 }
@@ -188,6 +201,7 @@ void Node::Impl::end_resources(Process* p, const Term& reason) {
   }
   for (Pid peer : notices.linked) {
     if (ProcessHandle h = find(peer)) {
+      FreeNameIfDoomed(h.get(), reason, false, p->pid);
       kick_signals(h.get());
     } else {
       (void)links_.take_signals(peer);  // ended meanwhile

@@ -177,6 +177,10 @@ class Node::Impl final : public rt::Postman {
 
   // Exit signals (exit_signals.cc). handle_signals: the caller owns p
   // through `owner`; returns false if p ended (finalize let go of it).
+  // An exit signal that will end p (:kill, or a reason other than :normal
+  // to a process not trapping exits) frees its registered name at once (see
+  // post_signal).
+  void FreeNameIfDoomed(rt::Process* p, const Term& reason, bool kill, Pid from);
   void post_signal(rt::Process* p, rt::ExitSignal sig);
   void kick_signals(rt::Process* p);
   void try_handle_signals(rt::Process* p);
