@@ -231,6 +231,13 @@ processes:
   CHECK(Relup({"sup", "delete-child", "--root", r, "pool_sup", "w_20"}).exit_code == 0);
   CHECK(!Contains(Relup({"sup", "which-children", "--root", r, "pool_sup"}).out, "w_20"));
 
+  RunResult unknown_module =
+      Relup({"sup", "start-child", "--root", r, "pool_sup", "{id: x, module: nope}"});
+  INFO(unknown_module.both());
+  CHECK(unknown_module.exit_code == 1);
+  CHECK(Contains(unknown_module.err, "start_child"));
+  CHECK(Contains(unknown_module.err, "nope"));
+  CHECK(!Contains(Relup({"sup", "which-children", "--root", r, "pool_sup"}).out, " x "));
   RunResult not_sup = Relup({"sup", "which-children", "--root", r, "solo"});
   CHECK(not_sup.exit_code == 1);
   CHECK(Contains(not_sup.err, "solo is not a supervisor (it runs rt_worker)"));
