@@ -292,6 +292,11 @@ TEST_CASE("an appup generated from two trees starts new children under load and 
   RunResult explain = Relup({"explain", two});
   CHECK(Contains(explain.out, "supervisor pool_sup: the target release's child specs"));
   CHECK(Contains(explain.out, "supervisor relup_root: the target release's child specs"));
+  // relup check knows the child the tree change stops is meant to go.
+  RunResult check = Relup({"check", one, two});
+  INFO(check.both());
+  CHECK(check.exit_code == 0);
+  CHECK(Contains(check.out, "b (rt_worker): stopped by the upgrade, not compared"));
   root.start(one);
   std::string a = ChildPidOf(r, "pool_sup", "a");
 

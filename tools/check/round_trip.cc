@@ -32,7 +32,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-Term A(std::string_view name) { return Term::atom(name); }
+Term A(std::string_view name) {
+  return Term::atom(name);
+}
 
 // One side of the check: a tarball, verified, with its release and plans.
 struct Side {
@@ -103,7 +105,7 @@ Status CheckPaths(const Side& old_side, const Side& new_side) {
 
 // The states file: module -> list of init args, checked against OLD.
 Result<std::vector<std::pair<std::string, Term>>> ReadStatesFile(const std::string& path,
-                                                                  const Release& old_release) {
+                                                                 const Release& old_release) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::InvalidArgument("states file " + path + " cannot be read");
   std::stringstream text;
@@ -146,8 +148,8 @@ class ScratchNode {
   static Result<std::unique_ptr<ScratchNode>> Boot(const std::string& exe,
                                                    const std::string& tarball) {
     const char* tmp = std::getenv("TMPDIR");
-    std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") +
-                          "/relup-check.XXXXXX";
+    std::string pattern =
+        std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/relup-check.XXXXXX";
     if (::mkdtemp(pattern.data()) == nullptr) {
       return Status::IOError("cannot create a scratch root " + pattern + ": " +
                              std::strerror(errno));
@@ -232,7 +234,9 @@ struct Seen {
 };
 using Snapshot = std::map<std::string, Seen>;  // by name, else pid
 
-std::string Key(const Seen& s) { return s.name.empty() ? s.pid : s.name; }
+std::string Key(const Seen& s) {
+  return s.name.empty() ? s.pid : s.name;
+}
 std::string Who(const Seen& s) {
   return (s.name.empty() ? s.pid : s.name) + " (" + s.module + ")";
 }
@@ -314,16 +318,16 @@ Result<CheckReport> RunRoundTrip(const CheckOptions& options) {
   ControlClient& client = node->client();
   for (size_t i = 0; i < extra.size(); ++i) {
     const auto& [module, args] = extra[i];
-    auto spawned = client.request(MakeRequest("spawn", {{A("module"), Term(module)},
-                                                        {A("args"), args}}));
+    auto spawned =
+        client.request(MakeRequest("spawn", {{A("module"), Term(module)}, {A("args"), args}}));
     if (!spawned.ok()) {
       std::string listed;
       for (const ReleaseProcess& p : old_side.release.processes) {
         if (p.module == module && listed.empty()) listed = p.args.to_yaml();
       }
       return Status::InvalidArgument(
-          "states file " + options.states_file + ": " + module + " entry " +
-          std::to_string(i + 1) + " (" + args.to_yaml() + ") was refused by " + module + " " +
+          "states file " + options.states_file + ": " + module + " entry " + std::to_string(i + 1) +
+          " (" + args.to_yaml() + ") was refused by " + module + " " +
           old_side.release.find_module(module)->vsn + "'s init: " + spawned.status().message() +
           "; fix: each entry is what " + module + "'s init takes as args" +
           (listed.empty() ? std::string() : " (OLD's release.yaml starts it with " + listed + ")"));
@@ -357,7 +361,15 @@ Result<CheckReport> RunRoundTrip(const CheckOptions& options) {
     const ReleaseModule* n = new_side.release.find_module(m.name);
     c.new_vsn = n != nullptr ? n->vsn : "(removed)";
   }
-  const std::set<std::string> stopped_up = StoppedNames(new_side.plans.find_up(report.old_vsn));
+  std::set<std::string> stopped_up = StoppedNames(new_side.plans.find_up(report.old_vsn));
+  // Children a supervisor step let go of (their tree no longer has them).
+  for (const Term& t : report.steps[0].report.tree_changes.elements()) {
+    const Term* names = t.find("stopped_names");
+    if (names == nullptr || !names->is_list()) continue;
+    for (const Term& n : names->elements()) {
+      if (n.is_string()) stopped_up.insert(n.as_string());
+    }
+  }
   auto problem = [&report](const Seen& s, std::string what, std::vector<std::string> diff = {},
                            std::string legend = {}) {
     report.problems.push_back({Who(s), std::move(what), std::move(diff), std::move(legend)});
@@ -421,8 +433,8 @@ Result<CheckReport> RunRoundTrip(const CheckOptions& options) {
 Term CheckReport::ToTerm() const {
   std::vector<Term> steps_t, modules_t, problems_t, notes_t;
   for (const CheckStep& s : steps) {
-    steps_t.push_back(Term::map({{A("step"), Term(s.name)},
-                                 {A("report"), s.report.ToTerm(false)}}));
+    steps_t.push_back(
+        Term::map({{A("step"), Term(s.name)}, {A("report"), s.report.ToTerm(false)}}));
   }
   for (const CheckedModule& m : modules) {
     modules_t.push_back(Term::map({{A("module"), Term(m.module)},

@@ -114,7 +114,8 @@ struct UpgradeReport {
   // module (release_config.h). A dry run shows it too.
   Term config_changes = Term::list({});
   // What supervisor steps did: [{supervisor, started: [ID...], stopped:
-  // [ID...]}] (stopped: in the commit), in step order.
+  // [ID...], stopped_names: [NAME...]}] (stopped: in the commit; the
+  // registered names of those that had one), in step order.
   Term tree_changes = Term::list({});
 
   bool ok() const { return outcome == UpgradeOutcome::kOk; }

@@ -341,16 +341,23 @@ bool Execution::ChangeSupervisor(const SupervisorStep& step) {
     return false;
   }
   changed_supervisors_.push_back({step.name, changed->at("saved")});
-  std::vector<Term> stopped;
-  for (const Term& d : changed->at("detached").elements()) stopped.push_back(d.at("id"));
-  report_.tree_changes.mutable_elements().push_back(
-      Term::map({{Term::atom("supervisor"), Term(step.name)},
-                 {Term::atom("started"), changed->at("started_ids")},
-                 {Term::atom("stopped"), Term::list(std::move(stopped))}}));
+  std::vector<Term> stopped, names;
+  std::vector<std::pair<Pid, std::string>> held;
   for (const Term& d : changed->at("detached").elements()) {
     Pid pid = d.at("pid").as_pid();
     Result<ProcessStatus> st = node_.get_status(pid);
-    if (!HoldForStop(pid, st.ok() ? st->name : "")) return false;
+    std::string name = st.ok() ? st->name : "";
+    stopped.push_back(d.at("id"));
+    if (!name.empty()) names.push_back(Term(name));
+    held.emplace_back(pid, name);
+  }
+  report_.tree_changes.mutable_elements().push_back(
+      Term::map({{Term::atom("supervisor"), Term(step.name)},
+                 {Term::atom("started"), changed->at("started_ids")},
+                 {Term::atom("stopped"), Term::list(std::move(stopped))},
+                 {Term::atom("stopped_names"), Term::list(std::move(names))}}));
+  for (const auto& [pid, name] : held) {
+    if (!HoldForStop(pid, name)) return false;
   }
   return true;
 }
