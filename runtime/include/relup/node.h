@@ -145,7 +145,9 @@ class Node {
   // is ignored and anything else ends it with reason R, which its links and
   // monitors see. Works on a suspended process too, at once; a process inside
   // a callback gets it at its next message boundary (C++ code is not
-  // preempted), before its next message.
+  // preempted), before its next message; a signal that will end it frees
+  // its registered name at once, as an Erlang process's death does, so a
+  // supervisor can start its replacement meanwhile.
   Status send_exit(const ProcessRef& target, Term reason);
 
   Status suspend(const ProcessRef& target, Millis timeout = kDefaultTimeout);
