@@ -4,10 +4,11 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 
 #include "cli_harness.h"
-#include "release/tarball.h"
 #include "raw_tarball.h"
+#include "release/tarball.h"
 
 namespace relup::test {
 namespace {
@@ -156,7 +157,8 @@ TEST_CASE("apply --json lists the touched processes only when --processes asks f
   RunResult summary = Relup({"apply", DemoTarball(2), "--root", root.path(), "--json"});
   INFO(summary.both());
   REQUIRE(summary.exit_code == 0);
-  CHECK(Contains(summary.out, "\"touched\":[]"));
+  CHECK_FALSE(Contains(summary.out, "\"touched\":"));  // only with --processes
+  CHECK(std::regex_search(summary.out, std::regex("\"total_ms\":[0-9]+(\\.[0-9]{1,3})?[,}]")));
   CHECK(Contains(summary.out, "\"touched_count\":1"));
   CHECK_FALSE(Contains(summary.out, "\"pause_us\""));
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -166,9 +167,11 @@ void AppendJson(std::string& out, const Term& t) {
       if (!std::isfinite(d)) {
         out += "null";
       } else {
+        // The shortest text that reads back as the same double: 21.4, not
+        // 21.399999999999999.
         char buf[32];
-        std::snprintf(buf, sizeof buf, "%.17g", d);
-        out += buf;
+        auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
+        out.append(buf, ec == std::errc() ? end : buf);
       }
       break;
     }

@@ -187,7 +187,9 @@ Term UpgradeReport::ToTerm(bool with_touched) const {
                                {Term::atom("p50_us"), Term(pause.p50_us)},
                                {Term::atom("p99_us"), Term(pause.p99_us)},
                                {Term::atom("max_us"), Term(pause.max_us)}});
-  return Term::map({
+  // Microseconds are all a reader of total_ms can use.
+  double total = std::round(total_ms * 1000.0) / 1000.0;
+  Term out = Term::map({
       {Term::atom("outcome"), Term::atom(UpgradeOutcomeName(outcome))},
       {Term::atom("from"), Term(from_release)},
       {Term::atom("to"), Term(to_release)},
@@ -195,16 +197,19 @@ Term UpgradeReport::ToTerm(bool with_touched) const {
       {Term::atom("dry_run"), Term(dry_run)},
       {Term::atom("modules"), Term::list(std::move(mods))},
       {Term::atom("processes"), Term::list(std::move(counts))},
-      {Term::atom("touched"), Term::list(std::move(touch))},
       {Term::atom("touched_count"), Term(static_cast<int64_t>(touched_total()))},
       {Term::atom("upgraded"), Term(static_cast<int64_t>(upgraded))},
       {Term::atom("pause"), pause_term},
-      {Term::atom("total_ms"), Term(total_ms)},
+      {Term::atom("total_ms"), Term(total)},
       {Term::atom("failures"), Term::list(std::move(fails))},
       {Term::atom("warnings"), Term::list(std::move(warns))},
       {Term::atom("config_changes"), config_changes},
       {Term::atom("tree_changes"), tree_changes},
   });
+  // The per-process list only when asked for: an empty one beside
+  // touched_count would read as "none".
+  if (with_touched) out.set("touched", Term::list(std::move(touch)));
+  return out;
 }
 
 Result<UpgradeReport> UpgradeReport::FromTerm(const Term& term) {
@@ -252,7 +257,8 @@ Result<UpgradeReport> UpgradeReport::FromTerm(const Term& term) {
     r.fail(cr.error());
     report.processes.push_back(std::move(pc));
   }
-  for (const Term& t : r.list("touched")) {
+  static const std::vector<Term> kNone;
+  for (const Term& t : term.find("touched") != nullptr ? r.list("touched") : kNone) {
     if (!t.is_map()) {
       r.fail(Status::InvalidArgument("upgrade report.touched: expected maps"));
       break;
