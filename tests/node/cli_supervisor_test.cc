@@ -51,6 +51,14 @@ processes:
   CHECK(Contains(inspect.out, "├─ w_1  rt_worker  shutdown 1000  args {id: w}"));
   CHECK(Contains(inspect.out, "└─ (template)  rt_worker  restart transient"));
   root.start(tarball);
+  // Every state at once (issue 14): relup ps --states.
+  RunResult states = Relup({"ps", "--root", root.path(), "--states"});
+  INFO(states.both());
+  CHECK(Contains(states.out, " solo (rt_worker 1): {id: solo}\n"));
+  CHECK(Contains(states.out, " w_2 (rt_worker 1): {id: w}\n"));
+  CHECK(Contains(states.out, " pool_sup (supervisor 1): {children: ["));
+  RunResult json = Relup({"ps", "--root", root.path(), "--states", "--json"});
+  CHECK(Contains(json.out, "\"queue\":0,\"server_state\":{\"id\":\"solo\"}"));
   RunResult top = Relup({"call", "--root", root.path(), "relup_root", ":which_children"});
   INFO(top.both());
   REQUIRE(top.exit_code == 0);

@@ -1,4 +1,5 @@
-// relup ps: every process of the node, one per line.
+// relup ps [--states] [--json]: every process of the node, one per line;
+// with --states, each one's server state too (one request for them all).
 #include <vector>
 
 #include "cmd/node_client_util.h"
@@ -27,11 +28,55 @@ void PrintProcesses(const Term& list) {
   PrintTable(rows);
 }
 
-CommandRunner Setup(CLI::App& sub) {
-  return QueryCommand(sub, "ps", "print a JSON array", PrintProcesses);
+// --states: one line per process, its server state as YAML text after it.
+void PrintStates(const Term& list) {
+  if (!list.is_list()) return;
+  for (const Term& p : list.elements()) {
+    std::string name = Field(p, "name");
+    std::string head = Field(p, "pid") + (name == "-" ? "" : " " + name) + " (" +
+                       Field(p, "module") + " " + Field(p, "vsn") + "): ";
+    const Term* state = p.find("server_state");
+    PrintLine(head + (state != nullptr ? state->to_yaml() : "? " + Field(p, "state_error")));
+  }
 }
 
-RELUP_COMMAND("ps", "list the node's processes (pid, name, module, vsn, state, queue)", Setup);
+CommandRunner Setup(CLI::App& sub) {
+  struct Args {
+    std::string root;
+    bool json = false, states = false;
+    int64_t timeout_ms = 5000;
+  };
+  auto args = std::make_shared<Args>();
+  AddRootOption(sub, args->root);
+  sub.add_flag("--json", args->json, "print a JSON array");
+  sub.add_flag("--states", args->states,
+               "also each process's server state (as relup state shows it), in one request");
+  sub.add_option("--timeout", args->timeout_ms,
+                 "with --states: milliseconds to wait for each busy process (default 5000)");
+  return [args] {
+    Term request = args->states
+                       ? MakeRequest("ps", {{Term::atom("states"), Term(true)},
+                                            {Term::atom("timeout_ms"), Term(args->timeout_ms)}})
+                       : MakeRequest("ps");
+    return WithNode("ps", args->root, [&](ControlClient& client) {
+      Answer a = Ask("ps", client, request);
+      if (!a) return a.exit;
+      if (args->json) {
+        PrintLine(ToJson(a.value));
+      } else if (args->states) {
+        PrintStates(a.value);
+      } else {
+        PrintProcesses(a.value);
+      }
+      return int{kExitOk};
+    });
+  };
+}
+
+RELUP_COMMAND("ps",
+              "list the node's processes (pid, name, module, vsn, state, queue; --states: "
+              "their server states)",
+              Setup);
 
 }  // namespace
 }  // namespace relup::cli

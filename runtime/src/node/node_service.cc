@@ -229,7 +229,7 @@ Result<Term> NodeService::dispatch(std::string_view cmd, const Term& request,
                       {A("vsn"), Term(running ? running->vsn : "")}});
   }
   if (cmd == "status") return status();
-  if (cmd == "ps") return ps();
+  if (cmd == "ps") return ps(request);
   if (cmd == "tree") return tree(request);
   if (cmd == "config") return node_.config();
   if (cmd == "state") {
@@ -436,9 +436,26 @@ Result<Term> NodeService::tree(const Term& request) {
   return out;
 }
 
-Result<Term> NodeService::ps() {
+// Every process; with states: true, each with its server state as well
+// (`server_state`, or `state_error` for one that did not reach a message
+// boundary within the request's timeout): one request instead of one
+// `relup state` per process.
+Result<Term> NodeService::ps(const Term& request) {
+  bool states = OptionalBool(request, "states");
+  Millis wait = TimeoutOf(request);
   std::vector<Term> out;
-  for (const ProcessStatus& p : node_.processes()) out.push_back(ProcessTerm(p));
+  for (const ProcessStatus& p : node_.processes()) {
+    Term row = ProcessTerm(p);
+    if (states) {
+      Result<Term> state = node_.get_state(p.pid, wait);
+      if (state.ok()) {
+        row.set("server_state", *state);
+      } else {
+        row.set("state_error", Term(state.status().message()));
+      }
+    }
+    out.push_back(std::move(row));
+  }
   return Term::list(std::move(out));
 }
 

@@ -57,7 +57,7 @@ class NodeService {
   Result<Term> dispatch(std::string_view cmd, const Term& request,
                         const ControlServer::ProgressFn& progress);
   Result<Term> status();
-  Result<Term> ps();
+  Result<Term> ps(const Term& request);
   Result<Term> tree(const Term& request);
   // The reply to apply/downgrade. The per-process list goes in only when the
   // request asked for it ({processes: true}); counts and pause stats always do.
