@@ -139,8 +139,9 @@ std::string SupervisorLine(const Term& args) {
     const Term* v = args.is_map() ? args.find(k) : nullptr;
     return v != nullptr && !v->is_nil() ? TreeText(*v) : std::string(fallback);
   };
-  return "(" + get("strategy", "one_for_one") + ", at most " + get("intensity", "1") +
-         " restarts in " + get("period_ms", "5000") + " ms)";
+  std::string out = "(";
+  out.append(get("strategy", "one_for_one")).append(", at most ").append(get("intensity", "1"));
+  return out.append(" restarts in ").append(get("period_ms", "5000")).append(" ms)");
 }
 
 // The children of a supervisor's args, one line each, subtrees indented.

@@ -90,7 +90,8 @@ std::optional<std::string> YamlReader::required_string(const YAML::Node& map, st
     return std::nullopt;
   }
   if (!node.IsScalar()) {
-    error(node, "'" + std::string(key) + "' of " + std::string(what) + " must be a single value",
+    error(node,
+          std::string("'").append(key) + "' of " + std::string(what) + " must be a single value",
           "write it as `" + std::string(key) + ": " + std::string(example) + "`");
     return std::nullopt;
   }
@@ -102,7 +103,7 @@ std::optional<std::string> YamlReader::optional_string(const YAML::Node& map,
   YAML::Node node = map[std::string(key)];
   if (!node || node.IsNull()) return std::nullopt;
   if (!node.IsScalar()) {
-    error(node, "'" + std::string(key) + "' must be a single value, not a list or map",
+    error(node, std::string("'").append(key) + "' must be a single value, not a list or map",
           "write it as `" + std::string(key) + ": VALUE`");
     return std::nullopt;
   }
@@ -118,8 +119,8 @@ std::optional<int64_t> YamlReader::optional_int(const YAML::Node& map, std::stri
   bool ok = node.IsScalar() && YAML::convert<int64_t>::decode(node, value);
   if (!ok || value < min || value > max) {
     error(node,
-          "'" + std::string(key) + "' must be an integer from " + std::to_string(min) + " to " +
-              std::to_string(max) + ", not '" +
+          std::string("'").append(key) + "' must be an integer from " + std::to_string(min) +
+              " to " + std::to_string(max) + ", not '" +
               (node.IsScalar() ? node.Scalar() : std::string("a list or map")) + "'",
           "write a whole number of " + std::string(unit) + ", e.g. `" + std::string(key) + ": " +
               std::string(example) + "`");
@@ -134,7 +135,7 @@ Term YamlReader::term(const YAML::Node& map, std::string_view key) {
   auto term = TermFromYamlNode(node, file_);
   if (!term.ok()) {
     error(node,
-          "'" + std::string(key) +
+          std::string("'").append(key) +
               "' is not a valid term: " + WithoutLocation(term.status().message(), file_),
           "see the Term YAML form in the README (maps, lists, !tuple [...], :atom)");
     return Term();

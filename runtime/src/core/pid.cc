@@ -19,7 +19,8 @@ Result<Pid> Pid::parse(std::string_view text) {
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
   if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || id == 0) {
     return Status::InvalidArgument(
-        "'" + std::string(text) + "' is not a pid; write it as <0.42.0> or 42 (a positive number)");
+        std::string("'").append(text) +
+        "' is not a pid; write it as <0.42.0> or 42 (a positive number)");
   }
   return Pid{id};
 }

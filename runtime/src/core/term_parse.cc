@@ -485,7 +485,10 @@ Result<Term> TermFromYamlNode(const YAML::Node& node, std::string_view source_na
   const YAML::Mark& m = conv.error().mark;
   std::string msg(source_name);
   if (!m.is_null() && m.line >= 0) {
-    msg += ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+    msg.append(":")
+        .append(std::to_string(m.line + 1))
+        .append(":")
+        .append(std::to_string(m.column + 1));
   }
   msg += ": " + conv.error().why;
   return Status::InvalidArgument(std::move(msg));

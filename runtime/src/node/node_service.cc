@@ -123,7 +123,7 @@ std::string LogLine(std::string_view cmd, const Term& request, const Term& reply
   std::string line = "control: " + Bounded(std::string(cmd));
   if (request.is_map()) {
     Term args = request.erase("cmd");
-    if (args.size() > 0) line += " " + Bounded(args.to_yaml());
+    if (args.size() > 0) line.append(" ").append(Bounded(args.to_yaml()));
   }
   if (const Term* err = reply.find("error")) {
     line += " -> error: " + Bounded(err->is_string() ? err->as_string() : err->to_yaml());

@@ -9,7 +9,10 @@ namespace {
 std::string Location(const YAML::Mark& mark, std::string_view source) {
   std::string where(source);
   if (mark.line >= 0) {
-    where += ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+    where.append(":")
+        .append(std::to_string(mark.line + 1))
+        .append(":")
+        .append(std::to_string(mark.column + 1));
   }
   return where;
 }
@@ -54,7 +57,7 @@ Result<std::string> String(const YAML::Node& map, std::string_view key, std::str
   YAML::Node value = map[std::string(key)];
   if (!value) return ErrorAt(map, source, "missing key '" + std::string(key) + "'");
   if (!value.IsScalar())
-    return ErrorAt(value, source, "'" + std::string(key) + "' must be a string");
+    return ErrorAt(value, source, std::string("'").append(key) + "' must be a string");
   return value.Scalar();
 }
 
@@ -72,7 +75,7 @@ Result<int64_t> Int(const YAML::Node& map, std::string_view key, std::string_vie
     if (value.IsScalar()) return value.as<int64_t>();
   } catch (const YAML::Exception&) {
   }
-  return ErrorAt(value, source, "'" + std::string(key) + "' must be an integer");
+  return ErrorAt(value, source, std::string("'").append(key) + "' must be an integer");
 }
 
 Result<bool> Bool(const YAML::Node& map, std::string_view key, std::string_view source,
@@ -83,7 +86,7 @@ Result<bool> Bool(const YAML::Node& map, std::string_view key, std::string_view 
     if (value.IsScalar()) return value.as<bool>();
   } catch (const YAML::Exception&) {
   }
-  return ErrorAt(value, source, "'" + std::string(key) + "' must be true or false");
+  return ErrorAt(value, source, std::string("'").append(key) + "' must be true or false");
 }
 
 Result<Term> TermField(const YAML::Node& map, std::string_view key, std::string_view source) {
