@@ -82,7 +82,7 @@ TEST_CASE("a loaded version reports its descriptor and the library's sha256") {
   CHECK((*v)->name() == "demo_server");
   CHECK((*v)->vsn() == "1");
   CHECK_FALSE((*v)->info().build_id.empty());
-  CHECK((*v)->info().build_id != "dev");  // relup_add_module passes a content-derived id
+  CHECK((*v)->info().build_id != "dev");      // relup_add_module passes a content-derived id
   CHECK_FALSE((*v)->info().has_code_change);  // like the seed's: version 2's runs both ways
   auto sha = relup::Sha256File(kDemo1);
   REQUIRE(sha.ok());
@@ -104,8 +104,9 @@ TEST_CASE("every loaded version runs from its own new file in the code directory
     CHECK_FALSE(IsMapped(v->source_path()));  // never the build output itself
     // The copy's name says what it is: <stem>-<serial>-<sha8>.so
     std::string name = fs::path(v->loaded_path()).filename().string();
-    CHECK_THAT(name, Catch::StartsWith(fs::path(v->source_path()).stem().string() + "-") &&
-                         Catch::EndsWith("-" + v->info().sha256.substr(0, 8) + ".so"));
+    CHECK_THAT(name,
+               Catch::StartsWith(fs::path(v->source_path()).stem().string() + "-") &&
+                   Catch::EndsWith(std::string("-").append(v->info().sha256.substr(0, 8)) + ".so"));
   }
   CHECK((*v2)->load_serial() > (*v1)->load_serial());
 }

@@ -2,8 +2,8 @@
 // on, depends_on groups, and the relup.yaml / release.yaml formats.
 #include <catch2/catch.hpp>
 
-#include "builder/plan_compiler.h"
 #include "build_test_util.h"
+#include "builder/plan_compiler.h"
 
 namespace relup::build {
 namespace {
@@ -44,16 +44,16 @@ TEST_CASE("an update compiles to suspend, code_change, resume after the point of
   UpgradePlan plan = CompileUp("        - update: bwidget\n", &diags);
   INFO(diags.format());
   REQUIRE(diags.empty());
-  CHECK(Steps(plan) ==
-        std::vector<std::string>{
-            "load_object_code bwidget 2",
-            "point_of_no_return   -- processes are touched from here; a failure "
-            "rolls back",
-            "suspend [bwidget] (timeout 5000 ms)",
-            "code_change bwidget (running vsn) -> 2: bwidget 2's code_change runs, old_vsn the running vsn, extra ~",
-            "resume [bwidget]",
-            "purge bwidget (soft: old versions dropped)",
-        });
+  CHECK(Steps(plan) == std::vector<std::string>{
+                           "load_object_code bwidget 2",
+                           "point_of_no_return   -- processes are touched from here; a failure "
+                           "rolls back",
+                           "suspend [bwidget] (timeout 5000 ms)",
+                           "code_change bwidget (running vsn) -> 2: bwidget 2's code_change runs, "
+                           "old_vsn the running vsn, extra ~",
+                           "resume [bwidget]",
+                           "purge bwidget (soft: old versions dropped)",
+                       });
 }
 
 TEST_CASE("depends_on joins updates into one segment, dependencies changed first",
@@ -67,23 +67,24 @@ TEST_CASE("depends_on joins updates into one segment, dependencies changed first
                 &diags);
   INFO(diags.format());
   REQUIRE(diags.empty());
-  CHECK(Steps(plan) ==
-        std::vector<std::string>{
-            "load_object_code bwidget 2, bplain 2, bgadget 2",
-            "point_of_no_return   -- processes are touched from here; a failure "
-            "rolls back",
-            // bplain is suspended with the group (bwidget depends on it) but
-            // changes code by its own load_module.
-            "suspend [bgadget, bplain, bwidget] (timeout 700 ms)",
-            "code_change bgadget (running vsn) -> 2: bgadget 2's code_change runs, old_vsn the running vsn, "
-            "extra !tuple [:v, 2]",
-            "code_change bwidget (running vsn) -> 2: bwidget 2's code_change runs, old_vsn the running vsn, extra ~",
-            "resume [bgadget, bplain, bwidget]",
-            "load bplain 2 (code switch, state kept)",
-            "purge bwidget (soft: old versions dropped)",
-            "purge bplain (brutal: old versions dropped)",
-            "purge bgadget (soft: old versions dropped)",
-        });
+  CHECK(Steps(plan) == std::vector<std::string>{
+                           "load_object_code bwidget 2, bplain 2, bgadget 2",
+                           "point_of_no_return   -- processes are touched from here; a failure "
+                           "rolls back",
+                           // bplain is suspended with the group (bwidget depends on it) but
+                           // changes code by its own load_module.
+                           "suspend [bgadget, bplain, bwidget] (timeout 700 ms)",
+                           "code_change bgadget (running vsn) -> 2: bgadget 2's code_change runs, "
+                           "old_vsn the running vsn, "
+                           "extra !tuple [:v, 2]",
+                           "code_change bwidget (running vsn) -> 2: bwidget 2's code_change runs, "
+                           "old_vsn the running vsn, extra ~",
+                           "resume [bgadget, bplain, bwidget]",
+                           "load bplain 2 (code switch, state kept)",
+                           "purge bwidget (soft: old versions dropped)",
+                           "purge bplain (brutal: old versions dropped)",
+                           "purge bgadget (soft: old versions dropped)",
+                       });
 }
 
 TEST_CASE("independent updates get a segment each, so each pause stays short", "[build][plan]") {
@@ -215,7 +216,12 @@ TEST_CASE("release.yaml round-trips and is checked strictly", "[build][plan][for
   release.vsn = "2";
   release.modules = {
       {"bwidget", "2", std::string(64, 'a'), "id1", true, ModuleLibraryPath("bwidget", "2")}};
-  release.processes = {{"bwidget", "pool", Term::map({{Term::atom("n"), Term(1)}}), 3}};
+  ReleaseProcess pool;
+  pool.module = "bwidget";
+  pool.name = "pool";
+  pool.args = Term::map({{Term::atom("n"), Term(1)}});
+  pool.count = 3;
+  release.processes = {pool};
   std::string text = ReleaseToYaml(release);
   auto parsed = ParseReleaseYaml(text, "release.yaml");
   REQUIRE(parsed.ok());
@@ -248,7 +254,10 @@ TEST_CASE("release.yaml keeps a process name with Unicode line-break characters 
       "a\xC2\x85"
       "b\xE2\x80\xA8"
       "c";
-  release.processes = {{"bwidget", name, Term(), 1}};
+  ReleaseProcess p;
+  p.module = "bwidget";
+  p.name = name;
+  release.processes = {p};
   auto parsed = ParseReleaseYaml(ReleaseToYaml(release), "release.yaml");
   REQUIRE(parsed.ok());
   CHECK(parsed->processes[0].name == name);

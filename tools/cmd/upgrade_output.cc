@@ -115,20 +115,21 @@ std::string FormatUpgradeReport(const UpgradeReport& r, const UpgradeRequestOpti
     line("supervisors:");
     for (const Term& t : r.tree_changes.elements()) {
       auto ids = [](const Term& list) {
-        std::string out;
+        std::string joined;
         for (const Term& id : list.elements()) {
-          out += (out.empty() ? "" : ", ") + (id.is_string() ? id.as_string()
-                                              : id.is_atom() ? std::string(id.as_atom())
-                                                             : id.to_yaml());
+          if (!joined.empty()) joined += ", ";
+          joined += id.is_string() ? id.as_string()
+                    : id.is_atom() ? std::string(id.as_atom())
+                                   : id.to_yaml();
         }
-        return out;
+        return joined;
       };
-      std::string what = "new child specs";
-      if (t.at("started").size() > 0) what += "; started " + ids(t.at("started"));
+      std::string did = "new child specs";
+      if (t.at("started").size() > 0) did += "; started " + ids(t.at("started"));
       if (t.at("stopped").size() > 0) {
-        what += std::string(r.ok() ? "; stopped " : "; would have stopped ") + ids(t.at("stopped"));
+        did += std::string(r.ok() ? "; stopped " : "; would have stopped ") + ids(t.at("stopped"));
       }
-      line("  " + t.at("supervisor").as_string() + ": " + what);
+      line("  " + t.at("supervisor").as_string() + ": " + did);
     }
   }
   if (r.config_changes.is_list() && r.config_changes.size() > 0) {
