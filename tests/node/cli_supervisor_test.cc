@@ -172,10 +172,6 @@ processes:
   std::filesystem::remove_all(dir);
 }
 
-}  // namespace relup::test
-
-namespace relup::test {
-
 TEST_CASE(
     "relup tree shows the live tree, relup sup drives a supervisor, relup status the restarts",
     "[cli][node]") {
@@ -255,9 +251,6 @@ processes:
   root.stop();
 }
 
-}  // namespace relup::test
-
-namespace relup::test {
 namespace {
 
 constexpr const char* kTree1 = R"(release: tr
@@ -378,10 +371,6 @@ TEST_CASE(
   }));
   root.stop();
 }
-
-}  // namespace relup::test
-
-namespace relup::test {
 
 TEST_CASE("killing a supervisor while an upgrade suspends its children loses nothing",
           "[cli][node]") {

@@ -2,6 +2,7 @@
 
 #include "release/tarball.h"
 #include "supervision/supervisor.h"
+#include "supervision/supervisor_args.h"
 
 namespace relup::build {
 namespace {
@@ -126,18 +127,11 @@ Result<std::string> ExplainRelease(const ReleaseTarball& t, const std::optional<
 
 namespace {
 
-// An id, a module or a word as written (atoms without their colon).
-std::string TreeText(const Term& t) {
-  if (t.is_atom()) return std::string(t.as_atom());
-  if (t.is_string()) return t.as_string();
-  return t.to_yaml();
-}
-
 // "(one_for_all, at most 3 restarts in 5000 ms)", defaults filled in.
 std::string SupervisorLine(const Term& args) {
   auto get = [&](const char* k, const char* fallback) {
     const Term* v = args.is_map() ? args.find(k) : nullptr;
-    return v != nullptr && !v->is_nil() ? TreeText(*v) : std::string(fallback);
+    return v != nullptr && !v->is_nil() ? supervision::Text(*v) : std::string(fallback);
   };
   std::string out = "(";
   out.append(get("strategy", "one_for_one")).append(", at most ").append(get("intensity", "1"));
@@ -155,16 +149,16 @@ void TreeLines(const Term& args, const std::string& indent, std::string* out) {
     const Term* id = c.find("id");
     const Term* name = c.find("name");
     const Term* module = c.find("module");
-    std::string label = id != nullptr ? TreeText(*id) : "(template)";
-    if (name != nullptr && !name->is_nil() && TreeText(*name) != label) {
-      label += " as " + TreeText(*name);
+    std::string label = id != nullptr ? supervision::Text(*id) : "(template)";
+    if (name != nullptr && !name->is_nil() && supervision::Text(*name) != label) {
+      label += " as " + supervision::Text(*name);
     }
-    label += "  " + (module != nullptr ? TreeText(*module) : std::string("?"));
+    label += "  " + (module != nullptr ? supervision::Text(*module) : std::string("?"));
     for (const char* k : {"restart", "shutdown"}) {
-      if (const Term* v = c.find(k)) label += std::string("  ") + k + " " + TreeText(*v);
+      if (const Term* v = c.find(k)) label += std::string("  ") + k + " " + supervision::Text(*v);
     }
     const Term* sub = c.find("args");
-    bool sup = module != nullptr && TreeText(*module) == supervision::kSupervisorModule;
+    bool sup = module != nullptr && supervision::Text(*module) == supervision::kSupervisorModule;
     *out += indent + (last ? "└─ " : "├─ ") + label;
     if (sup) {
       *out += " " + SupervisorLine(sub != nullptr ? *sub : Term()) + "\n";
@@ -198,8 +192,8 @@ std::string InspectText(const ReleaseTarball& t, const std::vector<std::string>&
                                     : id + (p.name.empty() || p.name == id ? "" : " as " + p.name) +
                                           "  " + p.module;
     std::string extra;
-    if (!p.restart.is_nil()) extra += "  restart " + TreeText(p.restart);
-    if (!p.shutdown.is_nil()) extra += "  shutdown " + TreeText(p.shutdown);
+    if (!p.restart.is_nil()) extra += "  restart " + supervision::Text(p.restart);
+    if (!p.shutdown.is_nil()) extra += "  shutdown " + supervision::Text(p.shutdown);
     if (p.module == supervision::kSupervisorModule) {
       out += "  " + std::string(last ? "└─ " : "├─ ") + label + " " + SupervisorLine(p.args) +
              extra + "\n";
@@ -212,7 +206,7 @@ std::string InspectText(const ReleaseTarball& t, const std::vector<std::string>&
   if (r.config.is_map() && r.config.size() > 0) {
     out += "config:\n";
     for (const auto& [m, keys] : r.config.entries()) {
-      out += "  " + TreeText(m) + ": " + keys.to_yaml() + "\n";
+      out += "  " + supervision::Text(m) + ": " + keys.to_yaml() + "\n";
     }
   }
   out += "upgrades from: " + VsnList(t.plans.up) + "\n";

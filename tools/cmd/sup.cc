@@ -16,6 +16,7 @@
 
 #include "cmd/node_client_util.h"
 #include "command.h"
+#include "supervision/supervisor_args.h"
 
 namespace relup::cli {
 namespace {
@@ -38,11 +39,7 @@ constexpr Action kActions[] = {
 };
 
 std::string Text(const Term& t) {
-  if (t.is_nil()) return "-";
-  if (t.is_string()) return t.as_string();
-  if (t.is_atom()) return std::string(t.as_atom());
-  if (t.is_pid()) return t.as_pid().to_string();
-  return t.to_yaml();
+  return t.is_nil() ? "-" : supervision::Text(t);
 }
 
 void PrintChildren(const Term& list) {

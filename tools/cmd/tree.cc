@@ -8,17 +8,14 @@
 
 #include "cmd/node_client_util.h"
 #include "command.h"
+#include "supervision/supervisor_args.h"
 
 namespace relup::cli {
 namespace {
 
 std::string Str(const Term& t, const char* key) {
   const Term* v = t.find(key);
-  if (v == nullptr || v->is_nil()) return "";
-  if (v->is_string()) return v->as_string();
-  if (v->is_atom()) return std::string(v->as_atom());
-  if (v->is_pid()) return v->as_pid().to_string();
-  return v->to_yaml();
+  return v == nullptr || v->is_nil() ? "" : supervision::Text(*v);
 }
 
 int64_t Int(const Term& t, const char* key) {

@@ -9,6 +9,7 @@
 
 #include "cmd/node_client_util.h"
 #include "node/control_protocol.h"
+#include "supervision/supervisor_args.h"
 
 namespace relup::cli {
 namespace {
@@ -118,9 +119,7 @@ std::string FormatUpgradeReport(const UpgradeReport& r, const UpgradeRequestOpti
         std::string joined;
         for (const Term& id : list.elements()) {
           if (!joined.empty()) joined += ", ";
-          joined += id.is_string() ? id.as_string()
-                    : id.is_atom() ? std::string(id.as_atom())
-                                   : id.to_yaml();
+          joined += supervision::Text(id);
         }
         return joined;
       };
@@ -137,10 +136,11 @@ std::string FormatUpgradeReport(const UpgradeReport& r, const UpgradeRequestOpti
     for (const Term& c : r.config_changes.elements()) {
       std::string parts;
       auto add = [&parts](const std::string& s) { parts += (parts.empty() ? "" : "; ") + s; };
-      auto key = [](const Term& k) { return k.is_atom() ? std::string(k.as_atom()) : k.to_yaml(); };
-      for (const auto& [k, v] : c.at("changed").entries()) add(key(k) + " -> " + v.to_yaml());
-      for (const auto& [k, v] : c.at("added").entries()) add("+" + key(k) + ": " + v.to_yaml());
-      for (const Term& k : c.at("removed").elements()) add("-" + key(k));
+      for (const auto& [k, v] : c.at("changed").entries())
+        add(supervision::Text(k) + " -> " + v.to_yaml());
+      for (const auto& [k, v] : c.at("added").entries())
+        add("+" + supervision::Text(k) + ": " + v.to_yaml());
+      for (const Term& k : c.at("removed").elements()) add("-" + supervision::Text(k));
       line("  " + c.at("module").as_string() + ": " + parts);
     }
   }

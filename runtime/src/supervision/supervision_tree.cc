@@ -17,25 +17,25 @@ Term A(const char* name) {
 
 constexpr int kMaxDepth = 32;
 
-// name, module and vsn of a live process; nil fields when it is gone.
-void Describe(Node& node, const Term& pid, Term& out) {
-  if (!pid.is_pid()) return;
+// name and vsn of a live process (nothing when it is gone); its status.
+Result<ProcessStatus> Describe(Node& node, const Term& pid, Term& out) {
+  if (!pid.is_pid()) return Status::NotFound("not running");
   Result<ProcessStatus> st = node.get_status(pid.as_pid());
-  if (!st.ok()) return;
+  if (!st.ok()) return st;
   out.set("name", st->name.empty() ? Term() : Term(st->name));
   out.set("vsn", Term(st->vsn));
+  return st;
 }
 
 Term Supervisor(Node& node, Pid pid, Millis timeout, int depth) {
   Term out = Term::map({{A("pid"), Term(pid)}, {A("type"), A("supervisor")}});
   out.set("module", Term(kSupervisorModule));
-  Describe(node, Term(pid), out);
+  Result<ProcessStatus> st = Describe(node, Term(pid), out);
   if (depth > kMaxDepth) {
     out.set("error", Term("deeper than " + std::to_string(kMaxDepth) + " levels: not shown"));
     return out;
   }
-  if (Result<ProcessStatus> st = node.get_status(pid);
-      st.ok() && st->state == ProcessState::kSuspended) {
+  if (st.ok() && st->state == ProcessState::kSuspended) {
     out.set("error", Term("suspended: its children are not shown until it is resumed"));
     return out;
   }
@@ -59,7 +59,7 @@ Term Supervisor(Node& node, Pid pid, Millis timeout, int depth) {
       n = Supervisor(node, cpid.as_pid(), timeout, depth + 1);
     } else {
       n = Term::map({{A("pid"), cpid}, {A("type"), c.at("type")}, {A("module"), c.at("module")}});
-      Describe(node, cpid, n);
+      (void)Describe(node, cpid, n);
     }
     n.set("id", c.at("id"));
     n.set("restarts", c.at("restarts"));
@@ -91,7 +91,7 @@ Term SupervisionSummary(Node& node, Millis timeout) {
     Result<Term> info = CallSupervisor(node, sup, "info", nullptr, timeout);
     if (!info.ok()) continue;
     total += info->at("restarts").as_int();
-    Term who = st.ok() && !st->name.empty() ? Term(st->name) : Term(sup.to_string());
+    Term who = !st->name.empty() ? Term(st->name) : Term(sup.to_string());
     for (const Term& r : info->at("recent").elements()) {
       Term e = r;
       e.set("supervisor", who);

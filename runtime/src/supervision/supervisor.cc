@@ -369,10 +369,9 @@ class Supervisor : public Server {
     for (const Term& spec : normalized) {
       Result<Pid> pid = StartChild(spec);
       if (!pid.ok()) {
+        ChildOps ops = Ops();
         for (auto it = started.rbegin(); it != started.rend(); ++it) {
-          Pid p = it->at("pid").as_pid();
-          (void)ctx().unlink(p);
-          (void)ctx().exit(p, A("shutdown"));
+          ops.stop(it->at("pid").as_pid());
         }
         return Error("child " + Text(spec.at("id")) + " (" + Text(spec.at("module")) +
                      ") did not start: " + pid.status().message());

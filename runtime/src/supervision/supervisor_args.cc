@@ -43,6 +43,7 @@ std::string Show(const Term& t) {
 std::string Text(const Term& t) {
   if (t.is_atom()) return std::string(t.as_atom());
   if (t.is_string()) return t.as_string();
+  if (t.is_pid()) return t.as_pid().to_string();
   return Show(t);
 }
 
@@ -178,10 +179,6 @@ Status CheckSupervisorArgs(const Term& args) {
   }
   return Status::Ok();
 }
-
-}  // namespace relup::supervision
-
-namespace relup::supervision {
 
 Status CheckRootArgs(const Term& root) {
   if (!root.is_map()) {

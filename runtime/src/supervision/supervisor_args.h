@@ -19,7 +19,9 @@ bool IsWord(const Term& t, const char* word);
 bool OneOf(const Term& t, std::initializer_list<const char*> words);
 Term AsAtom(const Term& t);       // a string word as the atom of that name
 std::string Show(const Term& t);  // YAML
-std::string Text(const Term& t);  // an id, a name or a module as written: no atom colon
+// An id, a name, a module or a word as written: no atom colon, pids as
+// <0.42.0>. Shared by the CLI's tree, sup and inspect output.
+std::string Text(const Term& t);
 
 // One child spec; `where` names it in errors ("children[2]"). A template
 // (simple_one_for_one) has no id and no registered name.

@@ -7,16 +7,11 @@
 
 #include "config/release_config.h"
 #include "relup/release.h"
+#include "supervision/supervisor_args.h"
 #include "upgrade/upgrade_execution.h"
 
 namespace relup::upgrade {
 namespace {
-
-std::string Text(const Term& t) {
-  if (t.is_atom()) return std::string(t.as_atom());
-  if (t.is_string()) return t.as_string();
-  return t.to_yaml();
-}
 
 // Module names of both configs, sorted (as their terms sort).
 std::set<Term> Modules(const Term& a, const Term& b) {
@@ -47,7 +42,7 @@ void Execution::DiffConfig() {
   for (const Term& m : Modules(before, after)) {
     ConfigDelta d = DiffModuleConfig(Of(before, m), Of(after, m));
     if (d.empty()) continue;
-    out.push_back(Term::map({{Term::atom("module"), Term(Text(m))},
+    out.push_back(Term::map({{Term::atom("module"), Term(supervision::Text(m))},
                              {Term::atom("changed"), d.changed},
                              {Term::atom("added"), d.added},
                              {Term::atom("removed"), d.removed}}));
