@@ -235,6 +235,15 @@ processes:
   CHECK(Relup({"sup", "delete-child", "--root", r, "pool_sup", "w_20"}).exit_code == 0);
   CHECK(!Contains(Relup({"sup", "which-children", "--root", r, "pool_sup"}).out, "w_20"));
 
+  // A hostile or mistaken internal request is refused; the root lives on.
+  RunResult hostile = Relup({"call", "--root", r, "relup_root", "{restore_specs: 1}"});
+  INFO(hostile.both());
+  CHECK(Contains(hostile.out, "restore_specs takes the `saved` that change_specs replied"));
+  hostile = Relup({"call", "--root", r, "pool_sup",
+                   "{restore_specs: {strategy: :one_for_one, intensity: x, period_ms: 1, "
+                   "template: ~, children: []}}"});
+  CHECK(Contains(hostile.out, "restore_specs takes the `saved`"));
+  CHECK(Contains(Relup({"tree", "--root", r}).out, "relup_root  <0.1.0>"));
   RunResult unknown_module =
       Relup({"sup", "start-child", "--root", r, "pool_sup", "{id: x, module: nope}"});
   INFO(unknown_module.both());

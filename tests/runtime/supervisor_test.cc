@@ -330,3 +330,35 @@ TEST_CASE(
   REQUIRE_FALSE(again.ok());
   CHECK_THAT(again.status().message(), Catch::Contains("a module of that name is loaded already"));
 }
+
+namespace relup::test {
+
+TEST_CASE(
+    "change_specs then restore_specs puts back settings, specs and children, dynamic ones too") {
+  SupNode n;
+  Term tmpl = Term::map({{A("module"), A("rt_worker")}, {A("restart"), A("temporary")}});
+  Pid sup = n.Start(Sup("simple_one_for_one", {tmpl}));
+  Term started = n.Call(sup, Term::map({{A("start_child"), Term::map({{A("id"), A("d1")}})}}));
+  REQUIRE(started.find("ok") != nullptr);
+  Term child = started.at("ok");
+
+  Term next = Sup("simple_one_for_one", {tmpl}, /*intensity=*/9);
+  Term changed =
+      n.Call(sup, Term::map({{A("change_specs"),
+                              Term::map({{A("args"), next}, {A("start_stop"), Term(true)}})}}));
+  REQUIRE(changed.find("ok") != nullptr);
+  CHECK(n.Call(sup, A("info")).at("ok").at("intensity") == Term(9));
+
+  Term restored = n.Call(sup, Term::map({{A("restore_specs"), changed.at("ok").at("saved")}}));
+  CHECK(restored == Term::map({{A("ok"), A("ok")}}));
+  CHECK(n.Call(sup, A("info")).at("ok").at("intensity") == Term(3));
+  CHECK(n.PidOf(sup, child.to_yaml()) == child);  // the dynamic child, the same process
+
+  // A `saved` not made by change_specs is refused, and nothing changes.
+  Term bad = n.Call(sup, Term::map({{A("restore_specs"), Term(1)}}));
+  CHECK(bad.find("error") != nullptr);
+  CHECK(n.Alive(sup));
+  CHECK(n.PidOf(sup, child.to_yaml()) == child);
+}
+
+}  // namespace relup::test

@@ -119,7 +119,9 @@ class Supervisor : public Server {
     }
     if (key.is_atom("restore_specs")) {
       std::vector<Term> ended;
-      RestoreSpecs(state, arg, Ops(), &ended);
+      if (Status s = RestoreSpecs(state, arg, Ops(), &ended); !s.ok()) {
+        return reply(Error(s.message()));
+      }
       log("child specs restored by a rollback");
       if (!ended.empty()) {
         (void)ctx().send_after(0, Term::map({{A("supervisor_restart"), Term::list(ended)}}));

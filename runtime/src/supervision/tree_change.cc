@@ -15,6 +15,18 @@ Term A(const char* name) {
   return Term::atom(name);
 }
 
+// A child spec as Normalized left it: every key the supervisor reads is
+// there, and (but for a dynamic child, whose id is its pid) it passes the
+// supervisor's own check.
+bool SavedSpec(const Term* spec, bool simple, bool is_template = false) {
+  if (spec == nullptr || !spec->is_map()) return false;
+  if (!is_template && spec->find("id") == nullptr) return false;
+  for (const char* k : {"module", "args", "name", "restart", "shutdown", "type"}) {
+    if (spec->find(k) == nullptr) return false;
+  }
+  return simple || CheckChild(*spec, "saved", false).ok();
+}
+
 Term Saved(const Term& state) {
   Term saved = Term::map({});
   for (const char* k : {"strategy", "intensity", "period_ms", "template", "children"}) {
@@ -107,7 +119,31 @@ Result<Term> ChangeSpecs(Term& state, const Term& request, const ChildOps& ops) 
                     {A("started_ids"), Term::list(std::move(started_ids))}});
 }
 
-void RestoreSpecs(Term& state, const Term& saved, const ChildOps& ops, std::vector<Term>* ended) {
+Status RestoreSpecs(Term& state, const Term& saved, const ChildOps& ops, std::vector<Term>* ended) {
+  const Term* children = saved.is_map() ? saved.find("children") : nullptr;
+  bool shaped = children != nullptr && children->is_list();
+  for (const char* k : {"strategy", "intensity", "period_ms", "template"}) {
+    shaped = shaped && saved.find(k) != nullptr;
+  }
+  // Its settings and specs as the supervisor's own checks would pass them.
+  const bool simple = shaped && IsWord(saved.at("strategy"), "simple_one_for_one");
+  shaped = shaped &&
+           OneOf(saved.at("strategy"),
+                 {"one_for_one", "one_for_all", "rest_for_one", "simple_one_for_one"}) &&
+           saved.at("intensity").is_int() && saved.at("intensity").as_int() >= 0 &&
+           saved.at("period_ms").is_int() && saved.at("period_ms").as_int() >= 1 &&
+           (!simple || SavedSpec(&saved.at("template"), true, /*is_template=*/true));
+  for (size_t i = 0; shaped && i < children->size(); ++i) {
+    const Term& c = (*children)[i];
+    const Term* pid = c.is_map() ? c.find("pid") : nullptr;
+    const Term* restarts = c.is_map() ? c.find("restarts") : nullptr;
+    shaped = c.find("id") != nullptr && pid != nullptr && (pid->is_pid() || pid->is_nil()) &&
+             restarts != nullptr && restarts->is_int() && SavedSpec(c.find("spec"), simple);
+  }
+  if (!shaped) {
+    return Status::InvalidArgument(
+        "restore_specs takes the `saved` that change_specs replied, not " + Show(saved));
+  }
   std::set<Term> keep;
   for (const Term& c : saved.at("children").elements()) {
     if (c.at("pid").is_pid()) keep.insert(c.at("pid"));
@@ -127,6 +163,7 @@ void RestoreSpecs(Term& state, const Term& saved, const ChildOps& ops, std::vect
       ended->push_back(c.at("id"));
     }
   }
+  return Status::Ok();
 }
 
 }  // namespace relup::supervision

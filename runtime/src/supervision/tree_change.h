@@ -35,7 +35,9 @@ Result<Term> ChangeSpecs(Term& state, const Term& request, const ChildOps& ops);
 
 // Puts back the state ChangeSpecs saved: the children it started are
 // stopped, the detached ones linked again. Ids of children whose process
-// ended meanwhile are added to `ended` (the caller restarts them).
-void RestoreSpecs(Term& state, const Term& saved, const ChildOps& ops, std::vector<Term>* ended);
+// ended meanwhile are added to `ended` (the caller restarts them). `saved`
+// comes over a call, so anything not shaped as ChangeSpecs made it is
+// refused (InvalidArgument) with the state untouched.
+Status RestoreSpecs(Term& state, const Term& saved, const ChildOps& ops, std::vector<Term>* ended);
 
 }  // namespace relup::supervision
