@@ -2,6 +2,9 @@
 // executor; see upgrade_executor.h for the contract). Split by phase:
 //   upgrade_resolve.cc   phase 1 (resolve the plan, load staged) and 2 (precheck)
 //   upgrade_rollout.cc   phase 3 (rollout), 4 (commit) and rollback
+//   upgrade_commit_steps.cc  the commit's start, stop, supervisor and apply
+//                        steps, and their undoing
+//   upgrade_config.cc    the release configuration's diff, switch and undoing
 //   upgrade_executor.cc  Run: the phases in order, and the report
 //
 // Everything a pause needs (pids, versions, old_vsn terms, snapshots' slots)
@@ -25,6 +28,11 @@
 #include "upgrade/upgrade_report.h"
 
 namespace relup::upgrade {
+
+// A status saying the process is gone (it ended, or never was).
+inline bool IsGone(const Status& s) {
+  return s.code() == StatusCode::kNotFound || s.code() == StatusCode::kProcessExited;
+}
 
 using Clock = std::chrono::steady_clock;
 inline constexpr uint32_t kNoChange = UINT32_MAX;
@@ -133,6 +141,7 @@ class Execution {
   void ResumeGroup(const std::vector<size_t>& members);
   bool Commit();
   bool CatchNewcomers();
+  // The commit's deferred steps (upgrade_commit_steps.cc).
   bool RunDeferred(const PlanStep& step);
   bool HoldForStop(const std::string& name);
   bool HoldForStop(Pid pid, const std::string& name);  // name may be empty
@@ -140,6 +149,7 @@ class Execution {
   void UndoSupervisors();
   void EndStopped();
   void UndoStops();
+  // Back in upgrade_rollout.cc.
   void SweepLateSpawns();
   void PurgeAndDelete();
   void Rollback();
