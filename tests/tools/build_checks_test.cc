@@ -400,6 +400,29 @@ processes:
   CHECK(Find(diags, "registered name w_1 is used twice in the supervision tree").loc.line == 17);
 }
 
+TEST_CASE("an error located inside config or a child spec leaves the rest of the spec intact",
+          "[build][checks]") {
+  // Found by spec_fuzz: locating such an error once assigned one YAML node
+  // to another, which overwrote the document (the next key read threw).
+  TempDir dir;
+  std::string spec = dir.write("located.yaml", R"(release: demo
+vsn: "1"
+modules: [{name: bwidget, vsn: "1"}]
+processes:
+  - {module: bwidget, name: a, restart: forever}
+  - {module: bgone, name: b}
+config: {bwidget: {k: 1}, nope: {x: 1}}
+appup:
+  up: [{from: "1", instructions: [{update: bwidget}]}]
+)");
+  Diagnostics diags = Build(spec);
+  CHECK(Find(diags, "restart: permanent, transient or temporary").loc.line == 5);
+  // The entry after the bad child field and the key after config were read.
+  CHECK(Find(diags, "process b runs module bgone, which is not in the release").loc.line == 6);
+  CHECK(Find(diags, "config.nope: nope is not a module of the release").loc.line == 7);
+  CHECK(Find(diags, "appup up entry for version 1, which is this release's own vsn").loc.line == 9);
+}
+
 TEST_CASE("a module may not take the built-in supervisor's name", "[build][checks]") {
   TempDir dir;
   std::string spec = dir.write("clash.yaml", R"(release: demo

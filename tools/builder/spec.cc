@@ -236,7 +236,7 @@ class ProcessParser {
         YAML::Node at = node;
         for (const char* key : {"restart", "shutdown", "id"}) {
           if (s.message().find(std::string(".") + key) != std::string::npos && node[key]) {
-            at = node[key];
+            at.reset(node[key]);  // rebind, not assign (assigning overwrites `node`)
           }
         }
         r_.error(at, s.message(),
@@ -311,7 +311,7 @@ YAML::Node ConfigErrorNode(const YAML::Node& root, const std::string& message) {
     std::string part =
         path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     if (!at.IsMap() || !at[part]) break;
-    at = at[part];
+    at.reset(at[part]);  // rebind: `at = at[part]` would overwrite the node `at` refers to
     if (dot == std::string::npos) break;
     start = dot + 1;
   }
