@@ -1,7 +1,8 @@
 // libFuzzer target: a node's first look at a release tarball, on any bytes:
-// unpacking in memory (gzip, tar, paths, sizes), the MANIFEST check, then
-// release.yaml, the layout and relup.yaml, as `relup apply` does before it
-// writes anything. It must return, never crash, hang or exhaust memory.
+// unpacking in memory (gzip, tar, paths, sizes), the MANIFEST check (with
+// the strict parse of a SIGNATURE entry), then release.yaml, the layout and
+// relup.yaml, as `relup apply` does before it writes anything. It must
+// return, never crash, hang or exhaust memory.
 #include <cstddef>
 #include <cstdint>
 #include <string>

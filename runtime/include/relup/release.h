@@ -8,6 +8,9 @@
 //   releases/VSN/release.yaml      this manifest (ReleaseToYaml)
 //   releases/VSN/relup.yaml        the compiled upgrade plans (relup/plan.h)
 //   lib/NAME-VSN/NAME.so           one library per module of the release
+//   SIGNATURE                      optional (relup build --sign): an Ed25519
+//                                  signature of MANIFEST; not listed in it
+//                                  (format: release/signing.h)
 //
 // release.yaml (format 1):
 //   format: 1
@@ -51,6 +54,7 @@ namespace relup {
 
 inline constexpr int kReleaseFormat = 1;
 inline constexpr const char* kManifestPath = "MANIFEST";
+inline constexpr const char* kSignaturePath = "SIGNATURE";
 
 struct ReleaseModule {
   std::string name;

@@ -85,7 +85,7 @@ std::map<std::string, const std::string*> ReleaseDirEntries(const ReleaseFiles& 
   std::map<std::string, const std::string*> entries;
   std::string prefix = "releases/" + release.vsn + "/";
   for (const auto& [path, bytes] : files) {
-    if (path == kManifestPath) entries[kManifestPath] = &bytes;
+    if (path == kManifestPath || path == kSignaturePath) entries[path] = &bytes;
     if (path.rfind(prefix, 0) == 0) entries[path.substr(prefix.size())] = &bytes;
   }
   return entries;
@@ -104,12 +104,12 @@ Status CheckReleaseLayout(const ReleaseFiles& files, const Release& release,
   for (const ReleaseModule& m : release.modules) lib_dirs.insert(m.name + "-" + m.vsn);
   std::string prefix = "releases/" + release.vsn + "/";
   for (const auto& [path, bytes] : files) {
-    if (path == kManifestPath) continue;
+    if (path == kManifestPath || path == kSignaturePath) continue;
     if (path.rfind(prefix, 0) == 0 && path.find('/', prefix.size()) == std::string::npos) continue;
     std::string dir, file;
     if (SplitLibPath(path, &dir, &file) && lib_dirs.count(dir)) continue;
     return Status::Corruption(source_name + ": unexpected entry " + path +
-                              ": a release tarball holds only MANIFEST, " + prefix +
+                              ": a release tarball holds only MANIFEST, SIGNATURE, " + prefix +
                               "FILE and lib/NAME-VSN/FILE for the modules of its release "
                               "(rebuild it with relup build)");
   }

@@ -1,6 +1,7 @@
 // Writing a verified release tarball's files into a node root, crash-safely.
 //
-// A release tarball (relup/release.h) holds MANIFEST, releases/VSN/... and
+// A release tarball (relup/release.h) holds MANIFEST, maybe SIGNATURE
+// (kept beside MANIFEST in ROOT/releases/VSN/), releases/VSN/... and
 // lib/NAME-VSN/... for the modules of its release. CheckReleaseLayout refuses
 // any other path, so nothing is ever written outside ROOT/releases/VSN and
 // ROOT/lib/NAME-VSN (ReadTarball has already refused absolute paths, "..",
@@ -26,7 +27,7 @@
 
 namespace relup {
 
-// Every path is MANIFEST, releases/VSN/FILE or lib/NAME-VSN/FILE of a module
+// Every path is MANIFEST, SIGNATURE, releases/VSN/FILE or lib/NAME-VSN/FILE of a module
 // of `release` (with NAME-VSN its name and vsn). Corruption naming the entry.
 Status CheckReleaseLayout(const ReleaseFiles& files, const Release& release,
                           const std::string& source_name);
@@ -39,7 +40,7 @@ using LibUsers = std::map<std::string, std::string>;
 Status WriteReleaseLibraries(const ReleaseFiles& files, const std::string& root,
                              const LibUsers* users);
 
-// Writes the releases/VSN/ files of `files`, and MANIFEST, into a fresh
+// Writes the releases/VSN/ files of `files`, MANIFEST and SIGNATURE, into a fresh
 // .staging-VSN-* directory next to `release_dir`, then renames it to
 // `release_dir` (replacing a directory left there by a crash: the caller
 // knows the store does not list it).

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "release/atomic_file.h"
+#include "release/signing.h"
 
 namespace relup {
 namespace {
@@ -177,6 +178,11 @@ Result<ReleaseFiles> ReadTarballBytes(const std::string& bytes, const std::strin
     if (size < 0 || static_cast<uint64_t>(size) > kMaxTarballBytes - total) {
       return corrupt("content larger than " + std::to_string(kMaxTarballBytes) + " bytes");
     }
+    if (*path == kSignaturePath && static_cast<uint64_t>(size) > kMaxSignatureBytes) {
+      return corrupt("entry '" + *path + "' is " + std::to_string(size) +
+                     " bytes; a relup signature is at most " + std::to_string(kMaxSignatureBytes) +
+                     " (rebuild the tarball with relup build --sign KEY)");
+    }
     std::string content;
     content.resize(static_cast<size_t>(size));
     size_t got = 0;
@@ -210,7 +216,7 @@ Result<ReleaseFiles> ReadTarball(const std::string& path) {
 std::string MakeManifest(const ReleaseFiles& files) {
   std::string text;
   for (const auto& [path, bytes] : files) {
-    if (path == kManifestPath) continue;
+    if (path == kManifestPath || path == kSignaturePath) continue;
     text += Sha256Hex(bytes) + "  " + path + "\n";
   }
   return text;
@@ -236,6 +242,10 @@ std::vector<std::string> VerifyManifest(const ReleaseFiles& files) {
     }
     std::string sha = line.substr(0, 64);
     std::string path = line.substr(66);
+    if (path == kSignaturePath) {
+      problems.push_back(where + ": lists " + path + ", which signs MANIFEST and is never in it");
+      continue;
+    }
     if (!listed.insert(path).second) {
       problems.push_back(where + ": " + path + " listed twice");
       continue;
@@ -248,9 +258,14 @@ std::vector<std::string> VerifyManifest(const ReleaseFiles& files) {
     }
   }
   for (const auto& [path, bytes] : files) {
-    if (path != kManifestPath && !listed.count(path)) {
+    if (path != kManifestPath && path != kSignaturePath && !listed.count(path)) {
       problems.push_back(path + ": not listed in MANIFEST (added after the build?)");
     }
+  }
+  // SIGNATURE is the one entry MANIFEST does not list: it must parse and be
+  // made for this MANIFEST (whether its key is trusted is CheckSignature's).
+  if (auto signature = ReadSignature(files, ""); !signature.ok()) {
+    problems.push_back(signature.status().message());
   }
   return problems;
 }

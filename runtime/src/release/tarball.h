@@ -10,8 +10,9 @@
 // Reading refuses (Corruption, naming the tarball and the entry) anything a
 // node must never unpack: absolute paths, '..' or '.' components, empty
 // components, entries other than regular files and directories (symlinks,
-// hard links, devices, fifos), duplicate paths, and more than
-// kMaxTarballBytes of content. A leading "./" is accepted and dropped;
+// hard links, devices, fifos), duplicate paths, more than kMaxTarballBytes
+// of content, and a SIGNATURE entry larger than kMaxSignatureBytes
+// (release/signing.h). A leading "./" is accepted and dropped;
 // directory entries are accepted and skipped.
 //
 // Thread-safe: the functions share no state.
@@ -46,15 +47,18 @@ Status WriteTarballAtomically(const std::string& out_path, const ReleaseFiles& f
 Result<ReleaseFiles> ReadTarball(const std::string& path);
 Result<ReleaseFiles> ReadTarballBytes(const std::string& bytes, const std::string& source_name);
 
-// The MANIFEST text for `files` (every file except MANIFEST itself):
+// The MANIFEST text for `files` (every file except MANIFEST and SIGNATURE):
 // "<sha256 hex>  <path>\n" sorted by path.
 std::string MakeManifest(const ReleaseFiles& files);
 
 // Checks `files` against their MANIFEST. Each problem is one line naming the
 // file: "MANIFEST is missing", "lib/x-1/x.so: content differs from MANIFEST
 // (tampered?)", "lib/y-1/y.so: listed in MANIFEST but missing",
-// "extra.txt: not listed in MANIFEST", "MANIFEST:3: malformed line". Empty:
-// every file is present and intact.
+// "extra.txt: not listed in MANIFEST", "MANIFEST:3: malformed line".
+// SIGNATURE is the one file MANIFEST does not list; when present it must
+// parse and be made for this MANIFEST (ReadSignature: "SIGNATURE:3: ...",
+// "SIGNATURE was made for another MANIFEST ..."); whether its key is trusted
+// is CheckSignature's business. Empty: every file is present and intact.
 std::vector<std::string> VerifyManifest(const ReleaseFiles& files);
 
 // Hex SHA-256 of bytes.
