@@ -111,6 +111,16 @@ std::optional<BuildOutput> BuildRelease(const BuildOptions& options, Diagnostics
   out.files[ReleaseYamlPath(release.vsn)] = ReleaseToYaml(release);
   out.files[RelupYamlPath(release.vsn)] = PlanSetToYaml(out.plans);
   out.files[kManifestPath] = MakeManifest(out.files);
+  if (options.sign) {
+    Result<std::string> signature = options.sign(out.files[kManifestPath]);
+    if (!signature.ok()) {
+      diags->error({options.spec_path, 0, 0},
+                   "cannot sign the release: " + signature.status().message(),
+                   "check the key given to --sign (relup keygen makes one)");
+      return std::nullopt;
+    }
+    out.files[kSignaturePath] = *std::move(signature);
+  }
   return out;
 }
 

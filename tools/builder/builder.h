@@ -7,7 +7,8 @@
 //      module whose content changed while its vsn did not, and generate the
 //      appup entries the spec does not write for that version (appup_gen.h);
 //   4. compile every appup entry into a plan (plan_compiler.h);
-//   5. assemble the tarball's files (relup/release.h layout) with MANIFEST.
+//   5. assemble the tarball's files (relup/release.h layout) with MANIFEST,
+//      and SIGNATURE when BuildOptions::sign is set (release/signing.h).
 // Every problem from every stage is collected in Diagnostics; no output is
 // produced if there is any.
 //
@@ -17,6 +18,7 @@
 // <directory of the relup binary>/../modules, where the build puts modules).
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -64,12 +66,16 @@ struct BuildOptions {
   std::string spec_path;
   std::string from;  // a spec or a release tarball; empty: none
   LibrarySearch search;
+  // When set (relup build --sign KEY): the SIGNATURE entry for the given
+  // MANIFEST bytes (SignManifest with a key loaded beforehand). Signing must
+  // be deterministic for builds to stay reproducible (Ed25519 is).
+  std::function<Result<std::string>(const std::string& manifest)> sign;
 };
 
 struct BuildOutput {
   Release release;
   PlanSet plans;
-  ReleaseFiles files;  // every file of the tarball, MANIFEST included
+  ReleaseFiles files;  // every file of the tarball, MANIFEST (and SIGNATURE) included
 };
 
 // Steps 1-5 above. nullopt if diags holds any error.

@@ -1,5 +1,6 @@
 #include "builder/inspect.h"
 
+#include "release/signing.h"
 #include "release/tarball.h"
 #include "supervision/supervisor.h"
 #include "supervision/supervisor_args.h"
@@ -29,7 +30,21 @@ Term PlansTerm(const std::vector<UpgradePlan>& plans, const char* vsn_key) {
   return Term::list(std::move(out));
 }
 
+// The files MANIFEST lists (every one but MANIFEST and SIGNATURE).
+size_t ListedFiles(const ReleaseFiles& files) {
+  size_t n = 0;
+  for (const auto& [path, bytes] : files) n += path != kManifestPath && path != kSignaturePath;
+  return n;
+}
+
 }  // namespace
+
+std::string SignatureText(const ReleaseFiles& files) {
+  auto signature = ReadSignature(files, "");
+  if (!signature.ok()) return "bad SIGNATURE entry (relup verify says why)";
+  if (!signature->has_value()) return "unsigned";
+  return "signed by key " + (*signature)->key_id;
+}
 
 Result<ReleaseTarball> OpenReleaseTarball(const std::string& path) {
   ReleaseTarball t;
@@ -212,11 +227,13 @@ std::string InspectText(const ReleaseTarball& t, const std::vector<std::string>&
   out += "upgrades from: " + VsnList(t.plans.up) + "\n";
   out += "downgrades to: " + VsnList(t.plans.down) + "\n";
   if (problems.empty()) {
-    out += "manifest: ok (" + std::to_string(t.files.size() - 1) + " files checked)\n";
+    out += "manifest: ok (" + std::to_string(ListedFiles(t.files)) + " files checked)\n";
   } else {
     out += "manifest: " + std::to_string(problems.size()) +
            " problem(s); run `relup verify` for details\n";
   }
+  out += "signature: " + SignatureText(t.files) +
+         (t.files.count(kSignaturePath) ? " (relup verify --trust KEY.pub checks it)" : "") + "\n";
   return out;
 }
 
@@ -245,6 +262,8 @@ Term InspectTerm(const ReleaseTarball& t, const std::vector<std::string>& proble
                                {Term::atom("size"), Term(static_cast<long long>(bytes.size()))}}));
   }
   for (const auto& p : problems) issues.push_back(Term(p));
+  auto signature = ReadSignature(t.files, "");
+  Term key_id = signature.ok() && signature->has_value() ? Term((*signature)->key_id) : Term();
   return Term::map({{Term::atom("name"), Term(r.name)},
                     {Term::atom("vsn"), Term(r.vsn)},
                     {Term::atom("modules"), Term::list(std::move(modules))},
@@ -255,6 +274,8 @@ Term InspectTerm(const ReleaseTarball& t, const std::vector<std::string>& proble
                     {Term::atom("down"), PlansTerm(t.plans.down, "to")},
                     {Term::atom("files"), Term::list(std::move(files))},
                     {Term::atom("verified"), Term(problems.empty())},
+                    {Term::atom("signed"), Term(t.files.count(kSignaturePath) == 1)},
+                    {Term::atom("key_id"), key_id},
                     {Term::atom("problems"), Term::list(std::move(issues))}});
 }
 

@@ -41,8 +41,14 @@ Result<std::string> ExplainRelease(const ReleaseTarball& tarball,
                                    const std::optional<std::string>& from_vsn,
                                    const std::optional<std::string>& to_vsn);
 
-// `relup inspect`: a readable summary, and the same as a Term for --json.
-// `problems` (from VerifyReleaseFiles) is summarized.
+// Who signed the tarball, for people: "signed by key 0123456789abcdef",
+// "unsigned", or "bad SIGNATURE entry ..." (the signature is not checked:
+// that needs the signer's public key, relup verify --trust).
+std::string SignatureText(const ReleaseFiles& files);
+
+// `relup inspect`: a readable summary, and the same as a Term for --json
+// (with "signed" and "key_id", nil when unsigned). `problems` (from
+// VerifyReleaseFiles) is summarized.
 std::string InspectText(const ReleaseTarball& tarball, const std::vector<std::string>& problems);
 Term InspectTerm(const ReleaseTarball& tarball, const std::vector<std::string>& problems);
 

@@ -1,7 +1,9 @@
 // relup build SPEC -o OUT.tar.gz [--from OLD] [--lib-dir DIR]...
-//   [--check-from OLD.tar.gz]: a release
+//   [--sign KEY] [--check-from OLD.tar.gz]: a release
 // spec to a release tarball (tools/builder/builder.h). Every error is printed
-// with file:line:column and a fix; on any error nothing is written.
+// with file:line:column and a fix; on any error nothing is written. With
+// --sign the key is read first (a bad one stops the build before anything
+// is built) and the tarball gets a SIGNATURE entry (release/signing.h).
 #include <cstdio>
 #include <filesystem>
 
@@ -9,6 +11,7 @@
 #include "cmd/check_output.h"
 #include "cmd/node_client_util.h"
 #include "command.h"
+#include "release/signing.h"
 
 namespace relup::cli {
 namespace {
@@ -18,6 +21,7 @@ CommandRunner Setup(CLI::App& sub) {
     build::BuildOptions options;
     std::string out;
     std::string check_from;
+    std::string sign;
     bool quiet = false;
   };
   auto args = std::make_shared<Args>();
@@ -29,12 +33,31 @@ CommandRunner Setup(CLI::App& sub) {
                  "entries the spec does not write for its version");
   AddLibDirOption(sub, &args->options.search);
   sub.add_flag("-q,--quiet", args->quiet, "print nothing on success");
+  sub.add_option("--sign", args->sign,
+                 "private key (NAME.key from relup keygen, mode 0600): add a SIGNATURE entry "
+                 "that nodes started with --trust check");
   sub.add_option("--check-from", args->check_from,
                  "then run `relup check OLD.tar.gz` against the tarball just built: a "
                  "scratch node applies it, goes back down and up again, and every state "
                  "must round-trip (the exit status is relup check's)");
   return [args] {
     AddDefaultLibraryDirs(&args->options.search);
+    // The key id signed with; "" when unsigned. (A future `build --json`
+    // reports it as "key_id".)
+    std::string key_id;
+    if (!args->sign.empty()) {
+      auto key = LoadPrivateKey(args->sign);
+      if (!key.ok()) {
+        return ReportFailure(
+            "build",
+            Status::FromCode(key.status().code(), key.status().message() + "; nothing written"),
+            kExitFailure, "sign");
+      }
+      key_id = key->id();
+      args->options.sign = [key = *std::move(key)](const std::string& manifest) {
+        return SignManifest(key, manifest);
+      };
+    }
     build::Diagnostics diags;
     auto out = build::BuildTarball(args->options, args->out, &diags);
     if (!out) {
@@ -56,6 +79,7 @@ CommandRunner Setup(CLI::App& sub) {
           out->release.modules.size(), out->release.modules.size() == 1 ? "" : "s",
           out->release.processes.size(), out->release.processes.size() == 1 ? "y" : "ies",
           versions(out->plans.up).c_str(), versions(out->plans.down).c_str());
+      if (!key_id.empty()) std::printf("  signed by key %s\n", key_id.c_str());
     }
     if (args->check_from.empty()) return static_cast<int>(kExitOk);
     check::CheckOptions check;
