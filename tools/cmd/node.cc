@@ -28,6 +28,7 @@
 #include "node/control_protocol.h"
 #include "node/node_host.h"
 #include "node/node_lock.h"
+#include "node/node_trust.h"
 
 namespace relup::cli {
 namespace {
@@ -139,6 +140,7 @@ int DetachStdio(const std::string& root, int keep) {
 
 struct StartArgs {
   std::string root, release;
+  std::vector<std::string> trust;
   unsigned workers = 0;
   bool foreground = false;
   int64_t timeout_ms = 30000;
@@ -175,6 +177,19 @@ int Start(const StartArgs& args) {
       return UsageError("node start",
                         Status::InvalidArgument("release tarball " + args.release + " not found"));
     }
+  }
+  // Read here too, so that a bad --trust is told at once (the node, which
+  // works from /, gets absolute paths and reads them again).
+  for (const std::string& t : args.trust) {
+    std::error_code ec;
+    options.trust.push_back(fs::absolute(t, ec).lexically_normal().string());
+  }
+  auto trusted = LoadNodeTrust(options.trust, options.root);
+  if (!trusted.ok()) {
+    StatusCode c = trusted.status().code();
+    return c == StatusCode::kNotFound || c == StatusCode::kInvalidArgument
+               ? UsageError("node start", trusted.status())
+               : ReportError("node start", trusted.status());
   }
   if (auto holder = NodeLockHolder(options.root)) {
     return ReportError(
@@ -269,6 +284,9 @@ int Start(const StartArgs& args) {
   };
   PrintLine("relup node started at " + options.root + " (pid " + field("pid") + "): release " +
             field("release") + " " + field("vsn") + "; log " + log);
+  if (!trusted->empty()) {
+    PrintLine("release tarballs must be signed by one of: " + DescribeKeys(*trusted));
+  }
   return kExitOk;
 }
 
@@ -353,6 +371,10 @@ CommandRunner Setup(CLI::App& sub) {
   start->add_option("--release", start_args->release,
                     "release tarball to install (needed the first time; afterwards the "
                     "permanent release boots)");
+  start->add_option("--trust", start_args->trust,
+                    "public key (NAME.pub) or directory of *.pub: refuse every release tarball "
+                    "not signed by one of these keys (repeatable; ROOT/trusted_keys/ counts "
+                    "too)");
   start->add_flag("--foreground", start_args->foreground,
                   "run in this process (for service managers); log to stderr too");
   start->add_option("--workers", start_args->workers, "scheduler threads (default: one per core)");

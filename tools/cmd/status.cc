@@ -1,6 +1,7 @@
 // relup status: the node's release, its processes per module and version,
-// the supervisors' restarts (the last ones, so a crash loop shows), and the
-// suspended processes.
+// the supervisors' restarts (the last ones, so a crash loop shows), whether
+// it requires signed tarballs (and the key ids it trusts), and the suspended
+// processes.
 #include <chrono>
 
 #include "cmd/node_client_util.h"
@@ -62,6 +63,18 @@ void PrintStatus(const Term& s) {
                   (r.find("reason") ? r.at("reason").to_yaml() : std::string("?")));
       }
     }
+  }
+  if (const Term* sig = s.find("signatures"); sig && sig->is_map()) {
+    const Term* keys = sig->find("trusted");
+    std::string ids;
+    if (keys && keys->is_list()) {
+      for (const Term& k : keys->elements()) {
+        ids += (ids.empty() ? "" : ", ") + Str(k, "id") + " (" + Str(k, "source") + ")";
+      }
+    }
+    PrintLine(ids.empty() ? "signatures: not required (no trusted keys: unsigned tarballs are "
+                            "accepted)"
+                          : "signatures: required, by one of " + ids);
   }
   if (std::string overdue = Str(s, "overdue"); !overdue.empty()) {
     PrintLine("overdue:   " + overdue);

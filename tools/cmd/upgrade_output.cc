@@ -229,6 +229,12 @@ int RunUpgradeRequest(std::string_view cmd, ControlClient& client, const Term& r
     case UpgradeOutcome::kRefused:
       std::fprintf(stderr, "relup %.*s: refused: %s\n", static_cast<int>(cmd.size()), cmd.data(),
                    report->status().message().c_str());
+      // The node's own check of the tarball (its MANIFEST, or its signature
+      // when the node trusts keys) refused it: the tarball failed
+      // verification, whichever side found it.
+      if (!report->failures.empty() && report->failures.front().step == "verify") {
+        return kExitVerifyFailed;
+      }
       return kExitRefused;
     case UpgradeOutcome::kRolledBack:
       std::fprintf(stderr, "relup %.*s: rolled back: %s\n", static_cast<int>(cmd.size()),

@@ -1,6 +1,8 @@
 // The client side shared by `relup apply` and `relup downgrade`: send the
 // request, draw progress, print the report (text or JSON) and pick the exit
-// status: kExitOk, kExitRefused (nothing changed), kExitRolledBack.
+// status: kExitOk, kExitRefused (nothing changed; kExitVerifyFailed when the
+// node refused at its "verify" step: a tarball that fails its MANIFEST, or,
+// on a node that trusts keys, its signature), kExitRolledBack.
 #pragma once
 
 #include <string>

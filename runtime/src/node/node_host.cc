@@ -23,6 +23,7 @@
 #include "node/control_server.h"
 #include "node/node_lock.h"
 #include "node/node_service.h"
+#include "node/node_trust.h"
 #include "node/release_handler.h"
 #include "node/root_check.h"
 #include "release/release_store.h"
@@ -281,6 +282,17 @@ Status StartAndServe(const NodeHostOptions& in, const std::function<void(const S
     }
   } fds{*sig_fd, stop_fd};
 
+  auto trusted = LoadNodeTrust(options.trust, options.root);
+  if (!trusted.ok()) {
+    log.error("cannot start: " + trusted.status().ToString());
+    return trusted.status();
+  }
+  if (trusted->empty()) {
+    log.info("no trusted keys: unsigned release tarballs are accepted");
+  } else {
+    log.info("release tarballs must be signed by one of: " + DescribeKeys(*trusted));
+  }
+
   auto store = ReleaseStore::Open(options.root);
   if (!store.ok()) {
     log.error(store.status().ToString());
@@ -295,6 +307,7 @@ Status StartAndServe(const NodeHostOptions& in, const std::function<void(const S
   node_options.log = [&log](LogLevel level, std::string_view line) { log.write(level, line); };
   Node node(node_options);
   ReleaseHandler handler(node, **store, options.root);
+  handler.set_trusted_keys(*std::move(trusted));
 
   if (Status s = BootRelease(options, **store, handler, log); !s.ok()) {
     log.error("cannot start: " + s.ToString());

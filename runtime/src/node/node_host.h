@@ -1,7 +1,8 @@
 // RunNodeHost: the life of one relup node process at a root directory.
 //
 //   1. takes DIR/node.lock (NodeLock: a second node on the root is refused);
-//   2. opens the release store and boots a release:
+//   2. reads the keys it trusts (node/node_trust.h: every `trust` path and
+//      ROOT/trusted_keys/), opens the release store and boots a release:
 //        - with `release` (a tarball) on an empty store: unpacks it, boots it
 //          and makes it permanent (the first release of a root);
 //        - with `release` on a store whose permanent release has the same
@@ -31,14 +32,18 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "relup/status.h"
 
 namespace relup {
 
 struct NodeHostOptions {
-  std::string root;      // made absolute; created if missing
-  std::string release;   // tarball to install; empty: boot the permanent release
+  std::string root;     // made absolute; created if missing
+  std::string release;  // tarball to install; empty: boot the permanent release
+  // Public key files or directories of *.pub whose keys must sign every
+  // tarball the node unpacks (with ROOT/trusted_keys/; node/node_trust.h).
+  std::vector<std::string> trust;
   unsigned workers = 0;  // scheduler threads; 0: one per core
   bool log_to_stderr = false;
   // How long stopping may take before the node gives up on a stuck callback.

@@ -352,6 +352,21 @@ Result<Term> NodeService::dispatch(std::string_view cmd, const Term& request,
       "resume, load, change_code, releases, make_permanent, remove, apply, downgrade, stop)");
 }
 
+namespace {
+
+// {required: bool, trusted: [{id, source}]}: whether release tarballs must
+// be signed, and by which keys (node/node_trust.h).
+Term SignaturesTerm(const std::vector<PublicKey>& keys) {
+  std::vector<Term> trusted;
+  for (const PublicKey& k : keys) {
+    trusted.push_back(Term::map({{A("id"), Term(k.id)}, {A("source"), Term(k.source)}}));
+  }
+  return Term::map(
+      {{A("required"), Term(!keys.empty())}, {A("trusted"), Term::list(std::move(trusted))}});
+}
+
+}  // namespace
+
 Result<Term> NodeService::status() {
   auto running = store_.running();
   auto permanent = store_.permanent();
@@ -392,6 +407,7 @@ Result<Term> NodeService::status() {
       {A("suspended"), Term::list(std::move(suspended))},
       {A("io"), node_.io_stats()},
       {A("overdue"), Term(handler_.Overdue())},
+      {A("signatures"), SignaturesTerm(handler_.trusted_keys())},
       {A("supervision"), supervision::SupervisionSummary(node_, Millis(500))},
   });
 }

@@ -5,7 +5,8 @@
 // Requests ({cmd: NAME, ...}; TARGET is a registered name or "<0.N.0>"):
 //   ping                                 {pid, root, release, vsn}
 //   status                               release, permanent vsn, process
-//                                        counts per module and vsn, suspended
+//                                        counts per module and vsn, suspended,
+//                                        signatures {required, trusted: [{id, source}]}
 //   ps                                   [{pid, name, module, vsn, state, queue}]
 //   state        target                  the process's state
 //   call         target request [timeout_ms]   the handle_call reply

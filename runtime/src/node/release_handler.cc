@@ -11,6 +11,7 @@
 #include "release/atomic_file.h"
 #include "release/release_store.h"
 #include "release/release_unpack.h"
+#include "release/signing.h"
 #include "release/tarball.h"
 #include "relup/plan.h"
 #include "relup/release.h"
@@ -71,9 +72,14 @@ struct ReleaseHandler::Verified {
   PlanSet plans;
 };
 
-Result<ReleaseHandler::Verified> ReleaseHandler::ReadVerified(const std::string& tarball) {
+Result<ReleaseHandler::Verified> ReleaseHandler::ReadVerified(const std::string& tarball) const {
   Verified v;
   RELUP_ASSIGN_OR_RETURN(v.files, ReadTarball(tarball));
+  // Who made it, before what it holds: a node that trusts keys looks no
+  // further into a tarball none of them signed.
+  if (!trusted_keys_.empty()) {
+    RELUP_RETURN_IF_ERROR(CheckSignature(v.files, trusted_keys_, tarball).status());
+  }
   std::vector<std::string> problems = VerifyManifest(v.files);
   if (!problems.empty()) {
     std::string text;

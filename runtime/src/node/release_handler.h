@@ -3,9 +3,10 @@
 // to UpgradeExecutor:
 //
 //   Unpack(tarball)    OTP unpack_release: verifies the tarball's manifest
-//                      and unpacks it safely into the node root (absolute
-//                      paths, "..", and links are refused; nothing is written
-//                      outside ROOT): ROOT/releases/VSN/ and
+//                      (and first, when the node trusts keys, its signature:
+//                      set_trusted_keys) and unpacks it safely into the node
+//                      root (absolute paths, "..", and links are refused;
+//                      nothing is written outside ROOT): ROOT/releases/VSN/ and
 //                      ROOT/lib/MODULE-VSN/. Each directory is written under a
 //                      temporary name and renamed into place, then the store
 //                      records the release as unpacked, so a crash leaves no
@@ -67,6 +68,7 @@
 #include <string_view>
 
 #include "release/release_unpack.h"
+#include "release/signing.h"
 #include "upgrade/upgrade_executor.h"
 #include "upgrade/upgrade_report.h"
 #include "relup/node.h"
@@ -108,13 +110,20 @@ class ReleaseHandler {
 
   const std::string& root() const { return root_; }
 
+  // The keys a tarball must be signed by (node/node_trust.h); empty: any
+  // tarball, signed or not, is accepted. A tarball refused for its signature
+  // is refused at the "verify" step, before anything is written. Set once,
+  // before the handler serves any operation.
+  void set_trusted_keys(std::vector<PublicKey> keys) { trusted_keys_ = std::move(keys); }
+  const std::vector<PublicKey>& trusted_keys() const { return trusted_keys_; }
+
   // While an upgrade's code_change runs past its step's timeout: a sentence
   // naming it and for how long it has run (for relup status); else empty.
   std::string Overdue() const;
 
  private:
   struct Verified;  // a tarball read, verified and parsed
-  static Result<Verified> ReadVerified(const std::string& tarball);
+  Result<Verified> ReadVerified(const std::string& tarball) const;
   Status CheckUpgradable(const Verified& v) const;
   Result<std::string> UnpackLocked(const std::string& tarball);
   // `notes`, when given, collects what a reader of the report should know
@@ -139,6 +148,7 @@ class ReleaseHandler {
   ReleaseStore& store_;
   std::string root_;
   UpgradeExecutor executor_;
+  std::vector<PublicKey> trusted_keys_;
   std::mutex busy_;  // try_lock'ed by every operation
   mutable std::mutex activity_mu_;
   std::string activity_;  // what holds busy_, for the refusal message; guarded by activity_mu_

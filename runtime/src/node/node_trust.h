@@ -1,0 +1,34 @@
+// Which keys a node trusts to sign the release tarballs it unpacks.
+//
+// A node trusts the union of the keys in every `relup node start --trust
+// PATH` (a NAME.pub file or a directory of *.pub) and those in
+// ROOT/trusted_keys/ (*.pub), when that directory exists; the keys are read
+// once, at start (add or remove one, then restart the node). Several keys
+// may be trusted at once, so a new signing key can be rolled out before the
+// old one is retired. With no trusted key at all the node accepts unsigned
+// tarballs, as before signing existed; with one or more it refuses any
+// tarball not signed by one of them (release/signing.h, CheckSignature).
+//
+// Anyone who can add a .pub file where the node reads them can make it run
+// their code, so a trust source (the directory and each key file) that is
+// writable by group or others is refused, naming it and the chmod that fixes
+// it, as the root itself is (root_check.h).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "release/signing.h"
+#include "relup/status.h"
+
+namespace relup {
+
+// The trusted_keys directory of a node root.
+std::string TrustedKeysDir(const std::string& root);
+
+// The keys trusted by a node at `root` started with `trust` (see above).
+// Empty: the node does not require signatures.
+Result<std::vector<PublicKey>> LoadNodeTrust(const std::vector<std::string>& trust,
+                                             const std::string& root);
+
+}  // namespace relup

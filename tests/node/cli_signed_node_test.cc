@@ -1,0 +1,188 @@
+// A node that trusts keys (relup node start --trust, ROOT/trusted_keys/)
+// through the real `relup` binary: it refuses every tarball not signed by
+// one of them, before anything is unpacked, with exit 6 for `relup apply`,
+// and says in `relup status` what it requires.
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "cli_harness.h"
+#include "cli_signing.h"
+
+namespace relup::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+// `relup node start --root R --release T --trust ...`; the test fails unless
+// it starts.
+void StartTrusting(const NodeRoot& root, const std::string& tarball,
+                   const std::vector<std::string>& trust) {
+  std::vector<std::string> args = {"node", "start", "--root", root.path(), "--release", tarball};
+  for (const std::string& t : trust) args.insert(args.end(), {"--trust", t});
+  RunResult r = Relup(args);
+  INFO(r.both());
+  REQUIRE(r.exit_code == 0);
+}
+
+// Release 2 is nowhere on the node: not listed, nothing unpacked.
+void CheckNothingOf2(const NodeRoot& root) {
+  CHECK_FALSE(Contains(Relup({"releases", "--root", root.path()}).out, "demo  2"));
+  CHECK_FALSE(fs::exists(root.file("releases/2")));
+  CHECK_FALSE(fs::exists(root.file("lib/demo_server-2")));
+  CHECK(Contains(Relup({"status", "--root", root.path()}).out, "release:   demo 1 (permanent)"));
+  CHECK(Trimmed(Relup({"state", "--root", root.path(), "blackode"}).out) ==
+        "{money: 30000, name: blackode}");
+}
+
+TEST_CASE("a node started with --trust applies a tarball signed by a trusted key, end to end",
+          "[cli][signing][node]") {
+  NodeRoot root;
+  NodeRoot dist;
+  KeyPair k = Keygen(dist.file("keys"), "relup");
+  StartTrusting(root, BuildDemo(1, dist.file("demo-1.tar.gz"), k.key), {k.pub});
+
+  RunResult status = Relup({"status", "--root", root.path()});
+  CHECK(Contains(status.out, "signatures: required, by one of " + k.id));
+  RunResult json = Relup({"status", "--root", root.path(), "--json"});
+  CHECK(Contains(json.out, "\"signatures\":{\"required\":true,\"trusted\":[{\"id\":\"" + k.id));
+
+  RunResult r = Relup({"apply", BuildDemo(2, dist.file("demo-2.tar.gz"), k.key), "--root",
+                       root.path(), "--permanent"});
+  INFO(r.both());
+  CHECK(r.exit_code == 0);
+  CHECK(Contains(r.out, "upgrade 1 -> 2: done"));
+  CHECK(Trimmed(Relup({"call", "--root", root.path(), "blackode", "{add: 100000}"}).out) ==
+        "{name: blackode, salary: 130000}");
+  CHECK(fs::exists(root.file("releases/2/SIGNATURE")));  // kept beside MANIFEST
+}
+
+TEST_CASE(
+    "a node that trusts keys refuses an unsigned, an unknown-key and a tampered tarball with exit "
+    "6, before unpacking anything",
+    "[cli][signing][node]") {
+  NodeRoot root;
+  NodeRoot dist;
+  KeyPair k = Keygen(dist.file("keys"), "relup");
+  KeyPair stranger = Keygen(dist.file("elsewhere"), "stranger");
+  StartTrusting(root, BuildDemo(1, dist.file("demo-1.tar.gz"), k.key), {k.pub});
+
+  ReleaseFiles good = FilesOf(BuildDemo(2, dist.file("good.tar.gz"), k.key));
+  ReleaseFiles forged = good;
+  forged[kSignaturePath] = ForgedSignature(good);
+  struct Case {
+    std::string name;
+    std::string tarball;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"unsigned", BuildDemo(2, dist.file("plain.tar.gz")),
+       "is not signed, and keys are trusted: sign it with relup build --sign KEY"},
+      {"unknown key", BuildDemo(2, dist.file("stranger.tar.gz"), stranger.key),
+       "is signed by key " + stranger.id + ", which is not trusted (trusted: " + k.id},
+      {"tampered", WriteFiles(dist.file("forged.tar.gz"), forged),
+       "does not verify with trusted key " + k.id},
+  };
+  for (const Case& c : cases) {
+    RunResult r = Relup({"apply", c.tarball, "--root", root.path()});
+    INFO(c.name + ": " + r.both());
+    CHECK(r.exit_code == 6);  // kExitVerifyFailed
+    CHECK(Contains(r.err, c.message));
+    CheckNothingOf2(root);
+    RunResult json = Relup({"apply", c.tarball, "--root", root.path(), "--json"});
+    CHECK(json.exit_code == 6);
+    CHECK(Contains(json.out, "\"step\":\"verify\""));
+  }
+  CHECK(Contains(root.log(), "not trusted"));
+}
+
+TEST_CASE("a node with two trusted keys accepts a tarball signed by either (key rotation)",
+          "[cli][signing][node]") {
+  NodeRoot root;
+  NodeRoot dist;
+  std::string trusted = dist.file("trusted");
+  KeyPair old_key = Keygen(trusted, "2024");
+  KeyPair new_key = Keygen(trusted, "2025");
+  // The private keys do not belong with the trusted public ones.
+  fs::rename(old_key.key, dist.file("2024.key"));
+  fs::rename(new_key.key, dist.file("2025.key"));
+  StartTrusting(root, BuildDemo(1, dist.file("demo-1.tar.gz"), dist.file("2024.key")), {trusted});
+  CHECK(Contains(Relup({"status", "--root", root.path()}).out,
+                 "signatures: required, by one of " + old_key.id));
+  RunResult r = Relup({"apply", BuildDemo(2, dist.file("demo-2.tar.gz"), dist.file("2025.key")),
+                       "--root", root.path()});
+  INFO(r.both());
+  CHECK(r.exit_code == 0);
+  CHECK(Contains(Relup({"status", "--root", root.path()}).out, "release:   demo 2"));
+}
+
+TEST_CASE("ROOT/trusted_keys makes a node require signatures, even when started without --trust",
+          "[cli][signing][node]") {
+  NodeRoot root;
+  NodeRoot dist;
+  KeyPair k = Keygen(dist.file("keys"), "relup");
+  fs::create_directories(root.file("trusted_keys"));
+  fs::copy_file(k.pub, root.file("trusted_keys/relup.pub"));
+
+  // The first release itself must be signed.
+  RunResult refused = Relup({"node", "start", "--root", root.path(), "--release", DemoTarball(1)});
+  INFO(refused.both());
+  CHECK(refused.exit_code == 6);
+  CHECK(Contains(refused.err, "is not signed, and keys are trusted"));
+  CHECK_FALSE(fs::exists(root.file("releases/1")));
+
+  root.start(BuildDemo(1, dist.file("demo-1.tar.gz"), k.key));
+  CHECK(Contains(
+      Relup({"status", "--root", root.path()}).out,
+      "signatures: required, by one of " + k.id + " (" + root.file("trusted_keys/relup.pub")));
+  RunResult r = Relup({"apply", DemoTarball(2), "--root", root.path()});
+  CHECK(r.exit_code == 6);
+  CheckNothingOf2(root);
+}
+
+TEST_CASE("a node without trusted keys accepts signed and unsigned tarballs and says so",
+          "[cli][signing][node]") {
+  NodeRoot root;
+  NodeRoot dist;
+  KeyPair k = Keygen(dist.file("keys"), "relup");
+  root.start(DemoTarball(1));
+  RunResult status = Relup({"status", "--root", root.path()});
+  CHECK(Contains(status.out, "signatures: not required"));
+  CHECK(Contains(Relup({"status", "--root", root.path(), "--json"}).out,
+                 "\"signatures\":{\"required\":false,\"trusted\":[]}"));
+  RunResult r =
+      Relup({"apply", BuildDemo(2, dist.file("demo-2.tar.gz"), k.key), "--root", root.path()});
+  INFO(r.both());
+  CHECK(r.exit_code == 0);
+}
+
+TEST_CASE("relup node start refuses a bad --trust or a trusted_keys writable by others",
+          "[cli][signing][node]") {
+  NodeRoot root;
+  NodeRoot dist;
+  RunResult missing = Relup({"node", "start", "--root", root.path(), "--release", DemoTarball(1),
+                             "--trust", dist.file("nowhere.pub")});
+  CHECK(missing.exit_code == 2);
+  CHECK(Contains(missing.err, dist.file("nowhere.pub") + ": no such file or directory"));
+  fs::create_directories(dist.file("empty"));
+  RunResult empty = Relup({"node", "start", "--root", root.path(), "--release", DemoTarball(1),
+                           "--trust", dist.file("empty")});
+  CHECK(empty.exit_code == 2);
+  CHECK(Contains(empty.err, "holds no *.pub file"));
+  CHECK(root.node_pid() == -1);
+
+  KeyPair k = Keygen(dist.file("keys"), "relup");
+  fs::create_directories(root.file("trusted_keys"));
+  fs::copy_file(k.pub, root.file("trusted_keys/relup.pub"));
+  fs::permissions(root.file("trusted_keys"), fs::perms::group_write, fs::perm_options::add);
+  RunResult writable = Relup({"node", "start", "--root", root.path(), "--release",
+                              BuildDemo(1, dist.file("demo-1.tar.gz"), k.key)});
+  CHECK(writable.exit_code == 1);
+  CHECK(Contains(writable.err, "writable by group or others"));
+  CHECK(Contains(writable.err, "chmod go-w " + root.file("trusted_keys")));
+  CHECK(root.node_pid() == -1);
+}
+
+}  // namespace
+}  // namespace relup::test
