@@ -7,12 +7,26 @@
 # The sources must contain exactly one RELUP_MODULE(...) whose name and vsn
 # are checked against NAME and VSN at compile time.
 # The target is NAME_vVSN unless TARGET is given (dots in VSN become _).
+# The library lands in OUTPUT_DIR, else ${RELUP_MODULE_OUTPUT_DIR} if the
+# caller set it, else ${CMAKE_BINARY_DIR}/modules: give that directory to
+# `relup build --lib-dir`.
+#
+# This file is used three ways: by relup's own build, installed beside
+# relupConfig.cmake (find_package(relup)), and from a project that has
+# add_subdirectory(relup). So the function reads nothing from the scope this
+# file was included in: what it needs is in global properties.
+#
+# A module has no RUNPATH. It is loaded into a node, or into relup-trial,
+# that has librelup_core loaded already, and the dynamic loader satisfies the
+# module's DT_NEEDED librelup_core.so.1 with that copy (it matches loaded
+# libraries by SONAME). A RUNPATH would only carry the build machine's paths
+# into the release tarball.
 
 # Hidden visibility does not reach what the standard library headers
 # instantiate (their namespace is declared visibility default): weak typeinfo
 # and vtables such as std::bad_variant_access's, and inline function statics,
 # would be exported. The version script makes them local too.
-set(RELUP_MODULE_VERSION_SCRIPT "${CMAKE_CURRENT_LIST_DIR}/relup_module.map")
+set_property(GLOBAL PROPERTY RELUP_MODULE_VERSION_SCRIPT "${CMAKE_CURRENT_LIST_DIR}/relup_module.map")
 
 # GCC emits STB_GNU_UNIQUE symbols for some inline statics (even from the
 # standard library), and glibc then never unloads the library: every old
@@ -43,7 +57,15 @@ function(relup_add_module name vsn)
   if(ARG_TARGET)
     set(target ${ARG_TARGET})
   endif()
-  set(out_dir ${RELUP_MODULE_OUTPUT_DIR})
+  if(NOT TARGET relup::core)
+    message(FATAL_ERROR "relup_add_module(${name} ${vsn}): relup::core is not defined: "
+                        "call find_package(relup) or add_subdirectory(relup) first")
+  endif()
+  get_property(version_script GLOBAL PROPERTY RELUP_MODULE_VERSION_SCRIPT)
+  set(out_dir "${CMAKE_BINARY_DIR}/modules")
+  if(RELUP_MODULE_OUTPUT_DIR)
+    set(out_dir ${RELUP_MODULE_OUTPUT_DIR})
+  endif()
   if(ARG_OUTPUT_DIR)
     set(out_dir ${ARG_OUTPUT_DIR})
   endif()
@@ -69,11 +91,16 @@ function(relup_add_module name vsn)
     OUTPUT_NAME "${name}-${vsn}"
     LIBRARY_OUTPUT_DIRECTORY ${out_dir}
     CXX_VISIBILITY_PRESET hidden
-    VISIBILITY_INLINES_HIDDEN ON)
+    VISIBILITY_INLINES_HIDDEN ON
+    SKIP_BUILD_RPATH ON
+    INSTALL_RPATH "")
   target_link_options(${target} PRIVATE -Wl,-z,defs -Wl,--build-id=sha1
-                      "-Wl,--version-script=${RELUP_MODULE_VERSION_SCRIPT}")
-  set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS "${RELUP_MODULE_VERSION_SCRIPT}")
+                      "-Wl,--version-script=${version_script}")
+  set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS "${version_script}")
   relup_module_unloadable(${target})
-  relup_set_warnings(${target})
+  # relup's own modules get relup's warnings; a user's keep their own flags.
+  if(RELUP_MODULE_WARNINGS AND COMMAND relup_set_warnings)
+    relup_set_warnings(${target})
+  endif()
   set_property(GLOBAL APPEND PROPERTY RELUP_ALL_MODULES ${target})
 endfunction()

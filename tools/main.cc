@@ -6,6 +6,7 @@
 
 #include "builder/diagnostics.h"
 #include "command.h"
+#include "relup/version.h"
 
 namespace {
 
@@ -22,7 +23,7 @@ int main(int argc, char** argv) {
   using namespace relup::cli;
   CLI::App app{"relup: hot code upgrades for C++ services", "relup"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "relup 0.1.0");
+  app.set_version_flag("--version", "relup " RELUP_VERSION);
 
   if (argc > 1 && argv[1][0] != '-') {
     std::string_view word = argv[1];

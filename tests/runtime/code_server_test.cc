@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "relup/version.h"
+
 namespace fs = std::filesystem;
 using relup::CodeServer;
 using relup::ModuleVersionPtr;
@@ -163,6 +165,10 @@ TEST_CASE("every bad library is refused with a message that says what to fix") {
       {scratch.file("truncated.so"),
        StatusCode::kModuleError,
        {"truncated.so is truncated or damaged", "dlopen:"}},
+      {kTestModules + "/old-core.so",
+       StatusCode::kModuleError,
+       {"old-core.so was built against another relup", "librelup_core.so.2",
+        "rebuild it against relup " RELUP_VERSION " (module ABI " + abi + ")"}},
       {kTestModules + "/no-entry-point.so",
        StatusCode::kModuleError,
        {kTestModules + "/no-entry-point.so has no relup_module_descriptor entry point: "
@@ -176,11 +182,12 @@ TEST_CASE("every bad library is refused with a message that says what to fix") {
        {"bad-magic.so is not a relup module (descriptor magic 0xDEADBEEF"}},
       {kTestModules + "/bad-abi.so",
        StatusCode::kModuleError,
-       {"bad-abi.so: wrong ABI version " + std::to_string(relup::kAbiVersion - 1) +
-        ", this node speaks " + abi + ": rebuild the module against this relup"}},
+       {"bad-abi.so: built for module ABI " + std::to_string(relup::kAbiVersion - 1) +
+        ", but this node is relup " RELUP_VERSION " (module ABI " + abi +
+        "): rebuild the module against relup " RELUP_VERSION}},
       {kTestModules + "/bad-term-size.so",
        StatusCode::kModuleError,
-       {"bad-term-size.so: its Term is", "rebuild the module against this relup"}},
+       {"bad-term-size.so: its Term is", "rebuild the module against relup " RELUP_VERSION}},
       {kTestModules + "/empty-name.so", StatusCode::kModuleError, {"empty module name"}},
       {kTestModules + "/null-descriptor.so", StatusCode::kModuleError, {"returned no descriptor"}},
       {kTestModules + "/no-init.so", StatusCode::kModuleError, {"has no init callback"}},
@@ -319,7 +326,7 @@ TEST_CASE("InspectModuleFile reads a library's descriptor and keeps nothing load
   auto bad = relup::InspectModuleFile(kTestModules + "/bad-abi.so");
   REQUIRE_FALSE(bad.ok());
   CHECK_THAT(bad.status().message(),
-             Catch::Contains("wrong ABI version " + std::to_string(relup::kAbiVersion - 1)));
+             Catch::Contains("built for module ABI " + std::to_string(relup::kAbiVersion - 1)));
   auto wrong = relup::InspectModuleFile(kDemo1, "payments");
   REQUIRE_FALSE(wrong.ok());
   CHECK_THAT(wrong.status().message(), Catch::Contains("but 'payments' was expected"));

@@ -12,6 +12,7 @@
 
 #include "code/descriptor_check.h"
 #include "code/library_file.h"
+#include "relup/version.h"
 
 namespace relup {
 namespace {
@@ -31,6 +32,13 @@ std::string DlopenError(const std::string& path, const std::string& copy, const 
     return path + " uses a symbol that no loaded library defines" + detail +
            ": link the library that defines it into the module "
            "(relup_add_module links with -z defs to catch this at build time)";
+  }
+  if (Contains(err, "librelup_core.so.")) {
+    // librelup_core's SONAME carries the module ABI (librelup_core.so.ABI):
+    // a module built against another relup asks for another one.
+    return path + " was built against another relup: it needs a librelup_core this node " +
+           "does not have" + detail + ": rebuild it against relup " RELUP_VERSION " (module ABI " +
+           std::to_string(kAbiVersion) + ")";
   }
   if (Contains(err, "invalid ELF header") || Contains(err, "file too short") ||
       Contains(err, "only ET_DYN and ET_EXEC") || Contains(err, "cannot dynamically load")) {

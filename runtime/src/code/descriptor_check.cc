@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "relup/version.h"
+
 namespace relup::code {
 namespace {
 
@@ -31,14 +33,15 @@ Status CheckDescriptor(const ModuleDescriptor* d, const std::string& path,
                                rebuild);
   }
   if (d->abi_version != kAbiVersion) {
-    return Status::ModuleError(path + ": wrong ABI version " + std::to_string(d->abi_version) +
-                               ", this node speaks " + std::to_string(kAbiVersion) +
-                               ": rebuild the module against this relup");
+    return Status::ModuleError(path + ": built for module ABI " + std::to_string(d->abi_version) +
+                               ", but this node is relup " RELUP_VERSION " (module ABI " +
+                               std::to_string(kAbiVersion) +
+                               "): rebuild the module against relup " RELUP_VERSION);
   }
   if (d->term_size != sizeof(Term)) {
     return Status::ModuleError(path + ": its Term is " + std::to_string(d->term_size) +
                                " bytes but this node's is " + std::to_string(sizeof(Term)) +
-                               ": rebuild the module against this relup");
+                               ": rebuild the module against relup " RELUP_VERSION);
   }
   if (Empty(d->name)) {
     return Status::ModuleError(path + ": the descriptor has an empty module name" + rebuild);

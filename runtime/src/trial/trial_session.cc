@@ -49,6 +49,11 @@ std::string DefaultTrialHelper() {
   if (!ec) {
     auto beside = self.parent_path() / "relup-trial";
     if (std::filesystem::exists(beside, ec)) return beside.string();
+#ifdef RELUP_TRIAL_HELPER_INSTALLED
+    // Installed: PREFIX/bin/relup and PREFIX/libexec/relup/relup-trial.
+    auto installed = (self.parent_path() / RELUP_TRIAL_HELPER_INSTALLED).lexically_normal();
+    if (std::filesystem::exists(installed, ec)) return installed.string();
+#endif
   }
 #ifdef RELUP_TRIAL_HELPER_BUILT
   return RELUP_TRIAL_HELPER_BUILT;
@@ -153,7 +158,9 @@ Result<std::unique_ptr<TrialSession>> TrialSession::Start(const std::string& hel
     ::munmap(page, sizeof(Progress));
     remove_dir();
     return cannot(std::string(strerror(err)) +
-                  (err == ENOENT ? ": reinstall relup (relup-trial belongs beside relup)" : ""));
+                  (err == ENOENT ? ": reinstall relup (relup-trial belongs beside relup, or in "
+                                   "PREFIX/libexec/relup/ when relup is in PREFIX/bin)"
+                                 : ""));
   }
   ::fcntl(sv[0], F_SETFL, ::fcntl(sv[0], F_GETFL) | O_NONBLOCK);
   return std::unique_ptr<TrialSession>(
