@@ -58,9 +58,15 @@ install(FILES
   ${PROJECT_SOURCE_DIR}/cmake/relup_module.map
   DESTINATION ${RELUP_CMAKE_DIR})
 
-configure_file(${PROJECT_SOURCE_DIR}/cmake/package/relup@.service.in
-               ${PROJECT_BINARY_DIR}/package/relup@.service @ONLY)
-install(FILES ${PROJECT_BINARY_DIR}/package/relup@.service DESTINATION lib/systemd/system)
+# The unit names the relup binary by its absolute path, which is known only
+# at install time (cpack installs with the prefix /usr): made then.
+install(CODE "
+  set(RELUP_BINDIR \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}\")
+  set(unit \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/lib/systemd/system/relup@.service\")
+  message(STATUS \"Installing: \${unit}\")
+  configure_file(\"${PROJECT_SOURCE_DIR}/cmake/package/relup@.service.in\" \"\${unit}\" @ONLY)
+")
+install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 # The Debian package: one package, the node and CLI with the SDK. Its
 # Depends come from dpkg-shlibdeps (libc, libstdc++, yaml-cpp, libarchive,
@@ -71,10 +77,10 @@ set(CPACK_PACKAGE_VENDOR "relup")
 set(CPACK_PACKAGE_CONTACT "relup maintainers <relup@localhost>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "hot code upgrades for C++ services")
 set(CPACK_PACKAGE_DESCRIPTION
-    "relup runs C++ server modules in a node and upgrades them in place, the way Erlang/OTP's\n"
-    "release handler does: state is migrated by code_change, and no message or connection\n"
-    "is lost. This package has the relup CLI and node, the SDK for building modules\n"
-    "(find_package(relup)), and the relup@.service systemd unit.")
+    "relup runs C++ server modules in a node and upgrades them in place, the way \
+Erlang/OTP's release handler does: state is migrated by code_change, and no message or \
+connection is lost. This package has the relup CLI and node, the SDK for building modules \
+(find_package(relup)), and the relup@.service systemd unit.")
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)

@@ -139,7 +139,7 @@ int DetachStdio(const std::string& root, int keep) {
 }
 
 struct StartArgs {
-  std::string root, release;
+  std::string root, release, first_release;
   std::vector<std::string> trust;
   unsigned workers = 0;
   bool foreground = false;
@@ -170,12 +170,15 @@ int Start(const StartArgs& args) {
   options.root = *root;
   options.workers = args.workers;
   options.shutdown_timeout = std::chrono::milliseconds(args.shutdown_timeout_ms);
-  if (!args.release.empty()) {
+  const std::string& release = args.release.empty() ? args.first_release : args.release;
+  options.release_if_empty = args.release.empty();
+  if (!release.empty()) {
     std::error_code ec;
-    options.release = fs::absolute(args.release, ec).lexically_normal().string();
-    if (!fs::is_regular_file(options.release, ec)) {
+    options.release = fs::absolute(release, ec).lexically_normal().string();
+    // A first release is needed only on an empty root: the node says so then.
+    if (!options.release_if_empty && !fs::is_regular_file(options.release, ec)) {
       return UsageError("node start",
-                        Status::InvalidArgument("release tarball " + args.release + " not found"));
+                        Status::InvalidArgument("release tarball " + release + " not found"));
     }
   }
   // Read here too, so that a bad --trust is told at once (the node, which
@@ -368,9 +371,16 @@ CommandRunner Setup(CLI::App& sub) {
   auto start_args = std::make_shared<StartArgs>();
   CLI::App* start = sub.add_subcommand("start", "start a node at a root (detached by default)");
   AddRootOption(*start, start_args->root);
-  start->add_option("--release", start_args->release,
-                    "release tarball to install (needed the first time; afterwards the "
-                    "permanent release boots)");
+  CLI::Option* release =
+      start->add_option("--release", start_args->release,
+                        "release tarball to install (needed the first time; afterwards the "
+                        "permanent release boots)");
+  start
+      ->add_option("--first-release", start_args->first_release,
+                   "release tarball to install if the root holds no release yet; otherwise "
+                   "the permanent release boots (for service units, which give it on every "
+                   "start)")
+      ->excludes(release);
   start->add_option("--trust", start_args->trust,
                     "public key (NAME.pub) or directory of *.pub: refuse every release tarball "
                     "not signed by one of these keys (repeatable; ROOT/trusted_keys/ counts "

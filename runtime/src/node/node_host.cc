@@ -168,7 +168,13 @@ class BootWatch {
 Status BootRelease(const NodeHostOptions& options, ReleaseStore& store, ReleaseHandler& handler,
                    NodeLog& log) {
   BootWatch watch(options.boot_progress, log);
-  if (!options.release.empty()) {
+  bool install = !options.release.empty();
+  if (install && options.release_if_empty && !store.empty()) {
+    log.info("the root holds releases already: the first release " + options.release +
+             " is not used");
+    install = false;
+  }
+  if (install) {
     auto vsn = handler.Unpack(options.release);
     if (!vsn.ok()) return vsn.status();
     auto permanent = store.permanent();
