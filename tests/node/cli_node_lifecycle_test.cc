@@ -215,6 +215,43 @@ TEST_CASE("a restarted node boots the permanent release from its store", "[cli][
   CHECK(Trimmed(Relup({"state", "--root", r, "blackode"}).out) == "{money: 30000, name: blackode}");
 }
 
+TEST_CASE(
+    "--first-release installs a release on an empty root only: later starts boot the permanent "
+    "one, as a service unit that gives it every time needs",
+    "[cli][node]") {
+  NodeRoot root;
+  const std::string& r = root.path();
+  auto start = [&](const std::string& tarball) {
+    return Relup({"node", "start", "--root", r, "--first-release", tarball});
+  };
+  RunResult first = start(DemoTarball(1));
+  INFO(first.both());
+  REQUIRE(first.exit_code == 0);
+  CHECK(Contains(Relup({"status", "--root", r}).out, "release:   demo 1 (permanent)"));
+  REQUIRE(Relup({"apply", DemoTarball(2), "--root", r, "--permanent"}).exit_code == 0);
+  root.stop();
+
+  // Given again (or gone by now), it is not used: release 2 boots.
+  for (const std::string& tarball : {DemoTarball(1), root.file("deleted-since.tar.gz")}) {
+    RunResult again = start(tarball);
+    INFO(again.both());
+    REQUIRE(again.exit_code == 0);
+    CHECK(Contains(Relup({"status", "--root", r}).out, "release:   demo 2 (permanent)"));
+    CHECK(Contains(root.log(), "the first release " + tarball + " is not used"));
+    root.stop();
+  }
+
+  // On an empty root a missing first release is an error, and the node says so.
+  NodeRoot empty;
+  RunResult missing =
+      Relup({"node", "start", "--root", empty.path(), "--first-release", empty.file("no.tar.gz")});
+  CHECK(missing.exit_code != 0);
+  CHECK(Contains(missing.err, "cannot open " + empty.file("no.tar.gz")));
+  CHECK(Relup({"node", "start", "--root", r, "--first-release", DemoTarball(1), "--release",
+               DemoTarball(1)})
+            .exit_code == 2);
+}
+
 TEST_CASE("an applied release never made permanent does not survive a restart", "[cli][node]") {
   NodeRoot root;
   const std::string& r = root.path();
