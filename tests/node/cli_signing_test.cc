@@ -5,6 +5,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +13,7 @@
 #include "cli_harness.h"
 #include "raw_tarball.h"
 #include "release/signing.h"
+#include "relup/code_server.h"
 
 namespace relup::test {
 namespace {
@@ -119,6 +121,58 @@ TEST_CASE("relup build --sign refuses a bad key and leaves no tarball behind", "
   for (const auto& entry : fs::directory_iterator(dir.path())) {
     CHECK(entry.path().filename().string().find(".tar.gz") == std::string::npos);
   }
+}
+
+TEST_CASE(
+    "relup build --json gives a pipeline the tarball, its sha256, the key id, the versions and "
+    "the diagnostics as one object, on failure too",
+    "[cli][signing]") {
+  NodeRoot dir;
+  KeyPair k = Keygen(dir.file("keys"), "relup");
+  const std::string specs = std::string(RELUP_SOURCE_DIR) + "/release-specs/";
+  std::string out = dir.file("demo-2.tar.gz");
+  RunResult built = Relup({"build", specs + "demo-2.yaml", "-o", out, "--from",
+                           specs + "demo-1.yaml", "--sign", k.key, "--json"});
+  INFO(built.both());
+  REQUIRE(built.exit_code == 0);
+  CHECK(std::count(built.out.begin(), built.out.end(), '\n') == 1);  // one object, one line
+  CHECK(Contains(built.out, "\"ok\":true"));
+  CHECK(Contains(built.out, "\"tarball\":\"" + out + "\""));
+  CHECK(Contains(built.out, "\"sha256\":\"" + *Sha256File(out) + "\""));
+  CHECK(Contains(built.out, "\"key_id\":\"" + k.id + "\""));
+  CHECK(Contains(built.out, "\"release\":\"demo\""));
+  CHECK(Contains(built.out, "\"vsn\":\"2\""));
+  CHECK(Contains(built.out, "\"modules\":[{\"name\":\"demo_server\",\"vsn\":\"2\"}]"));
+  CHECK(Contains(built.out, "\"upgrade_from\":[{\"generated\":false,\"vsn\":\"1\"}]"));
+  CHECK(Contains(built.out, "\"diagnostics\":[]"));
+
+  RunResult plain = Relup({"build", specs + "demo-1.yaml", "-o", dir.file("d1.tar.gz"), "--json"});
+  CHECK(Contains(plain.out, "\"key_id\":null"));
+  CHECK(Contains(plain.out, "\"upgrade_from\":[]"));
+
+  std::ofstream(dir.file("bad.yaml")) << "release: demo\nvsn: \"3\"\nmodules: 7\n";
+  RunResult bad = Relup({"build", dir.file("bad.yaml"), "-o", dir.file("bad.tar.gz"), "--json"});
+  INFO(bad.both());
+  CHECK(bad.exit_code == 1);
+  CHECK(Contains(bad.out, "\"ok\":false"));
+  CHECK(Contains(bad.out, "\"tarball\":null"));
+  CHECK(Contains(bad.out, "{\"column\":"));
+  CHECK(Contains(bad.out, "\"file\":\"" + dir.file("bad.yaml") + "\""));
+  CHECK(Contains(bad.out, "\"fix\":\""));
+  CHECK(Contains(bad.err, "nothing written"));  // and the same, for people, on stderr
+  CHECK_FALSE(fs::exists(dir.file("bad.tar.gz")));
+
+  fs::permissions(k.key, static_cast<fs::perms>(0640));
+  RunResult lax = Relup(
+      {"build", specs + "demo-1.yaml", "-o", dir.file("x.tar.gz"), "--sign", k.key, "--json"});
+  CHECK(lax.exit_code == 1);
+  CHECK(Contains(lax.out, "\"ok\":false"));
+  CHECK(Contains(lax.out, "permissions 0640 are too open"));
+
+  // relup check's output is not mixed into the object.
+  RunResult both = Relup(
+      {"build", specs + "demo-2.yaml", "-o", out, "--json", "--check-from", dir.file("d1.tar.gz")});
+  CHECK(both.exit_code == 2);
 }
 
 TEST_CASE("relup verify says who signed a tarball, and with --trust accepts a trusted signer",
