@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Builds a team's relup release in CI: the modules out of tree, the tarball
+# (with the appup generated from the previous release), the round-trip check
+# against the previous release, the signature, and a JSON summary. The CI
+# templates beside this script call it, and relup's own consumer test
+# (tests/consumer/run.sh) runs it, so what the templates do is tested.
+#
+#   build-release.sh --source DIR --spec SPEC [--previous OLD.tar.gz]
+#                    [--sign-key KEYFILE] [--trust PUBKEY] [--out DIR]
+#                    [--build-dir DIR] [-- CMAKE_ARGS...]
+#
+#   --source      the CMake project with the modules (relup_add_module)
+#   --spec        the release spec to build (YAML)
+#   --previous    the tarball of the release the fleet runs now: the new
+#                 release upgrades from it (relup build --from), and
+#                 relup check applies it, goes back down and up again on a
+#                 scratch node, and every state must round-trip
+#   --sign-key    the Ed25519 private key (relup keygen); or put the key's
+#                 PEM text in RELUP_SIGNING_KEY (a CI secret): it is written
+#                 to a private temporary file and removed on exit
+#   --trust       a public key to verify the signed tarball against
+#   --out         where the tarball and its JSON go (default dist/)
+#   --build-dir   the CMake build directory (default build-release/)
+#   CMAKE_ARGS    passed to cmake's configure step (-DCMAKE_PREFIX_PATH=...)
+#
+# RELUP names the relup executable (default: relup on PATH).
+# Writes OUT/SPEC.tar.gz (SPEC: the spec's file name without .yaml),
+# OUT/SPEC.json (relup build --json: path, digest, key id, vsn, upgrade-from
+# list, diagnostics) and, with --previous, OUT/SPEC.check.json (relup check
+# --json), and prints the tarball's path last. Any failure exits non-zero
+# and leaves no tarball behind.
+set -euo pipefail
+
+die() { echo "build-release.sh: $*" >&2; exit 2; }
+
+source_dir="" spec="" previous="" sign_key="" trust="" out="dist" build_dir="build-release"
+cmake_args=()
+while (($#)); do
+  case "$1" in
+    --source) source_dir="${2:?--source needs a directory}"; shift 2 ;;
+    --spec) spec="${2:?--spec needs a file}"; shift 2 ;;
+    --previous) previous="${2:?--previous needs a tarball}"; shift 2 ;;
+    --sign-key) sign_key="${2:?--sign-key needs a key file}"; shift 2 ;;
+    --trust) trust="${2:?--trust needs a public key}"; shift 2 ;;
+    --out) out="${2:?--out needs a directory}"; shift 2 ;;
+    --build-dir) build_dir="${2:?--build-dir needs a directory}"; shift 2 ;;
+    --) shift; cmake_args=("$@"); break ;;
+    -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown argument '$1' (see --help)" ;;
+  esac
+done
+[ -n "$source_dir" ] || die "--source is required: the CMake project with your modules"
+[ -n "$spec" ] || die "--spec is required: the release spec to build"
+[ -f "$source_dir/CMakeLists.txt" ] || die "--source $source_dir has no CMakeLists.txt"
+[ -f "$spec" ] || die "--spec $spec: no such file"
+[ -z "$previous" ] || [ -f "$previous" ] || die "--previous $previous: no such file"
+relup="${RELUP:-relup}"
+command -v "$relup" >/dev/null || die "no relup at '$relup': install relup (apt install ./relup_*.deb) or set RELUP"
+
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+if [ -z "$sign_key" ] && [ -n "${RELUP_SIGNING_KEY:-}" ]; then
+  sign_key="$tmp/signing.key"
+  (umask 077 && printf '%s\n' "$RELUP_SIGNING_KEY" > "$sign_key")
+fi
+
+echo "== building the modules ($source_dir -> $build_dir)" >&2
+cmake -S "$source_dir" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release ${cmake_args[@]+"${cmake_args[@]}"} >&2
+cmake --build "$build_dir" -j"$(nproc)" >&2
+
+mkdir -p "$out"
+name="$(basename "$spec")"
+name="${name%.yaml}"
+name="${name%.yml}"
+tarball="$out/$name.tar.gz"
+build_cmd=("$relup" build "$spec" -o "$tarball" --lib-dir "$build_dir/modules" --json)
+[ -z "$previous" ] || build_cmd+=(--from "$previous")
+[ -z "$sign_key" ] || build_cmd+=(--sign "$sign_key")
+echo "== ${build_cmd[*]}" >&2
+status=0
+"${build_cmd[@]}" > "$tmp/build.json" || status=$?
+if ((status != 0)); then
+  cat "$tmp/build.json" >&2
+  echo "build-release.sh: relup build failed (exit $status); nothing written" >&2
+  exit "$status"
+fi
+
+if [ -n "$previous" ]; then
+  echo "== $relup check $previous $tarball" >&2
+  status=0
+  "$relup" check "$previous" "$tarball" --json > "$out/$name.check.json" || status=$?
+  if ((status != 0)); then
+    cat "$out/$name.check.json" >&2
+    rm -f "$tarball"
+    echo "build-release.sh: relup check failed (exit $status): $tarball does not" \
+      "round-trip from $previous; removed it" >&2
+    exit "$status"
+  fi
+fi
+if [ -n "$trust" ]; then
+  echo "== $relup verify $tarball --trust $trust" >&2
+  "$relup" verify "$tarball" --trust "$trust" >&2 || {
+    status=$?
+    rm -f "$tarball"
+    echo "build-release.sh: the signed tarball does not verify against $trust (exit $status); removed it" >&2
+    exit "$status"
+  }
+fi
+mv "$tmp/build.json" "$out/$name.json"
+echo "$tarball"
