@@ -18,7 +18,7 @@
 #
 # A module has no RUNPATH. It is loaded into a node, or into relup-trial,
 # that has librelup_core loaded already, and the dynamic loader satisfies the
-# module's DT_NEEDED librelup_core.so.1 with that copy (it matches loaded
+# module's DT_NEEDED librelup_core.so.ABI with that copy (it matches loaded
 # libraries by SONAME). A RUNPATH would only carry the build machine's paths
 # into the release tarball.
 

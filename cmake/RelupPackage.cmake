@@ -10,6 +10,7 @@
 #                                        relup::core, relup::relup and
 #                                        relup_add_module()
 #   P/lib/systemd/system/relup@.service  one node per instance name
+#   P/share/relup/ci/                    build-release.sh and the CI templates
 # `cpack` (from BUILD) makes relup_VERSION_ARCH.deb of the same files.
 include(CMakePackageConfigHelpers)
 
@@ -26,9 +27,7 @@ if(system_libdir EQUAL -1)
   set_target_properties(relup-trial PROPERTIES INSTALL_RPATH "$ORIGIN/${trial_to_lib}")
 endif()
 
-install(TARGETS relup_core EXPORT relupTargets
-        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
-        INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(TARGETS relup_core EXPORT relupTargets LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(TARGETS relup EXPORT relupTargets RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS relup-trial RUNTIME DESTINATION ${RELUP_TRIAL_INSTALL_DIR})
 set_target_properties(relup_core PROPERTIES EXPORT_NAME core)
@@ -66,7 +65,14 @@ install(CODE "
   message(STATUS \"Installing: \${unit}\")
   configure_file(\"${PROJECT_SOURCE_DIR}/cmake/package/relup@.service.in\" \"\${unit}\" @ONLY)
 ")
-install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/cmake/package/copyright
+        DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# What a team's pipeline runs (README: Using relup in your project).
+install(PROGRAMS ${PROJECT_SOURCE_DIR}/examples/ci/build-release.sh
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/relup/ci)
+install(FILES ${PROJECT_SOURCE_DIR}/examples/ci/github-actions.yml
+              ${PROJECT_SOURCE_DIR}/examples/ci/gitlab-ci.yml
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/relup/ci)
 
 # The Debian package: one package, the node and CLI with the SDK. Its
 # Depends come from dpkg-shlibdeps (libc, libstdc++, yaml-cpp, libarchive,

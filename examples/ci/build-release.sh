@@ -6,8 +6,9 @@
 # (tests/consumer/run.sh) runs it, so what the templates do is tested.
 #
 #   build-release.sh --source DIR --spec SPEC [--previous OLD.tar.gz]
-#                    [--sign-key KEYFILE] [--trust PUBKEY] [--out DIR]
-#                    [--build-dir DIR] [-- CMAKE_ARGS...]
+#                    [--check-states FILE] [--sign-key KEYFILE]
+#                    [--trust PUBKEY] [--out DIR] [--build-dir DIR]
+#                    [-- CMAKE_ARGS...]
 #
 #   --source      the CMake project with the modules (relup_add_module)
 #   --spec        the release spec to build (YAML)
@@ -15,10 +16,14 @@
 #                 release upgrades from it (relup build --from), and
 #                 relup check applies it, goes back down and up again on a
 #                 scratch node, and every state must round-trip
+#   --check-states  states for that check (relup check --states): without
+#                 them it checks the states init makes from the spec's args,
+#                 which may be empty; give it states like production's
 #   --sign-key    the Ed25519 private key (relup keygen); or put the key's
 #                 PEM text in RELUP_SIGNING_KEY (a CI secret): it is written
 #                 to a private temporary file and removed on exit
-#   --trust       a public key to verify the signed tarball against
+#   --trust       a public key the tarball must be signed with (it is always
+#                 verified against its MANIFEST and its own signature)
 #   --out         where the tarball and its JSON go (default dist/)
 #   --build-dir   the CMake build directory (default build-release/)
 #   CMAKE_ARGS    passed to cmake's configure step (-DCMAKE_PREFIX_PATH=...)
@@ -33,19 +38,21 @@ set -euo pipefail
 
 die() { echo "build-release.sh: $*" >&2; exit 2; }
 
-source_dir="" spec="" previous="" sign_key="" trust="" out="dist" build_dir="build-release"
+source_dir="" spec="" previous="" check_states="" sign_key="" trust="" out="dist"
+build_dir="build-release"
 cmake_args=()
 while (($#)); do
   case "$1" in
     --source) source_dir="${2:?--source needs a directory}"; shift 2 ;;
     --spec) spec="${2:?--spec needs a file}"; shift 2 ;;
     --previous) previous="${2:?--previous needs a tarball}"; shift 2 ;;
+    --check-states) check_states="${2:?--check-states needs a file}"; shift 2 ;;
     --sign-key) sign_key="${2:?--sign-key needs a key file}"; shift 2 ;;
     --trust) trust="${2:?--trust needs a public key}"; shift 2 ;;
     --out) out="${2:?--out needs a directory}"; shift 2 ;;
     --build-dir) build_dir="${2:?--build-dir needs a directory}"; shift 2 ;;
     --) shift; cmake_args=("$@"); break ;;
-    -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
@@ -54,6 +61,8 @@ done
 [ -f "$source_dir/CMakeLists.txt" ] || die "--source $source_dir has no CMakeLists.txt"
 [ -f "$spec" ] || die "--spec $spec: no such file"
 [ -z "$previous" ] || [ -f "$previous" ] || die "--previous $previous: no such file"
+[ -z "$check_states" ] || [ -n "$previous" ] || die "--check-states needs --previous (the release it checks against)"
+[ -z "$check_states" ] || [ -f "$check_states" ] || die "--check-states $check_states: no such file"
 relup="${RELUP:-relup}"
 command -v "$relup" >/dev/null || die "no relup at '$relup': install relup (apt install ./relup_*.deb) or set RELUP"
 
@@ -73,6 +82,8 @@ name="$(basename "$spec")"
 name="${name%.yaml}"
 name="${name%.yml}"
 tarball="$out/$name.tar.gz"
+# A failed run leaves nothing of an earlier one behind either.
+rm -f "$tarball" "$out/$name.json" "$out/$name.check.json"
 build_cmd=("$relup" build "$spec" -o "$tarball" --lib-dir "$build_dir/modules" --json)
 [ -z "$previous" ] || build_cmd+=(--from "$previous")
 [ -z "$sign_key" ] || build_cmd+=(--sign "$sign_key")
@@ -88,7 +99,9 @@ fi
 if [ -n "$previous" ]; then
   echo "== $relup check $previous $tarball" >&2
   status=0
-  "$relup" check "$previous" "$tarball" --json > "$out/$name.check.json" || status=$?
+  check_cmd=("$relup" check "$previous" "$tarball" --json)
+  [ -z "$check_states" ] || check_cmd+=(--states "$check_states")
+  "${check_cmd[@]}" > "$out/$name.check.json" || status=$?
   if ((status != 0)); then
     cat "$out/$name.check.json" >&2
     rm -f "$tarball"
@@ -97,14 +110,15 @@ if [ -n "$previous" ]; then
     exit "$status"
   fi
 fi
-if [ -n "$trust" ]; then
-  echo "== $relup verify $tarball --trust $trust" >&2
-  "$relup" verify "$tarball" --trust "$trust" >&2 || {
-    status=$?
-    rm -f "$tarball"
-    echo "build-release.sh: the signed tarball does not verify against $trust (exit $status); removed it" >&2
-    exit "$status"
-  }
+verify_cmd=("$relup" verify "$tarball")
+[ -z "$trust" ] || verify_cmd+=(--trust "$trust")
+echo "== ${verify_cmd[*]}" >&2
+status=0
+"${verify_cmd[@]}" >&2 || status=$?
+if ((status != 0)); then
+  rm -f "$tarball" "$out/$name.check.json"
+  echo "build-release.sh: $tarball does not verify${trust:+ against $trust} (exit $status); removed it" >&2
+  exit "$status"
 fi
 mv "$tmp/build.json" "$out/$name.json"
 echo "$tarball"

@@ -216,7 +216,8 @@ TEST_CASE("a restarted node boots the permanent release from its store", "[cli][
 }
 
 TEST_CASE(
-    "--first-release installs a release on an empty root only: later starts boot the permanent "
+    "node start --first-release installs a release on an empty root only: later starts boot the "
+    "permanent "
     "one, as a service unit that gives it every time needs",
     "[cli][node]") {
   NodeRoot root;

@@ -36,6 +36,21 @@ TEST_CASE("a root writable by others is refused, and the message says how to fix
   CHECK(Start(root.path()).exit_code == 0);  // fixed as told: it starts
 }
 
+TEST_CASE("a root that a detached node start creates is 0700 whatever the umask",
+          "[cli][node][root]") {
+  NodeRoot parent;
+  mode_t old = ::umask(022);
+  std::string detached = parent.file("detached");
+  RunResult r = Start(detached);
+  ::umask(old);
+  INFO(r.both());
+  REQUIRE(r.exit_code == 0);
+  struct stat st {};
+  REQUIRE(::stat(detached.c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0700);
+  CHECK(Relup({"node", "stop", "--root", detached}).exit_code == 0);
+}
+
 TEST_CASE("a releases/ writable by others inside the root is refused", "[cli][node][root]") {
   NodeRoot root;
   fs::create_directories(root.file("releases"));

@@ -89,6 +89,7 @@ TEST_CASE(
     INFO(c.name + ": " + r.both());
     CHECK(r.exit_code == 6);  // kExitVerifyFailed
     CHECK(Contains(r.err, c.message));
+    CHECK(Contains(r.both(), "upgrade 1 -> 2: refused"));  // the version asked for, named
     CheckNothingOf2(root);
     RunResult json = Relup({"apply", c.tarball, "--root", root.path(), "--json"});
     CHECK(json.exit_code == 6);

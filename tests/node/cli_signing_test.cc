@@ -168,6 +168,7 @@ TEST_CASE(
   CHECK(lax.exit_code == 1);
   CHECK(Contains(lax.out, "\"ok\":false"));
   CHECK(Contains(lax.out, "permissions 0640 are too open"));
+  CHECK(Contains(lax.out, "\"fix\":\"chmod 600 " + k.key + "\""));
 
   // relup check's output is not mixed into the object.
   RunResult both = Relup(

@@ -31,8 +31,9 @@ bool LoadModule(const SpecModule& m, const std::vector<std::string>& dirs, Diagn
     diags->error(m.library_loc,
                  "library " + m.library + " of module " + m.name + " not found (looked in: " +
                      (m.library.front() == '/' ? m.library : JoinDirs(dirs)) + ")",
-                 "build the module first (./scripts/setup.sh puts the examples in build/modules), "
-                 "pass --lib-dir DIR, or set `library:` to its path");
+                 "build the module first and pass --lib-dir BUILD/modules (where "
+                 "relup_add_module puts NAME-VSN.so; in a relup checkout, ./scripts/setup.sh "
+                 "puts the examples in build/modules), or set `library:` to its path");
     return false;
   }
   auto content = ReadWholeFile(*path);

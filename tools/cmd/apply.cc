@@ -13,7 +13,9 @@ namespace relup::cli {
 namespace {
 
 // Refuses a tarball that fails its own checks; names every bad file.
-int VerifyLocally(const std::string& path) {
+// Checks the tarball here before the node does, and returns its release's
+// vsn in *vsn.
+int VerifyLocally(const std::string& path, std::string* vsn) {
   auto files = ReadTarball(path);
   if (!files.ok()) {
     return ReportFailure("apply", files.status().WithContext("refusing " + path), kExitVerifyFailed,
@@ -30,6 +32,7 @@ int VerifyLocally(const std::string& path) {
     return ReportFailure("apply", release.status().WithContext("refusing " + path),
                          kExitVerifyFailed, "verify");
   }
+  *vsn = release->vsn;
   return kExitOk;
 }
 
@@ -53,12 +56,11 @@ CommandRunner Setup(CLI::App& sub) {
     if (args->json) EnableJsonErrors();
     std::error_code ec;
     std::string path = std::filesystem::absolute(args->tarball, ec).lexically_normal().string();
-    if (!std::filesystem::is_regular_file(path, ec)) {
-      return ReportFailure("apply",
-                           Status::InvalidArgument("tarball " + args->tarball + " not found"),
-                           kExitUsage, "verify");
+    if (Status readable = CheckReadableFile(path, "tarball " + args->tarball); !readable.ok()) {
+      return ReportFailure("apply", readable, kExitUsage, "verify");
     }
-    if (int rc = VerifyLocally(path); rc != kExitOk) return rc;
+    std::string vsn;
+    if (int rc = VerifyLocally(path, &vsn); rc != kExitOk) return rc;
     return WithNode("apply", args->root, kNoReplyLimit, [&](ControlClient& client) {
       Term request = MakeRequest("apply", {{Term::atom("tarball"), Term(path)},
                                            {Term::atom("permanent"), Term(args->permanent)},
@@ -69,6 +71,7 @@ CommandRunner Setup(CLI::App& sub) {
       options.json = args->json;
       options.permanent = args->permanent;
       options.root = client.root();
+      options.target = vsn;
       return RunUpgradeRequest("apply", client, request, options);
     });
   };

@@ -97,8 +97,11 @@ CommandRunner Setup(CLI::App& sub) {
       if (!key.ok()) {
         if (args->json) {
           build::Diagnostics diags;
-          diags.error({args->sign, 0, 0}, key.status().message(),
-                      "give --sign the private key (NAME.key) that relup keygen wrote");
+          const std::string& why = key.status().message();
+          diags.error({args->sign, 0, 0}, why,
+                      why.find("too open") != std::string::npos
+                          ? "chmod 600 " + args->sign
+                          : "give --sign the private key (NAME.key) that relup keygen wrote");
           PrintFailureJson(diags);
         }
         return ReportFailure(

@@ -22,7 +22,10 @@ void AddDefaultLibraryDirs(build::LibrarySearch* search) {
   std::string exe(buffer, static_cast<size_t>(n));
   size_t slash = exe.rfind('/');
   if (slash == std::string::npos) return;
-  search->fallback_dirs.push_back(exe.substr(0, slash) + "/../modules");
+  // A relup build tree: bin/relup beside modules/ (an installed relup has none).
+  std::string modules = exe.substr(0, slash) + "/../modules";
+  std::error_code ec;
+  if (std::filesystem::is_directory(modules, ec)) search->fallback_dirs.push_back(modules);
 }
 
 void PrintDiagnostics(std::string_view cmd, const build::Diagnostics& diags,

@@ -209,10 +209,14 @@ int Start(const StartArgs& args) {
   }
 
   std::error_code ec;
-  fs::create_directories(options.root, ec);
-  if (ec) {
-    return ReportError("node start",
-                       Status::IOError("cannot create " + options.root + ": " + ec.message()));
+  if (!fs::exists(options.root, ec)) {
+    fs::create_directories(options.root, ec);
+    if (ec) {
+      return ReportError("node start",
+                         Status::IOError("cannot create " + options.root + ": " + ec.message()));
+    }
+    // 0700, whatever the umask, as the node makes a root it creates itself.
+    fs::permissions(options.root, fs::perms::owner_all, ec);
   }
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
@@ -247,9 +251,10 @@ int Start(const StartArgs& args) {
   ::close(pipe_fds[0]);
   std::string log = control::LogPath(options.root);
   if (ready.timed_out) {
-    std::string where =
-        ready.last.empty() ? "" : " (stuck at " + ready.last + ": a process's init that does not "
-                                                               "return?)";
+    std::string where = ready.last.empty() ? ""
+                                           : " (stuck at " + ready.last +
+                                                 ": a process's init that does not "
+                                                 "return?)";
     auto holder = NodeLockHolder(options.root);
     std::string still =
         holder && *holder > 0
@@ -257,11 +262,11 @@ int Start(const StartArgs& args) {
                   ") is still starting: wait for `relup status`, or end it with `kill -9 " +
                   std::to_string(*holder) + "`"
             : "";
-    return ReportError("node start",
-                       Status::Timeout("the node made no progress for " +
-                                       std::to_string(args.timeout_ms) + " ms while starting" +
-                                       where + still + "; see " + log + ":\n" +
-                                       LogTail(options.root, 10)));
+    return ReportError(
+        "node start",
+        Status::Timeout("the node made no progress for " + std::to_string(args.timeout_ms) +
+                        " ms while starting" + where + still + "; see " + log + ":\n" +
+                        LogTail(options.root, 10)));
   }
   if (ready.message.rfind("ok\n", 0) != 0) {
     if (ready.message.empty()) {

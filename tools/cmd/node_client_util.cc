@@ -1,11 +1,15 @@
 #include "cmd/node_client_util.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <optional>
 
@@ -228,6 +232,19 @@ std::string ToJson(const Term& term) {
   std::string out;
   AppendJson(out, term);
   return out;
+}
+
+Status CheckReadableFile(const std::string& path, const std::string& what) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return Status::InvalidArgument(what + " not found");
+    return Status::InvalidArgument(what + " cannot be read: " + std::strerror(errno));
+  }
+  if (!S_ISREG(st.st_mode)) return Status::InvalidArgument(what + " is not a regular file");
+  if (::access(path.c_str(), R_OK) != 0) {
+    return Status::InvalidArgument(what + " cannot be read: " + std::strerror(errno));
+  }
+  return Status::Ok();
 }
 
 void PrintLine(std::string_view text) {

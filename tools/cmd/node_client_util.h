@@ -86,6 +86,11 @@ Result<Term> ParseTermArgument(std::string_view text, std::string_view what);
 // binaries -> base64 strings, non-finite floats -> null.
 std::string ToJson(const Term& term);
 
+// Ok if `path` is a regular file this user can read; otherwise InvalidArgument
+// saying why, the file named as `what`: "tarball x.tar.gz not found",
+// "... cannot be read: Permission denied", "... is not a regular file".
+Status CheckReadableFile(const std::string& path, const std::string& what);
+
 // Prints one line to stdout.
 void PrintLine(std::string_view text);
 

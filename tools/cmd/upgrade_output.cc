@@ -88,8 +88,9 @@ std::string FormatUpgradeReport(const UpgradeReport& r, const UpgradeRequestOpti
   const char* what = r.downgrade ? "downgrade" : "upgrade";
   char total[32];
   std::snprintf(total, sizeof total, "%.1f ms", r.total_ms);
-  std::string head = std::string(r.dry_run ? "dry run of " : "") + what + " " + r.from_release +
-                     " -> " + r.to_release + ": ";
+  std::string head =
+      std::string(r.dry_run ? "dry run of " : "") + what + " " + r.from_release + " -> " +
+      (r.to_release.empty() && !options.target.empty() ? options.target : r.to_release) + ": ";
   switch (r.outcome) {
     case UpgradeOutcome::kOk:
       head += r.dry_run ? "every check passed, nothing changed" : "done";

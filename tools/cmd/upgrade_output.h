@@ -9,8 +9,8 @@
 #include <string_view>
 
 #include "node/control_client.h"
-#include "upgrade/upgrade_report.h"
 #include "relup/term.h"
+#include "upgrade/upgrade_report.h"
 
 namespace relup::cli {
 
@@ -18,6 +18,7 @@ struct UpgradeRequestOptions {
   bool json = false;
   bool permanent = false;  // the request asked to make the new release permanent
   std::string root;        // for hints in the text output
+  std::string target;      // the release asked for, for a report that could not tell it
 };
 
 // Runs the exchange and prints the outcome. `cmd` names the command in

@@ -14,7 +14,9 @@
 //   };
 //   RELUP_MODULE(demo_server, "1", DemoServer)
 //
-// Every callback is optional; RELUP_MODULE detects which ones the class has:
+// Every callback is optional; RELUP_MODULE detects which ones the class has,
+// and refuses to compile a member named like a callback whose signature is
+// none of these (a callback left out by mistake is not silently absent):
 //   Term | Result<Term>    init(const Term& args)               default: state = args
 //   CallOutcome            handle_call(const Term& request, const From& from, Term& state)
 //   MessageOutcome | void  handle_cast(const Term& message, Term& state)
@@ -260,6 +262,50 @@ concept HasTerminate = requires(M& m, const Term& t) {
   m.terminate(t, t);
 };
 
+// A member with a callback's name that the Has* concept above does not
+// accept is a mistake (a parameter left out, a wrong type): without these,
+// the callback would be silently absent, and a code_change missing that way
+// turns an upgrade into a state-losing code switch. `&M::name` is well formed
+// for exactly one non-template member of that name (an overload set is not
+// checked).
+#define RELUP_NAMES_MEMBER_(callback) \
+  template <class M>                  \
+  concept Names_##callback = requires { &M::callback; };
+RELUP_NAMES_MEMBER_(init)
+RELUP_NAMES_MEMBER_(handle_call)
+RELUP_NAMES_MEMBER_(handle_cast)
+RELUP_NAMES_MEMBER_(handle_info)
+RELUP_NAMES_MEMBER_(code_change)
+RELUP_NAMES_MEMBER_(config_change)
+RELUP_NAMES_MEMBER_(terminate)
+#undef RELUP_NAMES_MEMBER_
+
+template <class M>
+constexpr void CheckCallbackSignatures() {
+  static_assert(!Names_init<M> || HasInit<M>,
+                "init has the wrong signature: write Term init(const Term& args) "
+                "(or Result<Term>)");
+  static_assert(!Names_handle_call<M> || HasHandleCall<M>,
+                "handle_call has the wrong signature: write CallOutcome handle_call(const Term& "
+                "request, const From& from, Term& state)");
+  static_assert(!Names_handle_cast<M> || HasHandleCast<M>,
+                "handle_cast has the wrong signature: write void (or MessageOutcome) "
+                "handle_cast(const Term& message, Term& state)");
+  static_assert(!Names_handle_info<M> || HasHandleInfo<M>,
+                "handle_info has the wrong signature: write void (or MessageOutcome) "
+                "handle_info(const Term& message, Term& state)");
+  static_assert(!Names_code_change<M> || HasCodeChange<M>,
+                "code_change has the wrong signature: write Result<Term> code_change(const "
+                "Term& old_vsn, const Term& state, const Term& extra) (without it the module "
+                "has no code_change, and an upgrade would switch code with the old state)");
+  static_assert(!Names_config_change<M> || HasConfigChange<M>,
+                "config_change has the wrong signature: write void (or Status) "
+                "config_change(const Term& changed, const Term& added, const Term& removed)");
+  static_assert(!Names_terminate<M> || HasTerminate<M>,
+                "terminate has the wrong signature: write void terminate(const Term& reason, "
+                "const Term& state)");
+}
+
 // The one instance of a module class in this library.
 template <class M>
 M& Instance() {
@@ -429,6 +475,7 @@ constexpr ModuleDescriptor MakeDescriptor(const char* name, const char* vsn, con
                 "a server module class must derive from relup::Server");
   static_assert(std::is_default_constructible_v<M>,
                 "a server module class must be default-constructible (it holds no state)");
+  CheckCallbackSignatures<M>();
   ModuleDescriptor d{};
   d.magic = kModuleMagic;
   d.abi_version = kAbiVersion;

@@ -74,7 +74,18 @@ struct ReleaseHandler::Verified {
 
 Result<ReleaseHandler::Verified> ReleaseHandler::ReadVerified(const std::string& tarball) const {
   Verified v;
-  RELUP_ASSIGN_OR_RETURN(v.files, ReadTarball(tarball));
+  auto files = ReadTarball(tarball);
+  if (!files.ok() && (files.status().code() == StatusCode::kNotFound ||
+                      files.status().code() == StatusCode::kIOError)) {
+    // The CLI could read it (it checks first), so this is the node's view:
+    // another user, or a service's private /tmp.
+    return Status::FromCode(
+        files.status().code(),
+        files.status().message() + " (the node reads the tarball itself, as uid " +
+            std::to_string(::geteuid()) +
+            ": put it where that user can read it, outside any private /tmp of the service)");
+  }
+  RELUP_ASSIGN_OR_RETURN(v.files, std::move(files));
   // Who made it, before what it holds: a node that trusts keys looks no
   // further into a tarball none of them signed.
   if (!trusted_keys_.empty()) {
