@@ -8,8 +8,10 @@ cd "$(dirname "$0")/.."
 # libasio-dev: the event loop of the runtime's timers and sockets (runtime/src/io).
 # redis-tools: redis-cli and redis-benchmark, the real clients the kv_server's
 # tests talk to (tests/node/kv_server_test.cc).
+# ansible-core, openssh-server: the fleet test (tests/fleet) rolls the kv
+# service out with the relup.fleet collection over real ssh.
 packages=(build-essential cmake pkg-config libcli11-dev libyaml-cpp-dev libarchive-dev
-          libssl-dev catch2 libasio-dev redis-tools)
+          libssl-dev catch2 libasio-dev redis-tools ansible-core openssh-server)
 # RELUP_EXTRA_PACKAGES="a b": more to install the same way (scripts/fuzz.sh: clang).
 read -r -a extra <<< "${RELUP_EXTRA_PACKAGES:-}"
 packages+=(${extra[@]+"${extra[@]}"})
