@@ -22,6 +22,8 @@
 #   different releases, 6. a tarball that fails verification on one host (it
 #   trusts another key), 7. a node not running: each refused in the
 #   preflight, before anything changes, saying why.
+#   8. a host that becomes unreachable mid-rollout: the rollout stops and
+#      reports it as unknown; relup_facts tells its state once it is back.
 # Everything made here is removed at the end: namespaces, links, sshd and
 # node processes (by their pids), files.
 #
@@ -251,6 +253,44 @@ if inventory="$work/inventory-6.ini" playbook "$work/run6.log" -e relup_tarball=
   fail "the rollout went ahead though h2 does not trust the tarball's key"
 fi
 grep -q "not trusted" "$work/run6.log" || { cat "$work/run6.log"; fail "run 6 does not say why"; }
+expect_fleet "2 2"
+
+step "8. a host that becomes unreachable mid-rollout: stop, report, no guessing"
+# h1 and h2 only (h3 refuses kvf 3). While the canary's health check runs,
+# h2's sshd and its sessions go away.
+kill_sshd() {
+  for pid in $(ip netns pids "$(ns "$1")"); do
+    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" != sshd ] || kill "$pid"
+  done
+}
+: > "$work/run8.log"
+(
+  for _ in $(seq 1200); do
+    grep -q "TASK \[Health gate: relup_health_check\]" "$work/run8.log" && break
+    sleep 0.1
+  done
+  kill_sshd 2
+) &
+watcher=$!
+slow_health="$health && { [ {{ inventory_hostname }} != h1 ] || sleep 4; }"
+if ansible-playbook -i "$inventory" relup.fleet.rollout -e relup_hosts=h1:h2 \
+    -e relup_tarball="$work/kvf-3.tar.gz" -e "relup_health_check='$slow_health'" \
+    -e '{"relup_serial": [1]}' > "$work/run8.log" 2>&1; then
+  cat "$work/run8.log"
+  fail "the rollout went on with h2 unreachable"
+fi
+wait "$watcher"
+for want in "relup rollout of 3 stopped" 'batch {\"h2\": \"unreachable\"}' \
+            "h2: unreachable: state unknown" "h1: kvf 3"; do
+  grep -qF "$want" "$work/run8.log" || { cat "$work/run8.log"; fail "run 8's report lacks '$want'"; }
+done
+[ "$(release_of 1)" = "3 2" ] || fail "h1 after run 8: $(release_of 1)"
+[ "$(release_of 2)" = "2 2" ] || fail "h2 after run 8: $(release_of 2)"
+ip netns exec "$(ns 2)" /usr/sbin/sshd -f "$work/h2/sshd_config" -E "$work/h2/sshd.log"
+ansible -i "$inventory" h2 -m relup.fleet.relup_facts -a "root=$work/h2/root relup=$relup" \
+  > "$work/facts8.log" 2>&1 || { cat "$work/facts8.log"; fail "relup_facts on h2 once back"; }
+grep -q '"permanent": "2"' "$work/facts8.log" || { cat "$work/facts8.log"; fail "relup_facts: $(cat "$work/facts8.log")"; }
+"$relup" downgrade --root "$work/h1/root" 2 >/dev/null
 expect_fleet "2 2"
 
 step "the clients saw no error"
