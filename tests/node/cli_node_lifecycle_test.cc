@@ -232,6 +232,12 @@ TEST_CASE(
   REQUIRE(Relup({"apply", DemoTarball(2), "--root", r, "--permanent"}).exit_code == 0);
   root.stop();
 
+  // --release, by contrast, insists: it says how to reach release 1 instead.
+  RunResult insisted = Relup({"node", "start", "--root", r, "--release", DemoTarball(1)});
+  CHECK(insisted.exit_code != 0);
+  CHECK(Contains(insisted.err, "already holds permanent release demo 2"));
+  CHECK(Contains(insisted.err, "or go back with `relup downgrade 1 --root " + r + "`"));
+
   // Given again (or gone by now), it is not used: release 2 boots.
   for (const std::string& tarball : {DemoTarball(1), root.file("deleted-since.tar.gz")}) {
     RunResult again = start(tarball);

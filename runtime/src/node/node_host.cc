@@ -189,7 +189,8 @@ Status BootRelease(const NodeHostOptions& options, ReleaseStore& store, ReleaseH
           permanent->vsn +
           ": start it without --release to boot that one, then upgrade with "
           "`relup apply " +
-          options.release + " --root " + options.root + "`");
+          options.release + " --root " + options.root + "`, or go back with `relup downgrade " +
+          *vsn + " --root " + options.root + "` if " + *vsn + " is older");
     }
   }
   if (store.empty()) {
