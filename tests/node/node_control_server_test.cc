@@ -268,6 +268,9 @@ TEST_CASE("a peer of another user is refused even when the socket's mode would l
   ::waitpid(pid, &status, 0);
   CHECK(verdict.find("permission denied: this node only accepts its own user") !=
         std::string::npos);
+  // It names that user, so the refused one knows whom to run relup as.
+  CHECK(verdict.find("(uid " + std::to_string(::geteuid())) != std::string::npos);
+  CHECK(verdict.find("run relup as that user") != std::string::npos);
 }
 
 TEST_CASE("connecting where no node listens says so and how to start one", "[control]") {

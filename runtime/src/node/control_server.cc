@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -16,6 +17,19 @@
 
 namespace relup {
 namespace {
+
+// "uid 999, user relup" for the node's own user (the uid alone if it has no name).
+std::string OwnUser() {
+  uid_t uid = ::geteuid();
+  std::string out = "uid " + std::to_string(uid);
+  std::vector<char> buf(16384);
+  passwd pw{};
+  passwd* found = nullptr;
+  if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr) {
+    out += std::string(", user ") + found->pw_name;
+  }
+  return out;
+}
 
 Status Errno(const std::string& what) {
   return Status::IOError(what + ": " + std::strerror(errno));
@@ -192,9 +206,9 @@ void ControlServer::accept_one() {
   ucred cred{};
   socklen_t len = sizeof cred;
   if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != ::geteuid()) {
-    Refuse(fd, Status::FailedPrecondition("permission denied: this node only accepts its own user "
-                                          "(uid " +
-                                          std::to_string(::geteuid()) + ")"));
+    Refuse(fd, Status::FailedPrecondition(
+                   "permission denied: this node only accepts its own user (" + OwnUser() +
+                   "): run relup as that user (e.g. sudo -u USER relup ...)"));
     ::close(fd);
     return;
   }
