@@ -94,7 +94,11 @@ function(relup_add_module name vsn)
     VISIBILITY_INLINES_HIDDEN ON
     SKIP_BUILD_RPATH ON
     INSTALL_RPATH "")
+  # --require-defined: a source set without RELUP_MODULE(...) fails to link
+  # ("required symbol `relup_module_descriptor' not defined") instead of
+  # building a library that relup build refuses later.
   target_link_options(${target} PRIVATE -Wl,-z,defs -Wl,--build-id=sha1
+                      -Wl,--require-defined=relup_module_descriptor
                       "-Wl,--version-script=${version_script}")
   set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS "${version_script}")
   relup_module_unloadable(${target})
