@@ -16,7 +16,8 @@
 #   4. boots a node that trusts the key with tally 1 (--first-release), has
 #      it refuse an unsigned tally 2 (exit 6, nothing unpacked), applies the
 #      signed one, sees the state migrated, and downgrades again;
-#   5. sees find_package(relup 9.0) refused.
+#   5. sees a module without RELUP_MODULE fail to link, and
+#      find_package(relup 9.0) refused.
 # Exits non-zero, naming the step, on the first failure.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -109,6 +110,14 @@ status=0
 [ "$("$relup" state --root "$node_root" tally)" = '{counts: {"login": 2, "logout": 1}}' ] ||
   fail "state after the downgrade: $("$relup" state --root "$node_root" tally)"
 "$relup" node stop --root "$node_root" >/dev/null
+
+step "a module without RELUP_MODULE fails to link, saying so"
+cmake -S "$here" -B "$work/broken" -DCMAKE_PREFIX_PATH="$prefix" -DTALLY_BROKEN_MODULE=ON >/dev/null
+if cmake --build "$work/broken" --target no_module_v1 > "$work/broken.log" 2>&1; then
+  fail "no_module-1.so linked without RELUP_MODULE"
+fi
+grep -q "required symbol .relup_module_descriptor. not defined" "$work/broken.log" ||
+  fail "no_module: $(cat "$work/broken.log")"
 
 step "find_package(relup 9.0) is refused"
 mkdir -p "$work/too-new"
