@@ -313,6 +313,7 @@ TEST_CASE("starting on a root without releases and without --release says how to
   RunResult r = Relup({"node", "start", "--root", root.path()});
   CHECK(r.exit_code != 0);
   CHECK(Contains(r.err, "--release TARBALL"));
+  CHECK(Contains(r.err, "--first-release TARBALL, for relup@NAME"));
   CHECK(root.node_pid() == -1);
 }
 

@@ -195,7 +195,9 @@ Status BootRelease(const NodeHostOptions& options, ReleaseStore& store, ReleaseH
   }
   if (store.empty()) {
     return Status::FailedPrecondition("no release is installed at " + options.root +
-                                      ": start the node with --release TARBALL");
+                                      ": start the node with --release TARBALL (a service: "
+                                      "--first-release TARBALL, for relup@NAME in "
+                                      "RELUP_NODE_OPTIONS of /etc/relup/NAME.env)");
   }
   RELUP_RETURN_IF_ERROR(store.revert_to_permanent());
   auto permanent = store.permanent();
