@@ -16,16 +16,15 @@ include(CMakePackageConfigHelpers)
 
 set(RELUP_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/relup)
 
-# Installed binaries find librelup_core through a relative RUNPATH, so any
-# prefix works; none is needed where the library dir is a system one.
-list(FIND CMAKE_CXX_IMPLICIT_LINK_DIRECTORIES "${CMAKE_INSTALL_FULL_LIBDIR}" system_libdir)
-if(system_libdir EQUAL -1)
-  file(RELATIVE_PATH bin_to_lib ${CMAKE_INSTALL_FULL_BINDIR} ${CMAKE_INSTALL_FULL_LIBDIR})
-  file(RELATIVE_PATH trial_to_lib ${CMAKE_INSTALL_PREFIX}/${RELUP_TRIAL_INSTALL_DIR}
-       ${CMAKE_INSTALL_FULL_LIBDIR})
-  set_target_properties(relup PROPERTIES INSTALL_RPATH "$ORIGIN/${bin_to_lib}")
-  set_target_properties(relup-trial PROPERTIES INSTALL_RPATH "$ORIGIN/${trial_to_lib}")
-endif()
+# Installed binaries find librelup_core through a RUNPATH relative to
+# themselves, set whatever the prefix is at configure time, so that
+# `cmake --install --prefix P` works for any P. (In a system directory it is
+# redundant, and harmless.)
+file(RELATIVE_PATH bin_to_lib ${CMAKE_INSTALL_FULL_BINDIR} ${CMAKE_INSTALL_FULL_LIBDIR})
+file(RELATIVE_PATH trial_to_lib ${CMAKE_INSTALL_PREFIX}/${RELUP_TRIAL_INSTALL_DIR}
+     ${CMAKE_INSTALL_FULL_LIBDIR})
+set_target_properties(relup PROPERTIES INSTALL_RPATH "$ORIGIN/${bin_to_lib}")
+set_target_properties(relup-trial PROPERTIES INSTALL_RPATH "$ORIGIN/${trial_to_lib}")
 
 install(TARGETS relup_core EXPORT relupTargets LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(TARGETS relup EXPORT relupTargets RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

@@ -7,7 +7,8 @@
 #
 #   build-release.sh --source DIR --spec SPEC [--previous OLD.tar.gz]
 #                    [--check-states FILE] [--sign-key KEYFILE]
-#                    [--trust PUBKEY] [--out DIR] [--build-dir DIR]
+#                    [--require-signing] [--trust PUBKEY] [--out DIR]
+#                    [--build-dir DIR]
 #                    [-- CMAKE_ARGS...]
 #
 #   --source      the CMake project with the modules (relup_add_module)
@@ -22,8 +23,10 @@
 #   --sign-key    the Ed25519 private key (relup keygen); or put the key's
 #                 PEM text in RELUP_SIGNING_KEY (a CI secret): it is written
 #                 to a private temporary file and removed on exit
-#   --trust       a public key the tarball must be signed with (it is always
-#                 verified against its MANIFEST and its own signature)
+#   --require-signing  fail unless a key is given (a CI secret that is
+#                 missing or misnamed must not ship an unsigned tarball)
+#   --trust       a public key the tarball must be signed with; without it
+#                 the tarball is verified against its MANIFEST only
 #   --out         where the tarball and its JSON go (default dist/)
 #   --build-dir   the CMake build directory (default build-release/)
 #   CMAKE_ARGS    passed to cmake's configure step (-DCMAKE_PREFIX_PATH=...)
@@ -38,7 +41,7 @@ set -euo pipefail
 
 die() { echo "build-release.sh: $*" >&2; exit 2; }
 
-source_dir="" spec="" previous="" check_states="" sign_key="" trust="" out="dist"
+source_dir="" spec="" previous="" check_states="" sign_key="" require_signing=0 trust="" out="dist"
 build_dir="build-release"
 cmake_args=()
 while (($#)); do
@@ -48,6 +51,7 @@ while (($#)); do
     --previous) previous="${2:?--previous needs a tarball}"; shift 2 ;;
     --check-states) check_states="${2:?--check-states needs a file}"; shift 2 ;;
     --sign-key) sign_key="${2:?--sign-key needs a key file}"; shift 2 ;;
+    --require-signing) require_signing=1; shift ;;
     --trust) trust="${2:?--trust needs a public key}"; shift 2 ;;
     --out) out="${2:?--out needs a directory}"; shift 2 ;;
     --build-dir) build_dir="${2:?--build-dir needs a directory}"; shift 2 ;;
@@ -71,6 +75,10 @@ trap 'rm -rf "$tmp"' EXIT
 if [ -z "$sign_key" ] && [ -n "${RELUP_SIGNING_KEY:-}" ]; then
   sign_key="$tmp/signing.key"
   (umask 077 && printf '%s\n' "$RELUP_SIGNING_KEY" > "$sign_key")
+fi
+
+if ((require_signing)) && [ -z "$sign_key" ]; then
+  die "--require-signing: no key (give --sign-key KEYFILE, or the key's PEM text in RELUP_SIGNING_KEY; is the CI secret set for this job?)"
 fi
 
 echo "== building the modules ($source_dir -> $build_dir)" >&2

@@ -70,8 +70,16 @@ step "release 1: build out of tree, sign"
 step "release 2: --previous release 1, key from RELUP_SIGNING_KEY (as a CI secret)"
 RELUP_SIGNING_KEY="$(cat "$work/keys/relup.key")" \
   "$repo/examples/ci/build-release.sh" --source "$here" --spec "$here/release-specs/tally-2.yaml" \
-  --previous "$work/dist/tally-1.tar.gz" --trust "$work/keys/relup.pub" \
+  --previous "$work/dist/tally-1.tar.gz" --trust "$work/keys/relup.pub" --require-signing \
   --out "$work/dist" --build-dir "$work/build" -- -DCMAKE_PREFIX_PATH="$prefix" > "$work/out2"
+# The same with the secret missing: refused before anything is built.
+if RELUP_SIGNING_KEY="" "$repo/examples/ci/build-release.sh" --source "$here" \
+    --spec "$here/release-specs/tally-2.yaml" --require-signing --out "$work/nokey" \
+    --build-dir "$work/build" -- -DCMAKE_PREFIX_PATH="$prefix" > "$work/nokey.log" 2>&1; then
+  fail "build-release.sh --require-signing built without a key"
+fi
+grep -q "no key" "$work/nokey.log" || fail "--require-signing without a key: $(cat "$work/nokey.log")"
+[ ! -e "$work/nokey/tally-2.tar.gz" ] || fail "--require-signing without a key left a tarball"
 json="$(cat "$work/dist/tally-2.json")"
 key_id="$("$relup" inspect "$work/dist/tally-2.tar.gz" | sed -n 's/.*signed by key \([0-9a-f]\{16\}\).*/\1/p' | head -1)"
 [ -n "$key_id" ] || fail "relup inspect does not say who signed tally-2.tar.gz"

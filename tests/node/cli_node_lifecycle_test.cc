@@ -259,6 +259,34 @@ TEST_CASE(
             .exit_code == 2);
 }
 
+TEST_CASE(
+    "a first release whose boot failed does not block the next start with --first-release: the "
+    "fixed release boots",
+    "[cli][node]") {
+  NodeRoot root;
+  const std::string& r = root.path();
+  auto spec = [](bool fail) {
+    return std::string(R"(release: first
+vsn: "1"
+modules: [{name: rt_worker, vsn: "1"}]
+processes:
+  - {module: rt_worker, name: w, args: {id: w, fail: )") +
+           (fail ? "true" : "false") + "}}\n";
+  };
+  std::string broken = BuildTestSpec(r + "-broken", "first", spec(true));
+  RunResult failed = Relup({"node", "start", "--root", r, "--first-release", broken});
+  INFO(failed.both());
+  REQUIRE(failed.exit_code != 0);
+  CHECK(Contains(failed.both(), "told to fail"));
+
+  // The same vsn, fixed (a new build of it), as a unit would retry it.
+  std::string fixed = BuildTestSpec(r + "-fixed", "first", spec(false));
+  RunResult again = Relup({"node", "start", "--root", r, "--first-release", fixed});
+  INFO(again.both());
+  REQUIRE(again.exit_code == 0);
+  CHECK(Contains(Relup({"status", "--root", r}).out, "release:   first 1 (permanent)"));
+}
+
 TEST_CASE("an applied release never made permanent does not survive a restart", "[cli][node]") {
   NodeRoot root;
   const std::string& r = root.path();

@@ -101,6 +101,8 @@ TEST_CASE(
     CHECK(used.count("--source") == 1);
     CHECK(used.count("--spec") == 1);
     CHECK(used.count("--previous") == 1);
+    // A missing secret fails the job instead of shipping an unsigned tarball.
+    CHECK(used.count("--require-signing") == 1);
     // The key is a secret of the CI system, handed over in RELUP_SIGNING_KEY.
     std::string text = Slurp(kCi + t.file);
     CHECK(text.find("RELUP_SIGNING_KEY") != std::string::npos);

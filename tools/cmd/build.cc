@@ -123,7 +123,12 @@ CommandRunner Setup(CLI::App& sub) {
     }
     if (args->json) {
       auto sha = Sha256File(args->out);
-      if (!sha.ok()) return ReportError("build", sha.status());
+      if (!sha.ok()) {
+        diags.error({args->out, 0, 0}, sha.status().message(),
+                    "check that the output can be read back");
+        PrintFailureJson(diags);
+        return ReportError("build", sha.status());
+      }
       std::vector<Term> modules;
       for (const auto& m : out->release.modules) {
         modules.push_back(Term::map({}).put("name", Term(m.name)).put("vsn", Term(m.vsn)));

@@ -382,9 +382,9 @@ CommandRunner Setup(CLI::App& sub) {
                         "permanent release boots)");
   start
       ->add_option("--first-release", start_args->first_release,
-                   "release tarball to install if the root holds no release yet; otherwise "
-                   "the permanent release boots (for service units, which give it on every "
-                   "start)")
+                   "release tarball to install if the root holds no permanent release yet; "
+                   "otherwise the permanent release boots (for service units, which give it on "
+                   "every start)")
       ->excludes(release);
   start->add_option("--trust", start_args->trust,
                     "public key (NAME.pub) or directory of *.pub: refuse every release tarball "

@@ -69,17 +69,19 @@ CommandRunner Setup(CLI::App& sub) {
       std::vector<Term> list;
       for (const auto& p : problems) list.push_back(Term(p));
       if (!untrusted.empty()) list.push_back(Term(untrusted));
-      size_t count = files->size() - 1 - (files->count(kSignaturePath) ? 1 : 0);
-      PrintLine(ToJson(
-          Term::map({{Term::atom("ok"), Term(ok)},
-                     {Term::atom("files"), Term(static_cast<long long>(count))},
-                     {Term::atom("problems"), Term::list(std::move(list))},
-                     {Term::atom("signed"), Term(files->count(kSignaturePath) == 1)},
-                     {Term::atom("key_id"), key_id ? Term(*key_id) : Term()},
-                     {Term::atom("trusted"),
-                      trusted.empty() ? Term() : Term(untrusted.empty() && key_id.has_value())}})));
+      // Files other than MANIFEST and SIGNATURE (either may be missing).
+      size_t count = files->size() - files->count("MANIFEST") - files->count(kSignaturePath);
+      PrintLine(ToJson(Term::map({{Term::atom("ok"), Term(ok)},
+                                  {Term::atom("files"), Term(static_cast<long long>(count))},
+                                  {Term::atom("problems"), Term::list(std::move(list))},
+                                  {Term::atom("signed"), Term(files->count(kSignaturePath) == 1)},
+                                  {Term::atom("key_id"), key_id ? Term(*key_id) : Term()},
+                                  {Term::atom("trusted"),
+                                   // Trusted only when the whole tarball verifies: a good signature
+                                   // over a MANIFEST that a tampered file no longer matches is not.
+                                   trusted.empty() ? Term() : Term(ok && key_id.has_value())}})));
     } else if (ok) {
-      size_t count = files->size() - 1 - (key_id ? 1 : 0);
+      size_t count = files->size() - files->count("MANIFEST") - files->count(kSignaturePath);
       std::string who = !key_id           ? "unsigned"
                         : trusted.empty() ? "signed by key " + *key_id
                                           : "signed by trusted key " + *key_id;

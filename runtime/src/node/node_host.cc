@@ -169,8 +169,10 @@ Status BootRelease(const NodeHostOptions& options, ReleaseStore& store, ReleaseH
                    NodeLog& log) {
   BootWatch watch(options.boot_progress, log);
   bool install = !options.release.empty();
-  if (install && options.release_if_empty && !store.empty()) {
-    log.info("the root holds releases already: the first release " + options.release +
+  // "Empty" means no permanent release: a first boot that failed after the
+  // unpack leaves a release in the store, and must not block the next try.
+  if (install && options.release_if_empty && store.permanent()) {
+    log.info("the root holds a permanent release already: the first release " + options.release +
              " is not used");
     install = false;
   }

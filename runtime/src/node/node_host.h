@@ -10,8 +10,8 @@
 //        - without `release`: boots the PERMANENT release. A release that was
 //          installed but never made permanent goes back to unpacked (OTP);
 //        - with `release` and `release_if_empty` on a store that holds a
-//          release: as without `release` (a service unit's first release,
-//          given on every start: it is used only the first time);
+//          permanent release: as without `release` (a service unit's first
+//          release, given on every start: it is used until one boots);
 //   3. serves DIR/node.sock (ControlServer + NodeService);
 //   4. calls ready(Ok) — or, if 1-3 fail, releases everything it took (the
 //      lock included) and only then calls ready(error) and returns it, so
@@ -44,7 +44,7 @@ namespace relup {
 struct NodeHostOptions {
   std::string root;               // made absolute; created if missing
   std::string release;            // tarball to install; empty: boot the permanent release
-  bool release_if_empty = false;  // use `release` only on a store with no release yet
+  bool release_if_empty = false;  // use `release` only on a store with no permanent release
   // Public key files or directories of *.pub whose keys must sign every
   // tarball the node unpacks (with ROOT/trusted_keys/; node/node_trust.h).
   std::vector<std::string> trust;

@@ -87,7 +87,9 @@ Result<std::string> RawPublic(EVP_PKEY* pkey) {
 
 // Reads a key file (at most kMaxKeyFileBytes) and, through `st`, its mode.
 Result<std::string> ReadKeyFile(const std::string& path, const std::string& fix, struct stat* st) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO named like a key must not hang the reader (it is
+  // refused below as not a regular file).
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     int err = errno;
     std::string why = "cannot open " + path + ": " + std::strerror(err) + " (" + fix + ")";
