@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
 
 #include "cli_harness.h"
 #include "cli_signing.h"
@@ -140,6 +141,27 @@ TEST_CASE("ROOT/trusted_keys makes a node require signatures, even when started 
   RunResult r = Relup({"apply", DemoTarball(2), "--root", root.path()});
   CHECK(r.exit_code == 6);
   CheckNothingOf2(root);
+}
+
+TEST_CASE(
+    "a release installed unsigned, or signed by an old key, can be given again signed anew: the "
+    "same release, whose new signature is kept",
+    "[cli][signing][node]") {
+  NodeRoot root;
+  NodeRoot dist;
+  KeyPair k = Keygen(dist.file("keys"), "relup");
+  root.start(BuildDemo(1, dist.file("demo-1-plain.tar.gz")));
+  root.stop();
+  std::string resigned = BuildDemo(1, dist.file("demo-1-signed.tar.gz"), k.key);
+  RunResult again =
+      Relup({"node", "start", "--root", root.path(), "--release", resigned, "--trust", k.pub});
+  INFO(again.both());
+  REQUIRE(again.exit_code == 0);
+  CHECK(Contains(Relup({"status", "--root", root.path()}).out, "release:   demo 1 (permanent)"));
+  std::ifstream kept(root.file("releases/1/SIGNATURE"));
+  std::string first_line;
+  std::getline(kept, first_line);
+  CHECK(first_line == "relup-signature 1");
 }
 
 TEST_CASE("a node without trusted keys accepts signed and unsigned tarballs and says so",

@@ -182,7 +182,13 @@ Result<std::string> ReleaseHandler::UnpackVerified(const Verified& v, const std:
   std::string dir = store_.release_dir(release.vsn);
   if (auto known = store_.find(release.vsn)) {
     if (known->name == release.name && ReleaseOnDiskMatches(files, release, root_, dir)) {
-      return release.vsn;  // the same release again: nothing to do
+      // The same release again: nothing to do but keep its newest signature.
+      auto signature = files.find(std::string(kSignaturePath));
+      if (signature != files.end()) {
+        RELUP_RETURN_IF_ERROR(
+            WriteFileAtomically(dir + "/" + std::string(kSignaturePath), signature->second));
+      }
+      return release.vsn;
     }
     std::string what = "release " + known->name + " " + release.vsn + " is already installed at " +
                        root_ + " (" + std::string(ReleaseStateName(known->state)) +
@@ -359,7 +365,12 @@ UpgradeReport ReleaseHandler::Apply(const std::string& tarball, const ApplyOptio
   // Everything is checked before anything is written: a refusal leaves the
   // root as it was.
   Result<Verified> v = ReadVerified(tarball);
-  if (!v.ok()) return RefusedReport(from, "", "verify", v.status());
+  if (!v.ok()) {
+    // A tarball the node cannot read is not one that failed verification.
+    StatusCode c = v.status().code();
+    bool unread = c == StatusCode::kNotFound || c == StatusCode::kIOError;
+    return RefusedReport(from, "", unread ? "read" : "verify", v.status());
+  }
   if (Status s = CheckUpgradable(*v); !s.ok()) {
     return RefusedReport(from, v->release.vsn, "from_version", s);
   }

@@ -47,7 +47,8 @@ Status WriteReleaseLibraries(const ReleaseFiles& files, const std::string& root,
 Status WriteReleaseDir(const ReleaseFiles& files, const Release& release,
                        const std::string& release_dir);
 
-// True if `release_dir` and ROOT/lib hold exactly these files' bytes.
+// True if `release_dir` and ROOT/lib hold exactly these files' bytes, SIGNATURE
+// aside (the same release signed anew, or signed at last, is the same release).
 bool ReleaseOnDiskMatches(const ReleaseFiles& files, const Release& release,
                           const std::string& root, const std::string& release_dir);
 

@@ -78,7 +78,7 @@ struct UpgradeFailure {
   Pid pid;              // invalid when the failure is not about one process
   std::string process;  // registered name, else "<0.N.0>", else empty
   std::string module;
-  // "verify", "unpack", "from_version", "load", "precheck", "suspend",
+  // "read" (the node cannot read the tarball), "verify", "unpack", "from_version", "load", "precheck", "suspend",
   // "code_change", "switch_code", "resume", "rollback", "purge", "record" (the
   // release store could not record the new release: rolled back). The CLI
   // adds "usage", "verify", "connect", "client" and "reply" for failures
