@@ -180,7 +180,7 @@ playbook() {  # LOG ARGS...
 
 step "1. kvf 1 -> 2: canary, batches of 1, health gates, then permanent"
 playbook "$work/run1.log" -e relup_tarball="$work/kvf-2.tar.gz" -e relup_trust="$work/keys/relup.pub" \
-  -e '{"relup_serial": [1]}' || { cat "$work/run1.log"; fail "the rollout of kvf 2 failed"; }
+  -e relup_serial=1 || { cat "$work/run1.log"; fail "the rollout of kvf 2 failed"; }
 expect_fleet "2 2"
 grep -q "every host runs 2 (permanent)" "$work/run1.log" || { cat "$work/run1.log"; fail "no summary"; }
 
