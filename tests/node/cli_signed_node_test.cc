@@ -3,6 +3,7 @@
 // one of them, before anything is unpacked, with exit 6 for `relup apply`,
 // and says in `relup status` what it requires.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -204,6 +205,45 @@ TEST_CASE("relup node start refuses a bad --trust or a trusted_keys writable by 
   CHECK(writable.exit_code == 1);
   CHECK(Contains(writable.err, "writable by group or others"));
   CHECK(Contains(writable.err, "chmod go-w " + root.file("trusted_keys")));
+  CHECK(root.node_pid() == -1);
+}
+
+TEST_CASE(
+    "a trusted key owned by another user, under a directory others may write, or a dangling "
+    "trusted_keys is refused: no way to trust nothing by accident",
+    "[cli][signing][node]") {
+  NodeRoot root;
+  NodeRoot dist;
+  KeyPair k = Keygen(dist.file("keys"), "relup");
+  std::string tarball = BuildDemo(1, dist.file("demo-1.tar.gz"), k.key);
+  auto start = [&](const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {"node", "start", "--root", root.path(), "--release", tarball};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return Relup(args);
+  };
+  if (::geteuid() == 0) {  // only root can give a file away
+    std::string theirs = dist.file("theirs.pub");
+    fs::copy_file(k.pub, theirs);
+    REQUIRE(::chown(theirs.c_str(), 65534, 65534) == 0);
+    RunResult r = start({"--trust", theirs});
+    INFO(r.both());
+    CHECK(r.exit_code != 0);
+    CHECK(Contains(r.err, "is owned by uid 65534, neither this node's user nor root"));
+  }
+  std::string open_dir = dist.file("open");
+  fs::create_directories(open_dir + "/keys");
+  fs::copy_file(k.pub, open_dir + "/keys/relup.pub");
+  fs::permissions(open_dir, static_cast<fs::perms>(0777));  // no sticky bit
+  RunResult r = start({"--trust", open_dir + "/keys"});
+  INFO(r.both());
+  CHECK(r.exit_code != 0);
+  CHECK(Contains(r.err, "the directory " + open_dir + " above it is writable by group or others"));
+
+  fs::create_directory_symlink(dist.file("gone"), root.file("trusted_keys"));
+  RunResult dangling = start({});
+  INFO(dangling.both());
+  CHECK(dangling.exit_code != 0);
+  CHECK(Contains(dangling.err, root.file("trusted_keys")));
   CHECK(root.node_pid() == -1);
 }
 

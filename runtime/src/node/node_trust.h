@@ -10,9 +10,15 @@
 // tarball not signed by one of them (release/signing.h, CheckSignature).
 //
 // Anyone who can add a .pub file where the node reads them can make it run
-// their code, so a trust source (the directory and each key file) that is
-// writable by group or others is refused, naming it and the chmod that fixes
-// it, as the root itself is (root_check.h).
+// their code, so a trust source (the directory and each key file) is refused,
+// naming it and the fix, as the root itself is (root_check.h), when it or a
+// directory above it is owned by anyone but the node's user or root, or is
+// writable by group or others (a sticky directory above it, like /tmp, may
+// be). A ROOT/trusted_keys that is there but unreadable (a dangling symlink)
+// is an error, never "no keys".
+//
+// Signatures cover tarballs: what `relup load PATH` loads, and releases
+// already unpacked in the root, are trusted as the node's own user's.
 #pragma once
 
 #include <string>
