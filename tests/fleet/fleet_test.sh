@@ -219,6 +219,19 @@ for want in "relup rollout of 3 stopped" "h1: kvf 2 (permanent)" "h2: kvf 2 (per
 done
 expect_fleet "2 2"
 
+step "3b. the same with relup_max_fail_percentage=50: h3 alone goes back, the rest goes on, nothing permanent"
+if playbook "$work/run3b.log" -e relup_tarball="$work/kvf-3.tar.gz" -e relup_preflight_dry_run=false \
+    -e '{"relup_serial": [2]}' -e relup_max_fail_percentage=50; then
+  cat "$work/run3b.log"
+  fail "the rollout of kvf 3 reported success, but h3 refused it"
+fi
+grep -q "not every host runs 3; nothing made permanent" "$work/run3b.log" ||
+  { cat "$work/run3b.log"; fail "run 3b does not say why nothing is permanent"; }
+[ "$(release_of 1)" = "3 2" ] && [ "$(release_of 2)" = "3 2" ] && [ "$(release_of 3)" = "2 2" ] ||
+  fail "after run 3b: h1 $(release_of 1), h2 $(release_of 2), h3 $(release_of 3)"
+for h in 1 2; do "$relup" downgrade --root "$work/h$h/root" 2 >/dev/null; done
+expect_fleet "2 2"
+
 step "4. an unreachable host at the start: refused before anything changes"
 # Its sshd and every session it serves (ansible's ssh keeps a master
 # connection open between runs): the node and the kv service keep running.
