@@ -2,7 +2,8 @@
 # The fleet test: relup.fleet's rollout playbook over real ssh, against
 # three hosts on this machine, each a network namespace made here with its
 # own sshd (key-only login, set up here), its own relup node and root, and
-# the kv service listening on its own 10.213.N.2:6380. A client per host
+# the kv service listening on its own 10.X.N.2:6380 (X: a /16 no interface
+# of this machine uses, so two runs at once do not meet). A client per host
 # (redis-cli, on one connection) talks to every host for the whole test.
 #
 #   tests/fleet/fleet_test.sh [BUILD_DIR]        (default: build)
@@ -46,6 +47,13 @@ done
 
 hosts=(1 2 3)
 tag="$$"
+# A 10.X.0.0/16 that no address on this machine is in (another run's hosts
+# included): the hosts are $net.N.2, reached from here over $net.N.1.
+net=""
+for x in $(shuf -i 100-250); do
+  if ! ip -o addr | grep -q " inet 10\.$x\."; then net="10.$x"; break; fi
+done
+[ -n "$net" ] || { echo "fleet_test: FAILED: no free 10.X.0.0/16 for the hosts" >&2; exit 1; }
 work="$(mktemp -d /tmp/relup-fleet.XXXXXX)"
 chmod 755 "$work"
 ns() { echo "relupf$1-$tag"; }
@@ -98,14 +106,14 @@ for h in "${hosts[@]}"; do
   ip netns add "$n"
   ip link add "rf$h-$tag" type veth peer name "rfn$h-$tag"
   ip link set "rfn$h-$tag" netns "$n"
-  ip addr add "10.213.$h.1/24" dev "rf$h-$tag"
+  ip addr add "$net.$h.1/24" dev "rf$h-$tag"
   ip link set "rf$h-$tag" up
-  ip netns exec "$n" ip addr add "10.213.$h.2/24" dev "rfn$h-$tag"
+  ip netns exec "$n" ip addr add "$net.$h.2/24" dev "rfn$h-$tag"
   ip netns exec "$n" ip link set "rfn$h-$tag" up
   ip netns exec "$n" ip link set lo up
   ssh-keygen -q -t ed25519 -N '' -f "$dir/ssh_host_ed25519_key"
   cat > "$dir/sshd_config" <<EOF
-ListenAddress 10.213.$h.2
+ListenAddress $net.$h.2
 Port 22
 HostKey $dir/ssh_host_ed25519_key
 PidFile $dir/sshd.pid
@@ -124,7 +132,7 @@ EOF
   ((h != 3)) || refuse=(RELUP_FLEET_REFUSE_UPGRADE=1)
   ip netns exec "$n" env ${refuse[@]+"${refuse[@]}"} "$relup" node start --root "$dir/root" \
     --first-release "$work/kvf-1.tar.gz" >/dev/null
-  echo "h$h ansible_host=10.213.$h.2 relup_root=$dir/root" >> "$inventory"
+  echo "h$h ansible_host=$net.$h.2 relup_root=$dir/root" >> "$inventory"
 done
 cat >> "$inventory" <<EOF
 
@@ -165,8 +173,8 @@ step "clients: one per host, for the whole test"
 # any answer but the host's value (an error, a closed connection) shows in
 # its output.
 for h in "${hosts[@]}"; do
-  redis-cli -h "10.213.$h.2" -p 6380 set fleet:probe "host$h" >/dev/null
-  redis-cli -h "10.213.$h.2" -p 6380 -r -1 -i 0.02 get fleet:probe > "$work/client-$h.out" 2>&1 &
+  redis-cli -h "$net.$h.2" -p 6380 set fleet:probe "host$h" >/dev/null
+  redis-cli -h "$net.$h.2" -p 6380 -r -1 -i 0.02 get fleet:probe > "$work/client-$h.out" 2>&1 &
   echo $! > "$work/client-$h.pid"
 done
 health='redis-cli -h 127.0.0.1 -p 6380 ping | grep -qx PONG && test "$(redis-cli -h 127.0.0.1 -p 6380 get fleet:probe)" = "host{{ inventory_hostname[1:] }}"'
@@ -174,12 +182,19 @@ health='redis-cli -h 127.0.0.1 -p 6380 ping | grep -qx PONG && test "$(redis-cli
 playbook() {  # LOG ARGS...
   local log="$1"
   shift
-  ansible-playbook -i "$inventory" relup.fleet.rollout -e "relup_health_check='$health'" "$@" \
-    > "$log" 2>&1
+  # From $work, as an operator runs it from the directory of their tarballs.
+  (cd "$work" && ansible-playbook -i "$inventory" relup.fleet.rollout \
+    -e "relup_health_check='$health'" "$@" > "$log" 2>&1)
 }
 
+step "0. --check: the preflight and its dry run on every host, nothing changed"
+playbook "$work/run0.log" --check -e relup_tarball=kvf-2.tar.gz ||
+  { cat "$work/run0.log"; fail "the check run of kvf 2 failed"; }
+grep -q "In check mode the preflight was all" "$work/run0.log" || { cat "$work/run0.log"; fail "run 0 went on"; }
+expect_fleet "1 1"
+
 step "1. kvf 1 -> 2: canary, batches of 1, health gates, then permanent"
-playbook "$work/run1.log" -e relup_tarball="$work/kvf-2.tar.gz" -e relup_trust="$work/keys/relup.pub" \
+playbook "$work/run1.log" -e relup_tarball=kvf-2.tar.gz -e relup_trust=keys/relup.pub \
   -e relup_serial=1 || { cat "$work/run1.log"; fail "the rollout of kvf 2 failed"; }
 expect_fleet "2 2"
 grep -q "every host runs 2 (permanent)" "$work/run1.log" || { cat "$work/run1.log"; fail "no summary"; }

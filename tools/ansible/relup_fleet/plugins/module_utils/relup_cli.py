@@ -57,6 +57,9 @@ def node_root(module):
     if not root:
         module.fail_json(msg='root is not set and RELUP_ROOT is not set on the host: '
                              'give root: the node root directory (e.g. /var/lib/relup/NAME)')
+    if not os.path.isdir(root):
+        module.fail_json(msg='%s is not a relup node root on this host (no such directory): '
+                             'check the root given (relup_root in the inventory)' % root)
     return root
 
 
@@ -74,7 +77,10 @@ def run(module, args):
 
 def fail(module, what, result, **extra):
     """fail_json with relup's message, its exit status and its report."""
-    module.fail_json(msg='%s: %s' % (what, result.message()), rc=result.rc, cmd=result.cmd,
+    message = result.message()
+    # relup's own messages begin "relup CMD:" already.
+    msg = message if message.startswith(' '.join(what.split()[:2])) else '%s: %s' % (what, message)
+    module.fail_json(msg=msg, rc=result.rc, cmd=result.cmd,
                      stdout=result.out, stderr=result.err, report=result.json, **extra)
 
 

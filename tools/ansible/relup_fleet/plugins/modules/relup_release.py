@@ -25,7 +25,8 @@ options:
       - C(permanent) makes release I(vsn) (or I(tarball)'s) permanent, applying I(tarball)
         first if the node does not run it yet.
       - C(downgraded) takes the node to release I(vsn) with the newer release's down
-        instructions.
+        instructions. The permanent release is left as it is: if it is the newer one, a
+        restart boots it again (use C(permanent) with I(vsn) to keep the downgrade).
     type: str
     choices: [applied, permanent, downgraded]
     default: applied
