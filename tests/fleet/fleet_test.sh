@@ -151,7 +151,7 @@ forks = 5
 timeout = 10
 nocows = 1
 [ssh_connection]
-ssh_args = -o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5
+ssh_args = -o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -o ServerAliveInterval=5 -o ServerAliveCountMax=3
 control_path = $work/cp-%%h-%%p-%%r
 EOF
 export ANSIBLE_CONFIG="$work/ansible.cfg"
