@@ -16,6 +16,8 @@
 namespace relup::test {
 namespace {
 
+namespace fs = std::filesystem;
+
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
@@ -311,6 +313,15 @@ TEST_CASE("an applied release never made permanent does not survive a restart", 
   CHECK(Contains(Relup({"status", "--root", r}).out, "release:   demo 2 (permanent)"));
   RunResult old = Relup({"releases", "--root", r});
   CHECK(Contains(old.out, "old"));
+
+  // Run again by a downgrade, then left by a restart: still old, not unpacked.
+  REQUIRE(Relup({"downgrade", "1", "--root", r}).exit_code == 0);
+  root.stop();
+  root.start("");
+  RunResult again = Relup({"releases", "--root", r, "--json"});
+  INFO(again.both());
+  CHECK(Contains(again.out, "{\"name\":\"demo\",\"state\":\"old\""));
+  CHECK(Occurrences(again.out, "\"state\":\"old\"") == 1);
 }
 
 TEST_CASE("after kill -9 the socket is stale, and a restart boots from the intact store",
@@ -343,6 +354,32 @@ TEST_CASE("starting on a root without releases and without --release says how to
   CHECK(Contains(r.err, "--release TARBALL"));
   CHECK(Contains(r.err, "--first-release TARBALL, for relup@NAME"));
   CHECK(root.node_pid() == -1);
+}
+
+TEST_CASE("a start that fails on a root it made leaves no root behind, so a retry starts clean",
+          "[cli][node]") {
+  NodeRoot parent;
+  std::string r = parent.file("svc");
+  std::ofstream(parent.file("garbage.tar.gz")) << "not a tarball";
+  RunResult failed =
+      Relup({"node", "start", "--root", r, "--release", parent.file("garbage.tar.gz")});
+  INFO(failed.both());
+  CHECK(failed.exit_code != 0);
+  CHECK(Contains(failed.err, "was made by this start and is removed again"));
+  CHECK_FALSE(fs::exists(r));
+
+  RunResult foreground = Relup({"node", "start", "--foreground", "--root", r});
+  CHECK(foreground.exit_code != 0);
+  CHECK_FALSE(fs::exists(r));
+
+  SECTION("a root that was there before is kept, with its log") {
+    fs::create_directories(r);
+    RunResult kept =
+        Relup({"node", "start", "--root", r, "--release", parent.file("garbage.tar.gz")});
+    CHECK(kept.exit_code != 0);
+    CHECK(Contains(kept.err, "(log: " + r + "/node.log)"));
+    CHECK(fs::exists(r + "/node.log"));
+  }
 }
 
 TEST_CASE("remove refuses the permanent release and make-permanent names an unknown one",

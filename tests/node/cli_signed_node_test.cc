@@ -145,6 +145,66 @@ TEST_CASE("ROOT/trusted_keys makes a node require signatures, even when started 
 }
 
 TEST_CASE(
+    "ROOT/trusted_keys is read again for every tarball: a key is rotated without a restart, and "
+    "emptying it refuses every tarball rather than accepting unsigned ones",
+    "[cli][signing][node]") {
+  NodeRoot root;
+  NodeRoot dist;
+  KeyPair old_key = Keygen(dist.file("old"), "2025");
+  KeyPair new_key = Keygen(dist.file("new"), "2026");
+  fs::create_directories(root.file("trusted_keys"));
+  fs::copy_file(old_key.pub, root.file("trusted_keys/2025.pub"));
+  root.start(BuildDemo(1, dist.file("demo-1.tar.gz"), old_key.key));
+  std::string signed_new = BuildDemo(2, dist.file("demo-2.tar.gz"), new_key.key);
+
+  // Not trusted yet: refused, nothing unpacked.
+  RunResult refused = Relup({"apply", signed_new, "--root", root.path()});
+  INFO(refused.both());
+  CHECK(refused.exit_code == 6);
+  CheckNothingOf2(root);
+
+  SECTION("the new key's .pub is added: the next apply takes it, and status shows both") {
+    fs::copy_file(new_key.pub, root.file("trusted_keys/2026.pub"));
+    std::string shown = Relup({"status", "--root", root.path()}).out;
+    CHECK(Contains(shown, old_key.id));
+    CHECK(Contains(shown, new_key.id));
+    RunResult r = Relup({"apply", signed_new, "--root", root.path()});
+    INFO(r.both());
+    CHECK(r.exit_code == 0);
+    CHECK(Contains(Relup({"status", "--root", root.path()}).out, "release:   demo 2"));
+  }
+  SECTION("every key removed: still required, every tarball refused, status says why") {
+    fs::remove(root.file("trusted_keys/2025.pub"));
+    RunResult empty_dir = Relup({"apply", DemoTarball(2), "--root", root.path()});
+    INFO(empty_dir.both());
+    CHECK(empty_dir.exit_code == 6);
+    CHECK(Contains(empty_dir.err, "holds no *.pub file"));
+    CheckNothingOf2(root);
+
+    fs::remove(root.file("trusted_keys"));
+    RunResult no_dir = Relup({"apply", DemoTarball(2), "--root", root.path()});
+    INFO(no_dir.both());
+    CHECK(no_dir.exit_code == 6);
+    CHECK(Contains(no_dir.err, "keeps requiring them while it runs"));
+    CheckNothingOf2(root);
+    CHECK(Contains(Relup({"status", "--root", root.path()}).out,
+                   "signatures: required, but every tarball is refused now: no trusted key is "
+                   "left"));
+  }
+  SECTION("a key file made writable by others: refused until it is fixed") {
+    fs::copy_file(new_key.pub, root.file("trusted_keys/2026.pub"));
+    ::chmod(root.file("trusted_keys/2026.pub").c_str(), 0666);
+    RunResult r = Relup({"apply", signed_new, "--root", root.path()});
+    INFO(r.both());
+    CHECK(r.exit_code == 6);
+    CHECK(Contains(r.err, "trusted keys cannot be read"));
+    CheckNothingOf2(root);
+    ::chmod(root.file("trusted_keys/2026.pub").c_str(), 0644);
+    CHECK(Relup({"apply", signed_new, "--root", root.path()}).exit_code == 0);
+  }
+}
+
+TEST_CASE(
     "a release installed unsigned, or signed by an old key, can be given again signed anew: the "
     "same release, whose new signature is kept",
     "[cli][signing][node]") {

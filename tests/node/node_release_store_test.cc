@@ -97,6 +97,53 @@ TEST_CASE("an upgrade makes the new release current while the old one stays perm
   }
 }
 
+TEST_CASE("a release that was permanent once stays old when it runs again and is left", "[store]") {
+  TempDir dir;
+  auto store = FirstRelease(dir.path);
+  REQUIRE(store->add_unpacked("demo", "2").ok());
+  REQUIRE(store->set_running("2").ok());
+  REQUIRE(store->make_permanent("2").ok());
+  REQUIRE(StateOf(*store, "1") == ReleaseState::kOld);
+
+  REQUIRE(store->set_running("1").ok());  // a downgrade to the old release
+  CHECK(StateOf(*store, "1") == ReleaseState::kCurrent);
+  CHECK(StateOf(*store, "2") == ReleaseState::kPermanent);
+
+  SECTION("a restart boots the permanent release and 1 is old again, on disk too") {
+    REQUIRE(store->revert_to_permanent().ok());
+    CHECK(StateOf(*store, "1") == ReleaseState::kOld);
+    auto reopened = OpenStore(dir.path);
+    CHECK(StateOf(*reopened, "1") == ReleaseState::kOld);
+    CHECK(reopened->running()->vsn == "2");
+  }
+  SECTION("an upgrade away from it leaves it old") {
+    REQUIRE(store->add_unpacked("demo", "3").ok());
+    REQUIRE(store->set_running("3").ok());
+    CHECK(StateOf(*store, "1") == ReleaseState::kOld);
+  }
+  SECTION("a release never permanent still goes back to unpacked") {
+    REQUIRE(store->add_unpacked("demo", "3").ok());
+    REQUIRE(store->set_running("3").ok());
+    REQUIRE(store->set_running("1").ok());
+    CHECK(StateOf(*store, "3") == ReleaseState::kUnpacked);
+  }
+}
+
+TEST_CASE("a store file written before was_permanent reads it from the state", "[store]") {
+  TempDir dir;
+  fs::create_directories(dir.path + "/releases");
+  std::ofstream(dir.path + "/releases/RELEASES.yaml") << "format: 1\nreleases:\n"
+                                                         "  - {name: demo, vsn: '1', state: old}\n"
+                                                         "  - {name: demo, vsn: '2', state: "
+                                                         "permanent}\n";
+  auto store = OpenStore(dir.path);
+  CHECK(store->find("1")->was_permanent);
+  CHECK(store->find("2")->was_permanent);
+  REQUIRE(store->set_running("1").ok());
+  REQUIRE(store->revert_to_permanent().ok());
+  CHECK(StateOf(*store, "1") == ReleaseState::kOld);
+}
+
 TEST_CASE("only the running release can be made permanent", "[store]") {
   TempDir dir;
   auto store = FirstRelease(dir.path);

@@ -9,8 +9,8 @@
 #include <filesystem>
 
 #include "build_test_util.h"
-#include "release/tarball.h"
 #include "raw_tarball.h"
+#include "release/tarball.h"
 
 namespace relup::build {
 namespace {
@@ -141,14 +141,27 @@ TEST_CASE("a failed build leaves an existing output file as it was", "[build][ta
   CHECK(Listing(dir.path()) == std::vector<std::string>{"bad.yaml", "out.tar.gz"});
 }
 
-TEST_CASE("a build into a missing directory fails with a message and writes nothing",
+TEST_CASE("a build into a missing directory makes it, once the release is good",
           "[build][tarball][atomic]") {
   TempDir dir;
   std::string spec = dir.write("shop-2.yaml", kSpec);
+  std::string bad = dir.write("bad.yaml", "release: shop\nvsn: [\n");
   Diagnostics diags;
-  CHECK_FALSE(BuildTarball(Options(spec), dir / "no/such/dir/out.tar.gz", &diags));
-  CHECK_THAT(diags.format(), Catch::Contains("cannot write the tarball"));
-  CHECK(Listing(dir.path()) == std::vector<std::string>{"shop-2.yaml"});
+  SECTION("a good release: the directory is made and the tarball written") {
+    MustBuild(Options(spec), dir / "dist/shop/out.tar.gz");
+    CHECK(Listing(dir / "dist/shop") == std::vector<std::string>{"out.tar.gz"});
+  }
+  SECTION("a bad release: no directory is made") {
+    CHECK_FALSE(BuildTarball(Options(bad), dir / "dist/out.tar.gz", &diags));
+    CHECK(Listing(dir.path()) == std::vector<std::string>{"bad.yaml", "shop-2.yaml"});
+  }
+  SECTION("a directory that cannot be made: the error names it, nothing written") {
+    dir.write("file", "not a directory");
+    CHECK_FALSE(BuildTarball(Options(spec), dir / "file/out.tar.gz", &diags));
+    CHECK_THAT(diags.format(),
+               Catch::Contains("cannot make the output directory " + (dir / "file")));
+    CHECK(Listing(dir.path()) == std::vector<std::string>{"bad.yaml", "file", "shop-2.yaml"});
+  }
 }
 
 TEST_CASE("a successful build replaces the output file whole", "[build][tarball][atomic]") {

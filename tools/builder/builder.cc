@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <filesystem>
+
 #include "builder/appup_gen.h"
 #include "builder/plan_compiler.h"
 #include "release/tarball.h"
@@ -128,10 +130,23 @@ std::optional<BuildOutput> BuildTarball(const BuildOptions& options, const std::
                                         Diagnostics* diags) {
   auto out = BuildRelease(options, diags);
   if (!out) return std::nullopt;
+  // Like `cmake -B` or `cargo build`, the output's directory is made when it
+  // is missing (CI writes to a fresh dist/); only once the release is good.
+  std::filesystem::path parent = std::filesystem::path(out_path).parent_path();
+  std::error_code ec;
+  if (!parent.empty() && !std::filesystem::is_directory(parent, ec)) {
+    std::filesystem::create_directories(parent, ec);
+    if (ec) {
+      diags->error({out_path, 0, 0},
+                   "cannot make the output directory " + parent.string() + ": " + ec.message(),
+                   "give -o a path in a directory you can write to");
+      return std::nullopt;
+    }
+  }
   Status written = WriteTarballAtomically(out_path, out->files);
   if (!written.ok()) {
     diags->error({out_path, 0, 0}, "cannot write the tarball: " + written.message(),
-                 "check that the output directory exists and is writable");
+                 "check that the output directory is writable");
     return std::nullopt;
   }
   return out;

@@ -29,6 +29,7 @@
 #include "node/node_host.h"
 #include "node/node_lock.h"
 #include "node/node_trust.h"
+#include "release/release_store.h"
 
 namespace relup::cli {
 namespace {
@@ -147,6 +148,19 @@ struct StartArgs {
   int64_t shutdown_timeout_ms = 20000;
 };
 
+// After a start that failed on a root it made itself: removes the root
+// again, so that nothing is left behind and a retry starts clean. Only when
+// no node holds it and it lists no release (so never a root some other start
+// has meanwhile brought up). True if it was removed.
+bool RemoveFailedNewRoot(const std::string& root) {
+  if (NodeLockHolder(root).has_value()) return false;
+  auto releases = ReleaseStore::ReadFile(root);
+  if (!releases.ok() || !releases->empty()) return false;
+  std::error_code ec;
+  fs::remove_all(root, ec);
+  return !ec;
+}
+
 int StartForeground(const NodeHostOptions& options) {
   Status s = RunNodeHost(options, [&](const Status& ready) {
     if (ready.ok()) {
@@ -166,6 +180,8 @@ int StartForeground(const NodeHostOptions& options) {
 int Start(const StartArgs& args) {
   auto root = ResolveRoot(args.root);
   if (!root.ok()) return UsageError("node start", root.status());
+  std::error_code exists_ec;
+  const bool new_root = !fs::exists(*root, exists_ec) && !exists_ec;
   NodeHostOptions options;
   options.root = *root;
   options.workers = args.workers;
@@ -205,7 +221,12 @@ int Start(const StartArgs& args) {
   }
   if (args.foreground) {
     options.log_to_stderr = true;
-    return StartForeground(options);
+    int rc = StartForeground(options);
+    if (rc != kExitOk && new_root && RemoveFailedNewRoot(options.root)) {
+      std::fprintf(stderr, "  (%s was made by this start and is removed again)\n",
+                   options.root.c_str());
+    }
+    return rc;
   }
 
   std::error_code ec;
@@ -270,13 +291,26 @@ int Start(const StartArgs& args) {
   }
   if (ready.message.rfind("ok\n", 0) != 0) {
     if (ready.message.empty()) {
-      return ReportError("node start", Status::Internal("the node exited while starting; see " +
-                                                        log + ":\n" + LogTail(options.root, 10)));
+      std::string tail = LogTail(options.root, 10);
+      bool removed = new_root && RemoveFailedNewRoot(options.root);
+      return ReportError("node start",
+                         Status::Internal("the node exited while starting; " +
+                                          (removed ? "its log, before " + options.root +
+                                                         " (made by this start) was removed:\n"
+                                                   : "see " + log + ":\n") +
+                                          tail));
     }
     size_t nl = ready.message.find('\n');
     std::string code = ready.message.substr(0, nl);
     std::string message = nl == std::string::npos ? "" : ready.message.substr(nl + 1);
-    std::fprintf(stderr, "relup node start: %s\n  (log: %s)\n", message.c_str(), log.c_str());
+    if (new_root && RemoveFailedNewRoot(options.root)) {
+      std::fprintf(stderr,
+                   "relup node start: %s\n  (%s was made by this start and is removed "
+                   "again)\n",
+                   message.c_str(), options.root.c_str());
+    } else {
+      std::fprintf(stderr, "relup node start: %s\n  (log: %s)\n", message.c_str(), log.c_str());
+    }
     StatusCode c = control::StatusCodeFromName(code);
     return c == StatusCode::kCorruption ? kExitVerifyFailed : kExitFailure;
   }

@@ -72,9 +72,13 @@ void PrintStatus(const Term& s) {
         ids += (ids.empty() ? "" : ", ") + Str(k, "id") + " (" + Str(k, "source") + ")";
       }
     }
-    PrintLine(ids.empty() ? "signatures: not required (no trusted keys: unsigned tarballs are "
-                            "accepted)"
-                          : "signatures: required, by one of " + ids);
+    if (std::string error = Str(*sig, "error"); !error.empty()) {
+      PrintLine("signatures: required, but every tarball is refused now: " + error);
+    } else {
+      PrintLine(ids.empty() ? "signatures: not required (no trusted keys: unsigned tarballs are "
+                              "accepted)"
+                            : "signatures: required, by one of " + ids);
+    }
   }
   if (std::string overdue = Str(s, "overdue"); !overdue.empty()) {
     PrintLine("overdue:   " + overdue);

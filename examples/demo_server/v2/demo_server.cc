@@ -15,7 +15,14 @@ using relup::Term;
 
 class DemoServer : public relup::Server {
  public:
-  Term init(const Term& employee) { return employee; }
+  // Takes its own layout, or release 1's {name, money}: the release specs
+  // start blackode with the same args in both, and a node that boots
+  // release 2 (after a restart, or a supervisor's restart of blackode) must
+  // get a state this version can serve.
+  Term init(const Term& employee) {
+    if (!employee.contains("money")) return employee;
+    return employee.erase("money").put("salary", employee.at("money"));
+  }
 
   CallOutcome handle_call(const Term& request, const From&, Term& state) {
     if (request.is_atom("get")) return reply(state);

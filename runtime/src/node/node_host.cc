@@ -318,7 +318,7 @@ Status StartAndServe(const NodeHostOptions& in, const std::function<void(const S
   node_options.log = [&log](LogLevel level, std::string_view line) { log.write(level, line); };
   Node node(node_options);
   ReleaseHandler handler(node, **store, options.root);
-  handler.set_trusted_keys(*std::move(trusted));
+  handler.set_trust(options.trust, !trusted->empty());
 
   if (Status s = BootRelease(options, **store, handler, log); !s.ok()) {
     log.error("cannot start: " + s.ToString());

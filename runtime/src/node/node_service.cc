@@ -356,13 +356,20 @@ namespace {
 
 // {required: bool, trusted: [{id, source}]}: whether release tarballs must
 // be signed, and by which keys (node/node_trust.h).
-Term SignaturesTerm(const std::vector<PublicKey>& keys) {
+// Read afresh, as the next apply will; when that fails,
+// {required: true, trusted: [], error: MESSAGE}.
+Term SignaturesTerm(const Result<std::vector<PublicKey>>& keys) {
+  if (!keys.ok()) {
+    return Term::map({{A("required"), Term(true)},
+                      {A("trusted"), Term::list({})},
+                      {A("error"), Term(keys.status().message())}});
+  }
   std::vector<Term> trusted;
-  for (const PublicKey& k : keys) {
+  for (const PublicKey& k : *keys) {
     trusted.push_back(Term::map({{A("id"), Term(k.id)}, {A("source"), Term(k.source)}}));
   }
   return Term::map(
-      {{A("required"), Term(!keys.empty())}, {A("trusted"), Term::list(std::move(trusted))}});
+      {{A("required"), Term(!keys->empty())}, {A("trusted"), Term::list(std::move(trusted))}});
 }
 
 }  // namespace

@@ -6,7 +6,8 @@
 //   ping                                 {pid, root, release, vsn}
 //   status                               release, permanent vsn, process
 //                                        counts per module and vsn, suspended,
-//                                        signatures {required, trusted: [{id, source}]}
+//                                        signatures {required, trusted: [{id, source}],
+//                                        error when the keys cannot be read now}
 //   ps                                   [{pid, name, module, vsn, state, queue}]
 //   state        target                  the process's state
 //   call         target request [timeout_ms]   the handle_call reply

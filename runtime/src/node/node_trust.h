@@ -2,12 +2,14 @@
 //
 // A node trusts the union of the keys in every `relup node start --trust
 // PATH` (a NAME.pub file or a directory of *.pub) and those in
-// ROOT/trusted_keys/ (*.pub), when that directory exists; the keys are read
-// once, at start (add or remove one, then restart the node). Several keys
-// may be trusted at once, so a new signing key can be rolled out before the
-// old one is retired. With no trusted key at all the node accepts unsigned
-// tarballs, as before signing existed; with one or more it refuses any
-// tarball not signed by one of them (release/signing.h, CheckSignature).
+// ROOT/trusted_keys/ (*.pub), when that directory exists. The keys are read
+// at start and again for every tarball (ReleaseHandler::trusted_keys), so a
+// key is added or removed without a restart. Several keys may be trusted at
+// once, so a new signing key can be rolled out before the old one is
+// retired. With no trusted key at all the node accepts unsigned tarballs, as
+// before signing existed; with one or more it refuses any tarball not signed
+// by one of them (release/signing.h, CheckSignature). A node that started
+// with keys never falls back to accepting unsigned tarballs while it runs.
 //
 // Anyone who can add a .pub file where the node reads them can make it run
 // their code, so a trust source (the directory and each key file) is refused,

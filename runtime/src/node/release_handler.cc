@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "node/node_trust.h"
 #include "release/atomic_file.h"
 #include "release/release_store.h"
 #include "release/release_unpack.h"
@@ -72,6 +73,25 @@ struct ReleaseHandler::Verified {
   PlanSet plans;
 };
 
+Result<std::vector<PublicKey>> ReleaseHandler::trusted_keys() const {
+  auto keys = LoadNodeTrust(trust_sources_, root_);
+  if (!keys.ok()) {
+    return Status::FromCode(keys.status().code(),
+                            "the node's trusted keys cannot be read, so no tarball is accepted: " +
+                                keys.status().message());
+  }
+  if (keys->empty() && trust_required_) {
+    std::string where = TrustedKeysDir(root_);
+    for (const std::string& s : trust_sources_) where += ", " + s;
+    return Status::FailedPrecondition(
+        "no trusted key is left (" + where +
+        "), but this node started requiring signed tarballs and keeps requiring them while it "
+        "runs: add the signing key's .pub to " +
+        TrustedKeysDir(root_) + ", or restart the node to accept unsigned tarballs");
+  }
+  return keys;
+}
+
 Result<ReleaseHandler::Verified> ReleaseHandler::ReadVerified(const std::string& tarball) const {
   Verified v;
   auto files = ReadTarball(tarball);
@@ -88,8 +108,9 @@ Result<ReleaseHandler::Verified> ReleaseHandler::ReadVerified(const std::string&
   RELUP_ASSIGN_OR_RETURN(v.files, std::move(files));
   // Who made it, before what it holds: a node that trusts keys looks no
   // further into a tarball none of them signed.
-  if (!trusted_keys_.empty()) {
-    RELUP_RETURN_IF_ERROR(CheckSignature(v.files, trusted_keys_, tarball).status());
+  RELUP_ASSIGN_OR_RETURN(std::vector<PublicKey> keys, trusted_keys());
+  if (!keys.empty()) {
+    RELUP_RETURN_IF_ERROR(CheckSignature(v.files, keys, tarball).status());
   }
   std::vector<std::string> problems = VerifyManifest(v.files);
   if (!problems.empty()) {

@@ -69,10 +69,10 @@
 
 #include "release/release_unpack.h"
 #include "release/signing.h"
-#include "upgrade/upgrade_executor.h"
-#include "upgrade/upgrade_report.h"
 #include "relup/node.h"
 #include "relup/status.h"
+#include "upgrade/upgrade_executor.h"
+#include "upgrade/upgrade_report.h"
 
 namespace relup {
 
@@ -110,12 +110,23 @@ class ReleaseHandler {
 
   const std::string& root() const { return root_; }
 
-  // The keys a tarball must be signed by (node/node_trust.h); empty: any
-  // tarball, signed or not, is accepted. A tarball refused for its signature
+  // Where the keys a tarball must be signed by come from (node/node_trust.h):
+  // the --trust paths and ROOT/trusted_keys. They are read again for every
+  // tarball, as sshd reads authorized_keys at every login, so a signing key
+  // is added or retired without a restart. `required`: the node started
+  // with at least one key; it then keeps requiring signatures while it runs,
+  // and a trust that has become empty refuses every tarball (fail closed)
+  // rather than accepting unsigned ones. A tarball refused for its signature
   // is refused at the "verify" step, before anything is written. Set once,
   // before the handler serves any operation.
-  void set_trusted_keys(std::vector<PublicKey> keys) { trusted_keys_ = std::move(keys); }
-  const std::vector<PublicKey>& trusted_keys() const { return trusted_keys_; }
+  void set_trust(std::vector<std::string> sources, bool required) {
+    trust_sources_ = std::move(sources);
+    trust_required_ = required;
+  }
+  // The keys in force now (empty: any tarball, signed or not, is accepted);
+  // an error naming the source when one cannot be read, or when every key
+  // is gone from a node that requires signatures.
+  Result<std::vector<PublicKey>> trusted_keys() const;
 
   // While an upgrade's code_change runs past its step's timeout: a sentence
   // naming it and for how long it has run (for relup status); else empty.
@@ -148,7 +159,8 @@ class ReleaseHandler {
   ReleaseStore& store_;
   std::string root_;
   UpgradeExecutor executor_;
-  std::vector<PublicKey> trusted_keys_;
+  std::vector<std::string> trust_sources_;
+  bool trust_required_ = false;
   std::mutex busy_;  // try_lock'ed by every operation
   mutable std::mutex activity_mu_;
   std::string activity_;  // what holds busy_, for the refusal message; guarded by activity_mu_

@@ -37,6 +37,7 @@ std::string Serialize(const std::vector<ReleaseEntry>& entries) {
     out << YAML::Key << "state" << YAML::Value << std::string(ReleaseStateName(e.state));
     out << YAML::Key << "unpacked_at" << YAML::Value << e.unpacked_at;
     out << YAML::Key << "ran" << YAML::Value << e.ran;
+    out << YAML::Key << "was_permanent" << YAML::Value << e.was_permanent;
     out << YAML::EndMap;
   }
   out << YAML::EndSeq << YAML::EndMap;
@@ -81,6 +82,9 @@ Result<std::vector<ReleaseEntry>> Parse(const std::string& text, const std::stri
       e.state = *state;
       if (n["unpacked_at"]) e.unpacked_at = n["unpacked_at"].as<std::string>();
       e.ran = n["ran"] ? n["ran"].as<bool>() : true;
+      e.was_permanent = n["was_permanent"] ? n["was_permanent"].as<bool>()
+                                           : e.state != ReleaseState::kUnpacked &&
+                                                 e.state != ReleaseState::kCurrent;
       for (const auto& other : entries) {
         if (other.vsn == e.vsn) return corrupt(where + ": vsn '" + e.vsn + "' listed twice");
       }
@@ -106,6 +110,11 @@ ReleaseEntry* FindIn(std::vector<ReleaseEntry>& entries, std::string_view vsn) {
     if (e.vsn == vsn) return &e;
   }
   return nullptr;
+}
+
+// What a release becomes when it stops being current.
+ReleaseState NotRunningState(const ReleaseEntry& e) {
+  return e.was_permanent ? ReleaseState::kOld : ReleaseState::kUnpacked;
 }
 
 const ReleaseEntry* RunningIn(const std::vector<ReleaseEntry>& entries) {
@@ -248,7 +257,7 @@ Status ReleaseStore::set_running(std::string_view vsn) {
   ReleaseEntry* target = FindIn(next, vsn);
   if (!target) return NotInStore(vsn, root_);
   for (auto& e : next) {
-    if (e.state == ReleaseState::kCurrent && e.vsn != vsn) e.state = ReleaseState::kUnpacked;
+    if (e.state == ReleaseState::kCurrent && e.vsn != vsn) e.state = NotRunningState(e);
   }
   if (target->state != ReleaseState::kPermanent) target->state = ReleaseState::kCurrent;
   target->ran = true;
@@ -285,6 +294,7 @@ Status ReleaseStore::make_permanent(std::string_view vsn) {
     if (e.state == ReleaseState::kPermanent) e.state = ReleaseState::kOld;
   }
   running->state = ReleaseState::kPermanent;
+  running->was_permanent = true;
   return commit_locked(std::move(next));
 }
 
@@ -296,7 +306,7 @@ Status ReleaseStore::revert_to_permanent() {
   for (auto& e : next) {
     has_permanent = has_permanent || e.state == ReleaseState::kPermanent;
     if (e.state == ReleaseState::kCurrent) {
-      e.state = ReleaseState::kUnpacked;
+      e.state = NotRunningState(e);
       changed = true;
     }
   }

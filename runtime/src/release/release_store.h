@@ -11,9 +11,12 @@
 //   unpacked   on disk, known, not running (never installed, or installed
 //              and then left by a downgrade / upgrade / restart)
 //   current    running now, but not permanent: a restart boots the permanent
-//              release instead and this one goes back to unpacked
+//              release instead and this one goes back to unpacked (or to old,
+//              if it was permanent once)
 //   permanent  what a restart boots; also what runs when no release is current
-//   old        was permanent once, superseded by make_permanent
+//   old        was permanent once, superseded by make_permanent; it stays
+//              old when a downgrade runs it again and then leaves it, or a
+//              restart boots the permanent release instead (was_permanent)
 // At most one release is current and at most one is permanent. The running
 // release is the current one if there is one, else the permanent one.
 //
@@ -58,6 +61,10 @@ struct ReleaseEntry {
   // blocks the retry (deployex #276) does not exist here. Files written
   // before this field read as true, the safe side.
   bool ran = false;
+  // Whether it has ever been permanent: a release that leaves `current`
+  // goes back to old if so, else to unpacked. Files written before this
+  // field read it from the state (old: true).
+  bool was_permanent = false;
 };
 
 // A release vsn must be usable as one directory name: [A-Za-z0-9._+-]{1,64},
@@ -95,8 +102,8 @@ class ReleaseStore {
 
   // The node now runs `vsn` (after an upgrade, a downgrade or at boot): it
   // becomes current, or stays permanent if it is the permanent one, and is
-  // marked as having run. A
-  // previously current release goes back to unpacked. NotFound if unknown.
+  // marked as having run. A previously current release goes back to unpacked,
+  // or to old if it was ever permanent. NotFound if unknown.
   Status set_running(std::string_view vsn);
 
   // Makes a release permanent (empty vsn: the running one). Only the running
@@ -104,8 +111,8 @@ class ReleaseStore {
   // install it first). The previous permanent release becomes old.
   Status make_permanent(std::string_view vsn = {});
 
-  // At node boot: a current (never made permanent) release goes back to
-  // unpacked, so the permanent one is running. FailedPrecondition when the
+  // At node boot: a current release goes back to unpacked (old, if it was
+  // permanent once), so the permanent one is running. FailedPrecondition when the
   // store has releases but none is permanent.
   Status revert_to_permanent();
 
