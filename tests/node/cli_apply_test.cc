@@ -93,6 +93,7 @@ TEST_CASE("apply --dry-run checks every code_change and changes nothing", "[cli]
   CHECK(Trimmed(Relup({"state", "--root", root.path(), "blackode"}).out) ==
         "{money: 30000, name: blackode}");
   CHECK(Contains(Relup({"status", "--root", root.path()}).out, "demo_server 1: 1 process"));
+  CHECK(Contains(root.log(), "-> ok (dry run): 1 -> 2, 1 processes checked, nothing changed"));
 }
 
 TEST_CASE("apply --json prints one JSON report with the pause statistics", "[cli][apply]") {

@@ -220,11 +220,15 @@ appup:
         - load_module: bmissing
         - apply: {module: bnowhere, function: warm}
         - delete_module: bgadget
+        - load_module: bwidgte
 )");
   Diagnostics diags = Build(spec);
   const Diagnostic& load = Find(diags, "module bmissing is not in release demo 2");
   CHECK(load.loc.line == 9);
-  CHECK_THAT(load.fix, Catch::Contains("add bmissing to the release's modules"));
+  CHECK(load.fix == "add bmissing to the release's modules, or fix the module name");
+  // A typo of a module the release has: did you mean.
+  const Diagnostic& typo = Find(diags, "module bwidgte is not in release demo 2");
+  CHECK(typo.fix == "did you mean 'bwidget'? Otherwise add bwidgte to the release's modules");
   const Diagnostic& dep = Find(diags, "depends_on names module bghost");
   CHECK(dep.loc.line == 8);
   Find(diags, "module bnowhere is not in release demo 2");
@@ -303,10 +307,14 @@ processes:
   - {module: bwidget, name: a}
   - {module: bgone, name: b}
   - {module: bwidget, name: a}
+  - {module: bwigdet, name: c}
 )");
   Diagnostics diags = Build(spec);
   const Diagnostic& d = Find(diags, "process b runs module bgone, which is not in the release");
   CHECK(d.loc.line == 6);
+  CHECK(d.fix == "add bgone to modules, or fix the module name");
+  CHECK(Find(diags, "process c runs module bwigdet, which is not in the release").fix ==
+        "did you mean 'bwidget'? Otherwise add bwigdet to modules");
   Find(diags, "registered name a is used by two processes");
 }
 

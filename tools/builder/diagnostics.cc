@@ -54,4 +54,11 @@ std::string ClosestWord(std::string_view word, const std::vector<std::string_vie
   return best;
 }
 
+std::string UnknownModuleFix(const std::string& name, const std::vector<std::string_view>& known,
+                             const std::string& where) {
+  std::string near = ClosestWord(name, known);
+  if (near.empty()) return "add " + name + " to " + where + ", or fix the module name";
+  return "did you mean '" + near + "'? Otherwise add " + name + " to " + where;
+}
+
 }  // namespace relup::build

@@ -49,4 +49,10 @@ class Diagnostics {
 // subcommands of the CLI.
 std::string ClosestWord(std::string_view word, const std::vector<std::string_view>& candidates);
 
+// The fix for a module name that is not in a release: "did you mean 'NEAR'?
+// Otherwise add NAME to WHERE" when one of `known` is close, else "add NAME
+// to WHERE, or fix the module name".
+std::string UnknownModuleFix(const std::string& name, const std::vector<std::string_view>& known,
+                             const std::string& where);
+
 }  // namespace relup::build

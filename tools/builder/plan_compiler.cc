@@ -23,6 +23,12 @@ struct Context {
   std::string describe(const LoadedRelease* r) const {
     return "release " + r->release.name + " " + r->release.vsn;
   }
+  // This release's module names, for "did you mean".
+  std::vector<std::string_view> module_names() const {
+    std::vector<std::string_view> names;
+    for (const ReleaseModule& m : self.release.modules) names.push_back(m.name);
+    return names;
+  }
   std::string target_words() const { return down ? "the release downgraded to" : "this release"; }
   std::string source_words() const { return down ? "this release" : "the release upgraded from"; }
   void error(const Instruction& in, std::string message, std::string fix) const {
@@ -64,7 +70,7 @@ void CheckInstruction(const Context& c, const Instruction& in) {
       // Missing from this release: a typo or a forgotten module. Missing from
       // the older one (the source going up, the target going down): the
       // module is new in this release.
-      std::string missing_here = "add " + m + " to the release's modules, or fix the module name";
+      std::string missing_here = UnknownModuleFix(m, c.module_names(), "the release's modules");
       std::string missing_older = c.down ? "use delete_module for a module the older release lacks"
                                          : "use add_module for a module new in this release";
       bool in_target =
@@ -105,7 +111,7 @@ void CheckInstruction(const Context& c, const Instruction& in) {
     }
     case InstructionKind::kAddModule:
       ExpectIn(c, in, m, target, c.target_words(),
-               "add " + m + " to the release's modules, or fix the module name");
+               UnknownModuleFix(m, c.module_names(), "the release's modules"));
       if (source && source->release.find_module(m)) {
         c.error(in, m + ": " + m + " is already in " + c.describe(source),
                 "use update or load_module for a module both releases have");

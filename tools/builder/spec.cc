@@ -65,6 +65,11 @@ void ParseModules(YamlReader& r, const YAML::Node& root, ReleaseSpec* spec) {
   }
 }
 
+// For "did you mean".
+std::vector<std::string_view> Names(const std::set<std::string>& modules) {
+  return {modules.begin(), modules.end()};
+}
+
 // A process of the built-in supervisor: its args are checked as the node
 // will (every field, ids, names), and every child's module, down the tree,
 // must be in the release or be a supervisor.
@@ -90,7 +95,7 @@ void CheckSupervisorTree(YamlReader& r, const YAML::Node& node, const Term& args
       r.error(
           at,
           "supervisor child " + where + " runs module " + module + ", which is not in the release",
-          "add " + module + " to modules, or fix the module name");
+          UnknownModuleFix(module, Names(modules), "modules"));
     }
   }
 }
@@ -138,7 +143,7 @@ class ProcessParser {
       r_.error(node["module"],
                "process " + ChildIdBase(p) + " runs module " + p.module +
                    ", which is not in the release",
-               "add " + p.module + " to modules, or fix the module name");
+               UnknownModuleFix(p.module, Names(modules_), "modules"));
     }
     return p;
   }

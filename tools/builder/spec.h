@@ -137,7 +137,7 @@ struct ReleaseSpec {
   SourceLoc vsn_loc;
   std::vector<SpecModule> modules;
   std::vector<SpecProcess> processes;
-  Term root;  // the root supervisor's {strategy, intensity, period_ms}; nil: defaults
+  Term root;           // the root supervisor's {strategy, intensity, period_ms}; nil: defaults
   Term config;         // module -> {key: value} (config/release_config.h); nil: none
   Term config_schema;  // module -> {key: type}; nil: none
   Appup appup;

@@ -134,13 +134,21 @@ std::string LogLine(std::string_view cmd, const Term& request, const Term& reply
     auto report = UpgradeReport::FromTerm(*ok);
     if (report.ok()) {
       char buf[400];  // two release vsns of up to 64 bytes each, and numbers
-      std::snprintf(buf, sizeof buf,
-                    " -> ok: %s -> %s, %zu processes, pause p50 %lld us p99 %lld us max %lld us, "
-                    "%.1f ms",
-                    report->from_release.c_str(), report->to_release.c_str(), report->upgraded,
-                    static_cast<long long>(report->pause.p50_us),
-                    static_cast<long long>(report->pause.p99_us),
-                    static_cast<long long>(report->pause.max_us), report->total_ms);
+      if (report->dry_run) {
+        // Nothing paused or changed: what the trial checked.
+        std::snprintf(buf, sizeof buf,
+                      " -> ok (dry run): %s -> %s, %zu processes checked, nothing changed, %.1f ms",
+                      report->from_release.c_str(), report->to_release.c_str(),
+                      report->touched_total(), report->total_ms);
+      } else {
+        std::snprintf(buf, sizeof buf,
+                      " -> ok: %s -> %s, %zu processes, pause p50 %lld us p99 %lld us max %lld "
+                      "us, %.1f ms",
+                      report->from_release.c_str(), report->to_release.c_str(), report->upgraded,
+                      static_cast<long long>(report->pause.p50_us),
+                      static_cast<long long>(report->pause.p99_us),
+                      static_cast<long long>(report->pause.max_us), report->total_ms);
+      }
       return line + buf;
     }
   }
