@@ -6,7 +6,8 @@
 # (tests/consumer/run.sh) runs it, so what the templates do is tested.
 #
 #   build-release.sh --source DIR --spec SPEC [--previous OLD.tar.gz]
-#                    [--check-states FILE] [--sign-key KEYFILE]
+#                    [--check-states FILE] [--check-snapshot FILE]
+#                    [--sign-key KEYFILE]
 #                    [--require-signing] [--trust PUBKEY] [--out DIR]
 #                    [--build-dir DIR]
 #                    [-- CMAKE_ARGS...]
@@ -20,6 +21,9 @@
 #   --check-states  states for that check (relup check --states): without
 #                 them it checks the states init makes from the spec's args,
 #                 which may be empty; give it states like production's
+#   --check-snapshot  a live node's states for that check (relup check
+#                 --snapshot): `relup ps --states --yaml` on a node that
+#                 runs the previous release; production's own states
 #   --sign-key    the Ed25519 private key (relup keygen); or put the key's
 #                 PEM text in RELUP_SIGNING_KEY (a CI secret): it is written
 #                 to a private temporary file and removed on exit
@@ -41,7 +45,7 @@ set -euo pipefail
 
 die() { echo "build-release.sh: $*" >&2; exit 2; }
 
-source_dir="" spec="" previous="" check_states="" sign_key="" require_signing=0 trust="" out="dist"
+source_dir="" spec="" previous="" check_states="" check_snapshot="" sign_key="" require_signing=0 trust="" out="dist"
 build_dir="build-release"
 cmake_args=()
 while (($#)); do
@@ -50,6 +54,7 @@ while (($#)); do
     --spec) spec="${2:?--spec needs a file}"; shift 2 ;;
     --previous) previous="${2:?--previous needs a tarball}"; shift 2 ;;
     --check-states) check_states="${2:?--check-states needs a file}"; shift 2 ;;
+    --check-snapshot) check_snapshot="${2:?--check-snapshot needs a file}"; shift 2 ;;
     --sign-key) sign_key="${2:?--sign-key needs a key file}"; shift 2 ;;
     --require-signing) require_signing=1; shift ;;
     --trust) trust="${2:?--trust needs a public key}"; shift 2 ;;
@@ -67,6 +72,8 @@ done
 [ -z "$previous" ] || [ -f "$previous" ] || die "--previous $previous: no such file"
 [ -z "$check_states" ] || [ -n "$previous" ] || die "--check-states needs --previous (the release it checks against)"
 [ -z "$check_states" ] || [ -f "$check_states" ] || die "--check-states $check_states: no such file"
+[ -z "$check_snapshot" ] || [ -n "$previous" ] || die "--check-snapshot needs --previous (the release it checks against)"
+[ -z "$check_snapshot" ] || [ -f "$check_snapshot" ] || die "--check-snapshot $check_snapshot: no such file"
 relup="${RELUP:-relup}"
 command -v "$relup" >/dev/null || die "no relup at '$relup': install relup (apt install ./relup_*.deb) or set RELUP"
 
@@ -109,6 +116,7 @@ if [ -n "$previous" ]; then
   status=0
   check_cmd=("$relup" check "$previous" "$tarball" --json)
   [ -z "$check_states" ] || check_cmd+=(--states "$check_states")
+  [ -z "$check_snapshot" ] || check_cmd+=(--snapshot "$check_snapshot")
   "${check_cmd[@]}" > "$out/$name.check.json" || status=$?
   if ((status != 0)); then
     cat "$out/$name.check.json" >&2

@@ -15,7 +15,9 @@
 #   3. checks the modules carry no RUNPATH and need librelup_core.so.ABI;
 #   4. boots a node that trusts the key with tally 1 (--first-release), has
 #      it refuse an unsigned tally 2 (exit 6, nothing unpacked), applies the
-#      signed one, sees the state migrated, and downgrades again;
+#      signed one, sees the state migrated, and downgrades again; then
+#      checks tally 2 against that node's states (relup ps --states --yaml,
+#      build-release.sh --check-snapshot), as CI does with production's;
 #   5. sees a module without RELUP_MODULE fail to link, and
 #      find_package(relup 9.0) refused.
 # Exits non-zero, naming the step, on the first failure.
@@ -117,6 +119,15 @@ status=0
 "$relup" downgrade --root "$node_root" 1 >/dev/null
 [ "$("$relup" state --root "$node_root" tally)" = '{counts: {"login": 2, "logout": 1}}' ] ||
   fail "state after the downgrade: $("$relup" state --root "$node_root" tally)"
+
+step "CI checks release 2 against the live node's states (--check-snapshot)"
+"$relup" ps --states --yaml --root "$node_root" > "$work/live.yaml"
+"$repo/examples/ci/build-release.sh" --source "$here" --spec "$here/release-specs/tally-2.yaml" \
+  --previous "$work/dist/tally-1.tar.gz" --check-snapshot "$work/live.yaml" \
+  --out "$work/dist-snapshot" --build-dir "$work/build" -- -DCMAKE_PREFIX_PATH="$prefix" \
+  > "$work/out-snapshot" 2>&1 || fail "build-release.sh --check-snapshot: $(cat "$work/out-snapshot")"
+grep -q '"from_snapshot":1' "$work/dist-snapshot/tally-2.check.json" ||
+  fail "relup check --snapshot: $(cat "$work/dist-snapshot/tally-2.check.json")"
 "$relup" node stop --root "$node_root" >/dev/null
 
 step "a module without RELUP_MODULE fails to link, saying so"

@@ -36,9 +36,8 @@ class Dir {
 
 // keeper release VSN with its library from test-modules/check[/lossy].
 std::string KeeperTarball(const Dir& dir, const std::string& vsn, bool lossy = false) {
-  std::string spec = "release: keeper\nvsn: \"" + vsn +
-                     "\"\nmodules:\n  - {name: keeper, vsn: \"" + vsn +
-                     "\", library: keeper-" + vsn +
+  std::string spec = "release: keeper\nvsn: \"" + vsn + "\"\nmodules:\n  - {name: keeper, vsn: \"" +
+                     vsn + "\", library: keeper-" + vsn +
                      ".so}\nprocesses:\n  - {module: keeper, name: k, args: {name: k, note: "
                      "kept}}\n";
   if (vsn == "2") {
@@ -97,7 +96,8 @@ TEST_CASE(
   Dir dir;
   std::string v1 = KeeperTarball(dir, "1");
   std::string lossy = KeeperTarball(dir, "2", /*lossy=*/true);
-  std::string states = dir.write("states.yaml", "keeper:\n  - {name: a, note: hello}\n  - {name: b}\n");
+  std::string states =
+      dir.write("states.yaml", "keeper:\n  - {name: a, note: hello}\n  - {name: b}\n");
   RunResult r = Relup({"check", v1, lossy, "--states", states});
   INFO(r.both());
   CHECK(r.exit_code == 4);
@@ -115,9 +115,9 @@ TEST_CASE(
                                "\"2\"}\nappup:\n  up:\n    - from: \"1\"\n      instructions: "
                                "[{update: keeper}]\n  down:\n    - to: \"1\"\n      "
                                "instructions: [{update: keeper}]\n");
-  RunResult built = Relup({"build", spec, "-o", dir.path() + "/again.tar.gz", "--lib-dir",
-                           std::string(RELUP_TEST_MODULE_DIR) + "/check/lossy", "--check-from",
-                           v1});
+  RunResult built =
+      Relup({"build", spec, "-o", dir.path() + "/again.tar.gz", "--lib-dir",
+             std::string(RELUP_TEST_MODULE_DIR) + "/check/lossy", "--check-from", v1});
   INFO(built.both());
   CHECK(built.exit_code == 4);
   CHECK(Contains(built.out, "built keeper 2"));
@@ -127,6 +127,71 @@ TEST_CASE(
   RunResult ok = Relup({"check", v1, good, "--states", states});
   INFO(ok.both());
   CHECK(ok.exit_code == 0);
+}
+
+TEST_CASE(
+    "relup check --snapshot runs the round trip on a live node's states, taken with relup ps "
+    "--states --yaml",
+    "[cli][check]") {
+  Dir dir;
+  NodeRoot live;
+  live.start(DemoTarball(1));
+  auto snapshot = [&](const std::string& name) {
+    RunResult ps = Relup({"ps", "--states", "--yaml", "--root", live.path()});
+    REQUIRE(ps.exit_code == 0);
+    return dir.write(name, ps.out);
+  };
+  // A state the spec's init never makes: atoms and tuples must come through.
+  REQUIRE(Relup({"spawn", "--root", live.path(), "demo_server",
+                 "{name: x, money: 5, tags: [:a, !tuple [1, 2]]}"})
+              .exit_code == 0);
+  std::string good = snapshot("good.yaml");
+  RunResult ok = Relup({"check", DemoTarball(1), DemoTarball(2), "--snapshot", good});
+  INFO(ok.both());
+  CHECK(ok.exit_code == 0);
+  CHECK(Contains(ok.out, "(2 processes from the snapshot)"));
+  CHECK(Contains(ok.out, "demo_server  1 -> 2  3          3        3                 3"));
+  CHECK(Contains(ok.out, "note: snapshot: relup_root (supervisor): a supervisor"));
+
+  // Production has a state the new code_change cannot take: the check says
+  // which, where the spec's init states passed.
+  RunResult legacy = Relup({"spawn", "--root", live.path(), "demo_server", "{name: legacy}"});
+  REQUIRE(legacy.exit_code == 0);
+  std::string legacy_pid = Trimmed(legacy.out);
+  RunResult refused =
+      Relup({"check", DemoTarball(1), DemoTarball(2), "--snapshot", snapshot("legacy.yaml")});
+  INFO(refused.both());
+  CHECK(refused.exit_code == 3);
+  CHECK(Contains(refused.out, "snapshot " + legacy_pid + " (demo_server), precheck"));
+  CHECK(Contains(refused.out, "key :money not found in map {name: legacy}"));
+
+  SECTION("--json output cannot give the states back, and says so") {
+    RunResult ps = Relup({"ps", "--states", "--json", "--root", live.path()});
+    std::string json = dir.write("live.json", ps.out);
+    RunResult r = Relup({"check", DemoTarball(1), DemoTarball(2), "--snapshot", json});
+    CHECK(r.exit_code == 2);
+    CHECK(Contains(r.err, "snapshot " + json + ": this is `relup ps --json` output"));
+  }
+  SECTION("a snapshot of another release, or of another version, is refused by row") {
+    std::string keeper1 = KeeperTarball(dir, "1");
+    RunResult other = Relup({"check", keeper1, KeeperTarball(dir, "2"), "--snapshot", good});
+    CHECK(other.exit_code == 2);
+    CHECK(Contains(other.err,
+                   "row 2 (blackode (demo_server)) runs module demo_server, which OLD "
+                   "release keeper 1 does not have"));
+    REQUIRE(Relup({"kill", "--root", live.path(), legacy_pid}).exit_code == 0);
+    REQUIRE(Relup({"apply", DemoTarball(2), "--root", live.path()}).exit_code == 0);
+    RunResult newer =
+        Relup({"check", DemoTarball(1), DemoTarball(2), "--snapshot", snapshot("on-2.yaml")});
+    CHECK(newer.exit_code == 2);
+    CHECK(Contains(newer.err, "runs demo_server 2, but OLD release demo 1 has demo_server 1"));
+  }
+  SECTION("garbage is refused with where it stopped") {
+    RunResult r = Relup({"check", DemoTarball(1), DemoTarball(2), "--snapshot",
+                         dir.write("bad.yaml", "[{module: demo_server, pid: <0.2.0>, vsn: \"1\"")});
+    CHECK(r.exit_code == 2);
+    CHECK(Contains(r.err, "snapshot " + dir.path() + "/bad.yaml: "));
+  }
 }
 
 TEST_CASE("relup check refuses what it cannot check, naming the files and the fix",

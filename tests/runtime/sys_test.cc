@@ -284,7 +284,8 @@ TEST_CASE(
   CHECK(*node->call(*pid, Yaml("{inc: 1}")) == Term(11));
 }
 
-TEST_CASE("a failing down code_change names the version that ran it and keeps the process as it was") {
+TEST_CASE(
+    "a failing down code_change names the version that ran it and keeps the process as it was") {
   TestNode node({kCounter1});
   auto pid = node->spawn("rt_counter", Term(10));
   REQUIRE(pid.ok());
@@ -494,4 +495,25 @@ TEST_CASE("sys operations racing with casts from several threads lose no message
   CHECK(sys_errors.load() == 0);
   CHECK(*node->call(*pid, Term::atom("get")) == Term(2 * kCasts));
   CHECK(*node->call(*pid, Term::atom("vsn")) == Term("2"));
+}
+
+TEST_CASE("adopt starts a process with the given state and does not run init") {
+  TestNode node({kDemo2});
+  // demo_server 2's init turns release 1's {money} into {salary}; adopt keeps
+  // the state exactly as given.
+  auto spawned = node->spawn("demo_server", Yaml("{name: a, money: 1}"));
+  REQUIRE(spawned.ok());
+  CHECK(*node->get_state(*spawned) == Yaml("{name: a, salary: 1}"));
+  SpawnOptions named;
+  named.name = "b";
+  auto adopted =
+      node->adopt("demo_server", Yaml("{name: b, salary: 5, tag: !tuple [:x, 1]}"), named);
+  REQUIRE(adopted.ok());
+  CHECK(*node->get_state("b") == Yaml("{name: b, salary: 5, tag: !tuple [:x, 1]}"));
+  CHECK(*node->call("b", Yaml("{add: 1}")) == Yaml("{name: b, salary: 6, tag: !tuple [:x, 1]}"));
+
+  CHECK(node->adopt("nothing_loaded", Term()).status().code() == StatusCode::kNotFound);
+  SpawnOptions taken;
+  taken.name = "b";
+  CHECK_FALSE(node->adopt("demo_server", Term(), taken).ok());
 }

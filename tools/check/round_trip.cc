@@ -17,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "check/snapshot.h"
 #include "check/term_diff.h"
 #include "node/control_client.h"
 #include "node/control_protocol.h"
@@ -309,6 +310,11 @@ Result<CheckReport> RunRoundTrip(const CheckOptions& options) {
     RELUP_ASSIGN_OR_RETURN(extra, ReadStatesFile(options.states_file, old_side.release));
   }
 
+  LiveSnapshot snapshot;
+  if (!options.snapshot_file.empty()) {
+    RELUP_ASSIGN_OR_RETURN(snapshot, ReadSnapshot(options.snapshot_file, old_side.release));
+  }
+
   CheckReport report;
   report.release = old_side.release.name;
   report.old_vsn = old_side.release.vsn;
@@ -334,6 +340,18 @@ Result<CheckReport> RunRoundTrip(const CheckOptions& options) {
     }
   }
   report.from_states_file = extra.size();
+  for (const SnapshotProcess& p : snapshot.processes) {
+    auto adopted = client.request(MakeRequest("adopt", {{A("module"), Term(p.module)},
+                                                        {A("state"), p.state},
+                                                        {A("name"), Term("snapshot " + p.label)}}));
+    if (!adopted.ok()) {
+      return Status::InvalidArgument(
+          "snapshot " + options.snapshot_file + ": " + p.label + " (" + p.module +
+          ") could not be put on the scratch node: " + adopted.status().message());
+    }
+  }
+  report.from_snapshot = snapshot.processes.size();
+  for (const std::string& s : snapshot.skipped) report.notes.push_back("snapshot: " + s);
 
   std::vector<Snapshot> seen(4);
   RELUP_ASSIGN_OR_RETURN(seen[0], Look(client));
@@ -462,6 +480,7 @@ Term CheckReport::ToTerm() const {
                         {A("new_vsn"), Term(new_vsn)},
                         {A("verdict"), A(verdict_name)},
                         {A("from_states_file"), Term(static_cast<long long>(from_states_file))},
+                        {A("from_snapshot"), Term(static_cast<long long>(from_snapshot))},
                         {A("steps"), Term::list(std::move(steps_t))},
                         {A("modules"), Term::list(std::move(modules_t))},
                         {A("problems"), Term::list(std::move(problems_t))},

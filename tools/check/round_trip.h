@@ -18,6 +18,10 @@
 // is the init args of one more process of that module (for modules whose
 // init keeps its args, as most do, that is its state).
 //
+// Snapshot (check/snapshot.h): a live node's states, each put on the scratch
+// node as one more process of its module, named "snapshot NAME" (or
+// "snapshot <PID>", the pid it had on the live node), without running init.
+//
 // Bad input (a tarball that fails verification, two release names, no path
 // from OLD to NEW or back, a states file naming an unknown module or an entry
 // init refuses) is an error Status naming the file, the field and the fix;
@@ -37,13 +41,14 @@ namespace relup::check {
 struct CheckOptions {
   std::string old_tarball, new_tarball;  // absolute paths
   std::string states_file;               // optional
+  std::string snapshot_file;             // optional: `relup ps --states --yaml` (snapshot.h)
   std::string relup_exe;                 // the relup binary that runs the scratch node
 };
 
 enum class Verdict {
-  kOk,           // every round trip gave back the same states
-  kStepFailed,   // an apply or the downgrade was refused or rolled back
-  kDiffers,      // a state differs, a process crashed, or one did not change
+  kOk,          // every round trip gave back the same states
+  kStepFailed,  // an apply or the downgrade was refused or rolled back
+  kDiffers,     // a state differs, a process crashed, or one did not change
 };
 
 struct CheckStep {
@@ -54,14 +59,14 @@ struct CheckStep {
 struct CheckedModule {
   std::string module, old_vsn, new_vsn;  // equal vsns: the module does not change
   size_t processes = 0;
-  size_t changed_up = 0;     // on new_vsn after the first up
-  size_t round_trip = 0;     // state after up and down == state before
-  size_t up_twice = 0;       // state after up, down, up == state after one up
+  size_t changed_up = 0;  // on new_vsn after the first up
+  size_t round_trip = 0;  // state after up and down == state before
+  size_t up_twice = 0;    // state after up, down, up == state after one up
 };
 
 struct CheckProblem {
-  std::string process;  // "blackode (demo_server)" or "<0.7.0> (demo_server)"
-  std::string what;     // one line
+  std::string process;            // "blackode (demo_server)" or "<0.7.0> (demo_server)"
+  std::string what;               // one line
   std::vector<std::string> diff;  // DiffTerms lines, when states differ
   std::string legend;             // what - and + mean in diff
 };
@@ -69,6 +74,7 @@ struct CheckProblem {
 struct CheckReport {
   std::string release, old_vsn, new_vsn;
   size_t from_states_file = 0;  // processes started from the states file
+  size_t from_snapshot = 0;     // processes given a state from the snapshot
   std::vector<CheckStep> steps;
   std::vector<CheckedModule> modules;
   std::vector<CheckProblem> problems;  // differences, crashes, unchanged processes

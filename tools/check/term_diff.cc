@@ -15,7 +15,9 @@ std::string Short(const Term& t) {
 }
 
 std::string KeyText(const Term& key) {
-  return key.is_atom() ? std::string(key.as_atom()) : key.is_string() ? key.as_string() : Short(key);
+  return key.is_atom()     ? std::string(key.as_atom())
+         : key.is_string() ? key.as_string()
+                           : Short(key);
 }
 
 std::string Join(const std::string& path, const std::string& key) {

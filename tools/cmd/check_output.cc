@@ -21,24 +21,28 @@ std::string Ms(double ms) {
 }
 
 void PrintText(const check::CheckReport& r) {
-  size_t n = r.from_states_file;
+  auto count = [](size_t n, const char* from) {
+    return std::to_string(n) + (n == 1 ? " process" : " processes") + " from the " + from;
+  };
+  std::string extra;
+  if (r.from_states_file > 0) extra = count(r.from_states_file, "states file");
+  if (r.from_snapshot > 0) {
+    extra += (extra.empty() ? "" : ", ") + count(r.from_snapshot, "snapshot");
+  }
   PrintLine("relup check " + r.release + " " + r.old_vsn + " -> " + r.new_vsn +
-            " on a scratch node" +
-            (n > 0 ? " (" + std::to_string(n) + (n == 1 ? " process" : " processes") +
-                         " from the states file)"
-                   : std::string()));
+            " on a scratch node" + (extra.empty() ? std::string() : " (" + extra + ")"));
   std::vector<std::vector<std::string>> steps{
       {"STEP", "OUTCOME", "PROCESSES", "PAUSE p50/p99/max us", "TIME"}};
   for (const check::CheckStep& s : r.steps) {
     const UpgradeReport& u = s.report;
     steps.push_back({s.name + " " + u.from_release + " -> " + u.to_release,
-                     std::string(UpgradeOutcomeName(u.outcome)),
-                     std::to_string(u.touched_total()), Pause(u), Ms(u.total_ms)});
+                     std::string(UpgradeOutcomeName(u.outcome)), std::to_string(u.touched_total()),
+                     Pause(u), Ms(u.total_ms)});
   }
   PrintTable(steps);
   if (r.verdict == check::Verdict::kStepFailed) {
-    PrintLine("check failed: the " + r.steps.back().name + " step did not go through: " +
-              r.step_failure.message());
+    PrintLine("check failed: the " + r.steps.back().name +
+              " step did not go through: " + r.step_failure.message());
     return;
   }
   std::vector<std::vector<std::string>> mods{
@@ -53,8 +57,9 @@ void PrintText(const check::CheckReport& r) {
   PrintTable(mods);
   for (const std::string& note : r.notes) PrintLine("note: " + note);
   if (r.problems.empty()) {
-    PrintLine("check passed: every state came back after up and down, and up twice gave the "
-              "same states as up once");
+    PrintLine(
+        "check passed: every state came back after up and down, and up twice gave the "
+        "same states as up once");
     return;
   }
   PrintLine("check failed: " + std::to_string(r.problems.size()) + " problem" +

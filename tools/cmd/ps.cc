@@ -1,5 +1,7 @@
-// relup ps [--states] [--json]: every process of the node, one per line;
-// with --states, each one's server state too (one request for them all).
+// relup ps [--states] [--json | --yaml]: every process of the node, one per
+// line; with --states, each one's server state too (one request for them
+// all). --yaml is lossless (JSON has no atoms or tuples): `relup ps --states
+// --yaml > live.yaml` is the snapshot `relup check --snapshot` reads.
 #include <vector>
 
 #include "cmd/node_client_util.h"
@@ -43,12 +45,16 @@ void PrintStates(const Term& list) {
 CommandRunner Setup(CLI::App& sub) {
   struct Args {
     std::string root;
-    bool json = false, states = false;
+    bool json = false, states = false, yaml = false;
     int64_t timeout_ms = 5000;
   };
   auto args = std::make_shared<Args>();
   AddRootOption(sub, args->root);
-  sub.add_flag("--json", args->json, "print a JSON array");
+  CLI::Option* json = sub.add_flag("--json", args->json, "print a JSON array");
+  sub.add_flag("--yaml", args->yaml,
+               "print the list as one relup Term (YAML flow), lossless: atoms, tuples and "
+               "handles kept. With --states it is the snapshot `relup check --snapshot` reads")
+      ->excludes(json);
   sub.add_flag("--states", args->states,
                "also each process's server state (as relup state shows it), in one request");
   sub.add_option("--timeout", args->timeout_ms,
@@ -61,7 +67,9 @@ CommandRunner Setup(CLI::App& sub) {
     return WithNode("ps", args->root, [&](ControlClient& client) {
       Answer a = Ask("ps", client, request);
       if (!a) return a.exit;
-      if (args->json) {
+      if (args->yaml) {
+        PrintLine(a.value.to_yaml());
+      } else if (args->json) {
         PrintLine(ToJson(a.value));
       } else if (args->states) {
         PrintStates(a.value);

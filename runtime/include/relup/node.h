@@ -132,6 +132,11 @@ class Node {
   // Starts a process on the current version of `module`; runs init.
   // options.link and options.monitor are for ProcessContext::spawn: refused here.
   Result<Pid> spawn(std::string_view module, Term args, SpawnOptions options = {});
+  // Starts a process on the current version of `module` whose state is
+  // `state`, without running init: nothing init would set up (timers,
+  // sockets, links, monitors) exists. For states taken from another node,
+  // as `relup check --snapshot` puts a live node's states on a scratch node.
+  Result<Pid> adopt(std::string_view module, Term state, SpawnOptions options = {});
 
   // Blocking call from an outside thread: the process's handle_call reply.
   Result<Term> call(const ProcessRef& to, Term request, Millis timeout = kDefaultTimeout);

@@ -276,6 +276,15 @@ Result<Term> NodeService::dispatch(std::string_view cmd, const Term& request,
     RELUP_ASSIGN_OR_RETURN(Pid pid, node_.spawn(module, args ? *args : Term(), options));
     return Term::map({{A("pid"), Term(pid.to_string())}, {A("name"), Term(options.name)}});
   }
+  if (cmd == "adopt") {
+    RELUP_ASSIGN_OR_RETURN(std::string module, RequiredString(request, "module"));
+    const Term* state = request.find("state");
+    if (!state) return Status::InvalidArgument("adopt: missing field 'state'");
+    SpawnOptions options;
+    options.name = OptionalString(request, "name");
+    RELUP_ASSIGN_OR_RETURN(Pid pid, node_.adopt(module, *state, options));
+    return Term::map({{A("pid"), Term(pid.to_string())}, {A("name"), Term(options.name)}});
+  }
   if (cmd == "kill") {
     RELUP_ASSIGN_OR_RETURN(ProcessRef target, Target(request));
     const Term* reason = request.find("reason");
@@ -355,7 +364,7 @@ Result<Term> NodeService::dispatch(std::string_view cmd, const Term& request,
   return Status::InvalidArgument(
       "unknown command '" + std::string(cmd) +
       "' (this node knows ping, status, ps, tree, config, state, resources, call, sup, cast, "
-      "spawn, kill, "
+      "spawn, adopt, kill, "
       "suspend, "
       "resume, load, change_code, releases, make_permanent, remove, apply, downgrade, stop)");
 }

@@ -13,6 +13,8 @@
 //   call         target request [timeout_ms]   the handle_call reply
 //   cast         target message
 //   spawn        module args [name]      {pid, name}
+//   adopt        module state [name]     {pid, name}: a process with that
+//                                        state, init not run (relup check --snapshot)
 //   suspend      targets: [TARGET...] [timeout_ms]   / resume targets: [...]
 //                (a single `target` is accepted for one process)
 //   load         path                    {module, vsn, build_id, sha256}

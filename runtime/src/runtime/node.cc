@@ -87,6 +87,11 @@ Result<Pid> Node::spawn(std::string_view module, Term args, SpawnOptions options
   return impl_->spawn(module, std::move(args), options);
 }
 
+Result<Pid> Node::adopt(std::string_view module, Term state, SpawnOptions options) {
+  RELUP_NODE_UP_();
+  return impl_->adopt(module, std::move(state), options);
+}
+
 Result<Term> Node::call(const ProcessRef& to, Term request, Millis timeout) {
   RELUP_NODE_UP_();
   return impl_->call(to, std::move(request), timeout);

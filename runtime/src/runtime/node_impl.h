@@ -88,6 +88,7 @@ class Node::Impl final : public rt::Postman {
   CodeServer& code_server() { return code_server_; }
   ConfigStore& config() { return config_; }
   Result<Pid> spawn(std::string_view module, Term args, const SpawnOptions& options);
+  Result<Pid> adopt(std::string_view module, Term state, const SpawnOptions& options);
   Result<Term> call(const ProcessRef& to, Term request, Millis timeout);
   Status post(const ProcessRef& to, rt::Message::Kind kind, Term message);
   Status exit(const ProcessRef& target, Term reason);
@@ -172,8 +173,11 @@ class Node::Impl final : public rt::Postman {
 
   // spawn, with a hook that runs after init succeeded and before the new
   // process may run (ProcessContext::spawn links and monitors there).
+  // adopt_state: the new process takes it as its state and init does not
+  // run (Node::adopt); nullptr: init(args) makes the state.
   Result<Pid> spawn_impl(std::string_view module, Term args, const SpawnOptions& options,
-                         const std::function<Status(rt::Process*)>& before_release);
+                         const std::function<Status(rt::Process*)>& before_release,
+                         const Term* adopt_state = nullptr);
 
   // Exit signals (exit_signals.cc). handle_signals: the caller owns p
   // through `owner`; returns false if p ended (finalize let go of it).

@@ -31,8 +31,16 @@ Result<Pid> Node::Impl::spawn(std::string_view module, Term args, const SpawnOpt
   return spawn_impl(module, std::move(args), options, nullptr);
 }
 
+Result<Pid> Node::Impl::adopt(std::string_view module, Term state, const SpawnOptions& options) {
+  if (options.link || options.monitor) {
+    return Status::InvalidArgument("adopt cannot link or monitor (there is no calling process)");
+  }
+  return spawn_impl(module, Term(), options, nullptr, &state);
+}
+
 Result<Pid> Node::Impl::spawn_impl(std::string_view module, Term args, const SpawnOptions& options,
-                                   const std::function<Status(rt::Process*)>& before_release) {
+                                   const std::function<Status(rt::Process*)>& before_release,
+                                   const Term* adopt_state) {
   if (is_shut_down()) return Status::Unavailable("the node is shut down: no new processes");
   // A child's init runs on its parent's thread and stack: an init that
   // spawns in turn nests. Refuse it past a depth well within the stack, so
@@ -77,7 +85,12 @@ Result<Pid> Node::Impl::spawn_impl(std::string_view module, Term args, const Spa
   ProcessHandle ours(this, p);
 
   rt::Context ctx(this, p);
-  Status s = p->code->callbacks().init(ctx, args, &p->state);
+  Status s = Status::Ok();
+  if (adopt_state != nullptr) {
+    p->state = *adopt_state;
+  } else {
+    s = p->code->callbacks().init(ctx, args, &p->state);
+  }
   if (!s.ok()) {
     std::string who = describe(p);
     finalize(p, kLocked, ExitInfo{Term::atom("error"), "init failed: " + s.message(), true});
