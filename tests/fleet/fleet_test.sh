@@ -194,10 +194,16 @@ grep -q "In check mode the preflight was all" "$work/run0.log" || { cat "$work/r
 expect_fleet "1 1"
 
 step "1. kvf 1 -> 2: canary, batches of 1, health gates, then permanent"
+# A tarball left from an earlier rollout, and a file that is no tarball.
+echo stale > "$work/h1/root/incoming/kvf-0.tar.gz"
+echo keep > "$work/h1/root/incoming/notes.txt"
 playbook "$work/run1.log" -e relup_tarball=kvf-2.tar.gz -e relup_trust=keys/relup.pub \
   -e relup_serial=1 || { cat "$work/run1.log"; fail "the rollout of kvf 2 failed"; }
 expect_fleet "2 2"
 grep -q "every host runs 2 (permanent)" "$work/run1.log" || { cat "$work/run1.log"; fail "no summary"; }
+[ ! -e "$work/h1/root/incoming/kvf-0.tar.gz" ] || fail "the old tarball is still in incoming/"
+[ -e "$work/h1/root/incoming/kvf-2.tar.gz" ] && [ -e "$work/h1/root/incoming/notes.txt" ] ||
+  fail "the cleanup of incoming/ removed too much: $(ls "$work/h1/root/incoming")"
 
 step "1b. relup_release on its own: idempotent, check mode with --diff changes nothing"
 tarball_on_h1="$work/h1/root/incoming/kvf-2.tar.gz"
