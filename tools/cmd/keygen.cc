@@ -6,7 +6,7 @@
 
 #include "cmd/node_client_util.h"
 #include "command.h"
-#include "release/signing.h"
+#include "release/signing_keys.h"
 
 namespace relup::cli {
 namespace {

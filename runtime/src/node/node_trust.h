@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "release/signing.h"
+#include "release/signing_keys.h"
 #include "relup/status.h"
 
 namespace relup {
