@@ -143,6 +143,37 @@ TEST_CASE(
   CHECK(rf.State("blackode") == Map("{name: blackode, money: 30000}"));
 }
 
+TEST_CASE(
+    "Remove deletes a release's directory and the module libraries no other release uses, as "
+    "OTP's remove_release does") {
+  ReleaseFixture rf(MakeRelease("1", {{"demo_server", "1"}}, {Blackode()}));
+  // 2 and 3 both hold demo_server 2: they share lib/demo_server-2.
+  for (const char* vsn : {"2", "3"}) {
+    auto unpacked = rf.handler().Unpack(
+        rf.Tarball(MakeRelease(vsn, {{"demo_server", "2"}}, {Blackode()}), DemoPlans()));
+    INFO(unpacked.status().ToString());
+    REQUIRE(unpacked.ok());
+  }
+  const std::string lib2 = rf.root() + "/lib/demo_server-2";
+
+  auto removed2 = rf.handler().Remove("2");
+  REQUIRE(removed2.ok());
+  CHECK(removed2->empty());  // 3 still uses demo_server 2
+  CHECK_FALSE(fs::exists(rf.root() + "/releases/2"));
+  CHECK(fs::exists(lib2 + "/demo_server.so"));
+
+  auto removed3 = rf.handler().Remove("3");
+  REQUIRE(removed3.ok());
+  CHECK(*removed3 == std::vector<std::string>{"demo_server-2"});
+  CHECK_FALSE(fs::exists(lib2));
+
+  // The permanent release is refused, and its library stays.
+  auto refused = rf.handler().Remove("1");
+  CHECK(refused.status().code() == StatusCode::kFailedPrecondition);
+  CHECK(fs::exists(rf.root() + "/lib/demo_server-1/demo_server.so"));
+  CHECK(rf.node().call("blackode", Map("{add: 1}")).ok());
+}
+
 TEST_CASE("A tampered tarball is refused, naming the file, and nothing is written") {
   ReleaseFixture rf(MakeRelease("1", {{"demo_server", "1"}}, {Blackode()}));
   Release r2 = MakeRelease("2", {{"demo_server", "2"}});

@@ -393,6 +393,16 @@ TEST_CASE("remove refuses the permanent release and make-permanent names an unkn
   RunResult unknown = Relup({"make-permanent", "7", "--root", r});
   CHECK(unknown.exit_code != 0);
   CHECK(Contains(unknown.err, "release 7"));
+
+  // Once 2 is permanent, removing 1 deletes its library too.
+  REQUIRE(Relup({"apply", DemoTarball(2), "--root", r, "--permanent"}).exit_code == 0);
+  RunResult removed = Relup({"remove", "1", "--root", r});
+  INFO(removed.both());
+  CHECK(removed.exit_code == 0);
+  CHECK(Trimmed(removed.out) ==
+        "release 1 removed; deleted lib/demo_server-1 (used by no other release)");
+  CHECK_FALSE(fs::exists(root.file("lib/demo_server-1")));
+  CHECK(fs::exists(root.file("lib/demo_server-2/demo_server.so")));
 }
 
 TEST_CASE(

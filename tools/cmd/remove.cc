@@ -1,5 +1,6 @@
-// relup remove VSN: forgets a release and deletes its files (OTP
-// remove_release). The running and the permanent release are refused.
+// relup remove VSN: forgets a release and deletes its files, and the module
+// libraries no other release uses (OTP remove_release). The running and the
+// permanent release are refused.
 #include "cmd/node_client_util.h"
 #include "command.h"
 
@@ -18,7 +19,15 @@ CommandRunner Setup(CLI::App& sub) {
       Answer a =
           Ask("remove", client, MakeRequest("remove", {{Term::atom("vsn"), Term(args->vsn)}}));
       if (!a) return a.exit;
-      PrintLine("release " + args->vsn + " removed");
+      std::string freed;
+      if (const Term* dirs = a.value.find("freed"); dirs != nullptr && dirs->is_list()) {
+        for (const Term& d : dirs->elements()) {
+          freed += (freed.empty() ? "" : ", ") + (d.is_string() ? d.as_string() : d.to_yaml());
+        }
+      }
+      PrintLine(
+          "release " + args->vsn + " removed" +
+          (freed.empty() ? std::string() : "; deleted " + freed + " (used by no other release)"));
       return int{kExitOk};
     });
   };

@@ -354,8 +354,10 @@ Result<Term> NodeService::dispatch(std::string_view cmd, const Term& request,
   }
   if (cmd == "remove") {
     RELUP_ASSIGN_OR_RETURN(std::string vsn, RequiredString(request, "vsn"));
-    RELUP_RETURN_IF_ERROR(store_.remove(vsn));
-    return Term(vsn);
+    RELUP_ASSIGN_OR_RETURN(std::vector<std::string> freed, handler_.Remove(vsn));
+    std::vector<Term> dirs;
+    for (const std::string& d : freed) dirs.emplace_back("lib/" + d);
+    return Term::map({{A("vsn"), Term(vsn)}, {A("freed"), Term::list(std::move(dirs))}});
   }
   if (cmd == "stop") {
     request_stop_();

@@ -20,7 +20,7 @@
 //   load         path                    {module, vsn, build_id, sha256}
 //   change_code  target module old_vsn [extra] [to_vsn]
 //   releases                             [{name, vsn, state, unpacked_at}]
-//   make_permanent [vsn]                 / remove vsn
+//   make_permanent [vsn]                 / remove vsn -> {vsn, freed: [lib/NAME-VSN...]}
 //   apply        tarball [permanent dry_run atomic]   progress frames
 //                {done, total}, then the UpgradeReport as a Term; a failed
 //                upgrade is an error reply with `outcome` and `report` keys

@@ -465,6 +465,34 @@ Status ReleaseHandler::MakePermanent(std::string_view vsn) {
   return store_.make_permanent(vsn);
 }
 
+Result<std::vector<std::string>> ReleaseHandler::Remove(std::string_view vsn_view) {
+  std::string vsn(vsn_view);
+  std::unique_lock<std::mutex> lock(busy_, std::try_to_lock);
+  if (!lock.owns_lock()) return Busy(vsn).status();
+  // Its modules, read before its directory goes (none if it cannot be read:
+  // then its lib directories are left, as unknown ones are).
+  std::vector<std::string> dirs;
+  if (Result<ReleaseOnDisk> disk = ReadReleaseDir(store_.release_dir(vsn)); disk.ok()) {
+    for (const ReleaseModule& m : disk->release.modules) dirs.push_back(m.name + "-" + m.vsn);
+  }
+  RELUP_RETURN_IF_ERROR(store_.remove(vsn));
+  std::vector<std::string> freed;
+  std::optional<LibUsers> users = LibDirUsers("");
+  if (!users) return freed;
+  for (const std::string& dir : dirs) {
+    if (users->count(dir) != 0) continue;
+    std::error_code ec;
+    std::filesystem::remove_all(root_ + "/lib/" + dir, ec);
+    if (ec) {
+      return Status::IOError(
+          "release " + vsn + " was removed but " + root_ + "/lib/" + dir +
+          ", which no other release uses, could not be deleted: " + ec.message());
+    }
+    freed.push_back(dir);
+  }
+  return freed;
+}
+
 Status ReleaseHandler::Boot(std::string_view vsn_view, const BootProgress& progress) {
   std::string vsn(vsn_view);
   std::unique_lock<std::mutex> lock(busy_, std::try_to_lock);

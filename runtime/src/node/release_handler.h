@@ -104,6 +104,13 @@ class ReleaseHandler {
   UpgradeReport Apply(const std::string& tarball, const ApplyOptions& options = {});
   UpgradeReport Downgrade(std::string_view vsn, const ApplyOptions& options = {});
   Status MakePermanent(std::string_view vsn);
+  // OTP's remove_release: forgets release `vsn` (refused for the running and
+  // the permanent one, as ReleaseStore::remove), deletes its directory, and
+  // deletes the ROOT/lib/NAME-VSN directories of its modules that no other
+  // listed release uses (running code is unaffected: the code server loads
+  // copies). Returns those lib directory names. When another release's
+  // manifest cannot be read, no lib directory is deleted (they may be its).
+  Result<std::vector<std::string>> Remove(std::string_view vsn);
   using BootProgress =
       std::function<void(size_t done, size_t total, const std::function<std::string()>& next)>;
   Status Boot(std::string_view vsn, const BootProgress& progress = {});
