@@ -9,8 +9,11 @@
 #   tests/fleet/fleet_test.sh [BUILD_DIR]        (default: build)
 #
 #   1. kvf 1 -> 2 across the fleet: canary, then batches of 1, each behind
-#      the health gate (relup status, redis-cli ping and a key read); then
-#      made permanent everywhere. The clients see no error and no drop.
+#      the health gate (relup status, redis-cli ping and a key read on the
+#      host, a ping from the controller); then made permanent everywhere,
+#      and older tarballs cleaned from incoming/. The clients see no error
+#      and no drop. 1c: a controller check that fails for host 2 stops the
+#      rollout at host 2, naming it and why.
 #   2. kvf 2 -> 3, where fleet_probe 3's code_change fails on host 3 (its
 #      node runs with RELUP_FLEET_REFUSE_UPGRADE): the preflight dry run
 #      catches it, and nothing changes anywhere.
@@ -197,8 +200,13 @@ step "1. kvf 1 -> 2: canary, batches of 1, health gates, then permanent"
 # A tarball left from an earlier rollout, and a file that is no tarball.
 echo stale > "$work/h1/root/incoming/kvf-0.tar.gz"
 echo keep > "$work/h1/root/incoming/notes.txt"
+# The controller's own check, as clients see the service: RELUP_HOST is the host's address.
+local_health='redis-cli -h "$RELUP_HOST" -p 6380 ping | grep -qx PONG'
 playbook "$work/run1.log" -e relup_tarball=kvf-2.tar.gz -e relup_trust=keys/relup.pub \
-  -e relup_serial=1 || { cat "$work/run1.log"; fail "the rollout of kvf 2 failed"; }
+  -e relup_serial=1 -e "relup_health_check_local='$local_health'" ||
+  { cat "$work/run1.log"; fail "the rollout of kvf 2 failed"; }
+grep -q "TASK \[Health gate: relup_health_check_local, on the controller\]" "$work/run1.log" ||
+  { cat "$work/run1.log"; fail "run 1 did not run the controller's health check"; }
 expect_fleet "2 2"
 grep -q "every host runs 2 (permanent)" "$work/run1.log" || { cat "$work/run1.log"; fail "no summary"; }
 [ ! -e "$work/h1/root/incoming/kvf-0.tar.gz" ] || fail "the old tarball is still in incoming/"
@@ -218,6 +226,17 @@ ansible -i "$inventory" h1 -m relup.fleet.relup_release --check --diff \
 for want in '"changed": true' '+release kvf 3' '+  fleet_probe 3 (1 process)' '"dry_run": true'; do
   grep -qF -- "$want" "$work/adhoc2.log" || { cat "$work/adhoc2.log"; fail "check mode: no '$want'"; }
 done
+expect_fleet "2 2"
+
+step "1c. the controller's health check fails for h2: the rollout stops there, naming it"
+# Every node is on 2 already (each apply is a no-op), so only the gate decides.
+if playbook "$work/run1c.log" -e relup_tarball=kvf-2.tar.gz -e relup_health_retries=1 \
+    -e "relup_health_check_local='test \"\$RELUP_HOST\" != $net.2.2'"; then
+  cat "$work/run1c.log"
+  fail "run 1c went through, but the controller's check fails for h2"
+fi
+grep -q "h2.*non-zero return code" "$work/run1c.log" ||
+  { cat "$work/run1c.log"; fail "run 1c does not name h2 and its reason"; }
 expect_fleet "2 2"
 
 step "2. kvf 2 -> 3 with a code_change that fails on h3: the preflight dry run refuses"
