@@ -1,28 +1,17 @@
 // The built-in supervisor module (supervisor.h has the contract).
 //
-// State (what `relup state` shows):
-//   {strategy, intensity, period_ms, parent: PID | nil,
-//    template: CHILD | nil                 simple_one_for_one's child spec
-//    children: [{id, spec, pid, restarts, last_exit}] in start order; pid nil
-//                                          if stopped; last_exit its last reason
-//    restarts: [MS...]                     when the recent restarts happened
-//    restarts_total: N, recent_restarts: [{id, reason, at_ms}] (the last 5;
-//                                          wall-clock ms), for `relup status`
-//    op: nil | {stopping: [ID...], current: ID | nil, timer: REF | nil,
-//               then: {restart: [ID...]} | {exit: REASON} | {reply: FROM}}}
-// An op stops children one at a time (the `stopping` list in order, each
-// waited for through its exit message or its shutdown timer), then does
-// `then`. While an op runs, the calls that would start one are refused.
+// Its state's layout, and the functions that read and change it, are
+// supervisor_state.h.
 #include "supervision/supervisor.h"
 
 #include <algorithm>
-#include <chrono>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "relup/server.h"
 #include "supervision/supervisor_args.h"
+#include "supervision/supervisor_state.h"
 #include "supervision/tree_change.h"
 
 namespace relup::supervision {
@@ -31,12 +20,6 @@ namespace {
 
 Term A(const char* name) {
   return Term::atom(name);
-}
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
 }
 
 Term Ok(Term v) {
@@ -178,66 +161,6 @@ class Supervisor : public Server {
   }
 
  private:
-  // ------------------------------------------------------------ helpers
-
-  static bool Simple(const Term& state) {
-    return state.at("strategy").is_atom("simple_one_for_one");
-  }
-  static const std::vector<Term>& Children(const Term& state) {
-    return state.at("children").elements();
-  }
-  static Term Child(const Term& spec, Pid pid) {
-    return Term::map({{A("id"), spec.at("id")},
-                      {A("spec"), spec},
-                      {A("pid"), Term(pid)},
-                      {A("restarts"), Term(0)}});
-  }
-  static int FindById(const Term& state, const Term& id) {
-    const auto& cs = Children(state);
-    for (size_t i = 0; i < cs.size(); ++i) {
-      if (cs[i].at("id") == id) return static_cast<int>(i);
-    }
-    return -1;
-  }
-  // A child named by its id, its pid, or its pid's text ("<0.5.0>", as the
-  // CLI gives a simple_one_for_one child's id).
-  static int FindChild(const Term& state, const Term& who) {
-    int i = FindById(state, who);
-    if (i >= 0) return i;
-    if (who.is_pid()) return FindByPid(state, who.as_pid());
-    if (who.is_string()) {
-      const auto& cs = Children(state);
-      for (size_t k = 0; k < cs.size(); ++k) {
-        const Term& p = cs[k].at("pid");
-        if (p.is_pid() && p.as_pid().to_string() == who.as_string()) return static_cast<int>(k);
-      }
-    }
-    return -1;
-  }
-  static int FindByPid(const Term& state, Pid pid) {
-    const auto& cs = Children(state);
-    for (size_t i = 0; i < cs.size(); ++i) {
-      const Term& p = cs[i].at("pid");
-      if (p.is_pid() && p.as_pid() == pid) return static_cast<int>(i);
-    }
-    return -1;
-  }
-  static Term& MutableChild(Term& state, size_t i) {
-    return state.find_mut("children")->mutable_elements()[i];
-  }
-  static void RemoveChild(Term& state, size_t i) {
-    auto& cs = state.find_mut("children")->mutable_elements();
-    cs.erase(cs.begin() + static_cast<std::ptrdiff_t>(i));
-  }
-  // A caller kept in the state until its reply (From is opaque: both words).
-  static Term EncodeFrom(const From& from) {
-    return Term::list(
-        {Term(static_cast<long long>(from.caller)), Term(static_cast<long long>(from.tag))});
-  }
-  static From DecodeFrom(const Term& t) {
-    return From{static_cast<uint64_t>(t[0].as_int()), static_cast<uint64_t>(t[1].as_int())};
-  }
-
   Result<Pid> StartChild(const Term& spec) {
     Term args = spec.at("args");
     if (spec.at("type").is_atom("supervisor")) {
@@ -288,22 +211,6 @@ class Supervisor : public Server {
                          {A("children"), Term(static_cast<long long>(Children(state).size()))},
                          {A("restarts"), total != nullptr ? *total : Term(0)},
                          {A("recent"), recent != nullptr ? *recent : Term::list({})}}));
-  }
-
-  // A restart for `relup status` and `relup tree`: the total, and the last
-  // few with their child, reason and wall-clock time (a crash loop shows).
-  static void RecordRestart(Term& state, const Term& id, const Term& reason) {
-    const Term* total = state.find("restarts_total");
-    state.set("restarts_total", Term((total != nullptr ? total->as_int() : 0) + 1));
-    std::vector<Term> recent;
-    if (const Term* r = state.find("recent_restarts")) recent = r->elements();
-    long long at = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
-    recent.push_back(Term::map({{A("id"), id}, {A("reason"), reason}, {A("at_ms"), Term(at)}}));
-    constexpr size_t kKeep = 5;
-    if (recent.size() > kKeep) recent.erase(recent.begin(), recent.end() - kKeep);
-    state.set("recent_restarts", Term::list(std::move(recent)));
   }
 
   Term CountChildren(const Term& state) {
@@ -512,30 +419,6 @@ class Supervisor : public Server {
     StartOp(state, RunningIds(state, 0), Term::map({{A("exit"), A("shutdown")}}),
             /*replace=*/true);
     return Outcome(state);
-  }
-
-  // Ids of the running children from index `from` on, last first: the
-  // order they are stopped in.
-  static std::vector<Term> RunningIds(const Term& state, size_t from) {
-    std::vector<Term> out;
-    const auto& cs = Children(state);
-    for (size_t k = cs.size(); k > from; --k) {
-      if (!cs[k - 1].at("pid").is_nil()) out.push_back(cs[k - 1].at("id"));
-    }
-    return out;
-  }
-
-  // Records a restart; false if that is one too many within the period.
-  static bool CountRestart(Term& state) {
-    int64_t now = NowMs(), period = state.at("period_ms").as_int();
-    std::vector<Term> recent;
-    for (const Term& t : state.at("restarts").elements()) {
-      if (now - t.as_int() < period) recent.push_back(t);
-    }
-    recent.push_back(Term(static_cast<long long>(now)));
-    bool ok = static_cast<int64_t>(recent.size()) <= state.at("intensity").as_int();
-    state.set("restarts", Term::list(std::move(recent)));
-    return ok;
   }
 
   // ------------------------------------------------------------ ops
