@@ -186,6 +186,43 @@ TEST_CASE(
     CHECK(newer.exit_code == 2);
     CHECK(Contains(newer.err, "runs demo_server 2, but OLD release demo 1 has demo_server 1"));
   }
+  SECTION(
+      "a state holding a handle is left out with a note; a snapshot left with nothing is "
+      "refused") {
+    std::string mixed = dir.write(
+        "mixed.yaml",
+        "[{module: demo_server, name: a, pid: <0.7.0>, vsn: \"1\", server_state: {name: a, "
+        "money: 1}}, {module: demo_server, name: \"\", pid: <0.8.0>, vsn: \"1\", "
+        "server_state: {name: b, money: 2, peer: !pid <0.7.0>}}]");
+    RunResult r = Relup({"check", DemoTarball(1), DemoTarball(2), "--snapshot", mixed});
+    INFO(r.both());
+    CHECK(r.exit_code == 0);
+    CHECK(Contains(r.out, "(1 process from the snapshot)"));
+    CHECK(Contains(r.out,
+                   "note: snapshot: <0.8.0> (demo_server): its state holds !pid <0.7.0> "
+                   "at peer"));
+    std::string only = dir.write(
+        "only.yaml",
+        "[{module: demo_server, name: b, pid: <0.8.0>, vsn: \"1\", server_state: {peer: !pid "
+        "<0.7.0>}}]");
+    RunResult none = Relup({"check", DemoTarball(1), DemoTarball(2), "--snapshot", only});
+    CHECK(none.exit_code == 2);
+    CHECK(Contains(none.err, "no process in it can be checked"));
+  }
+  SECTION("a snapshot without states is refused: it would check nothing") {
+    RunResult ps = Relup({"ps", "--yaml", "--root", live.path()});
+    REQUIRE(ps.exit_code == 0);
+    for (const std::string& file :
+         {dir.write("no-states.yaml", ps.out), dir.write("empty.yaml", "[]")}) {
+      RunResult r = Relup({"check", DemoTarball(1), DemoTarball(2), "--snapshot", file});
+      CHECK(r.exit_code == 2);
+      CHECK(Contains(r.err, "it holds no states: take it with `relup ps --states --yaml`"));
+    }
+    RunResult directory =
+        Relup({"check", DemoTarball(1), DemoTarball(2), "--snapshot", dir.path()});
+    CHECK(directory.exit_code == 2);
+    CHECK(Contains(directory.err, "is not a regular file"));
+  }
   SECTION("garbage is refused with where it stopped") {
     RunResult r = Relup({"check", DemoTarball(1), DemoTarball(2), "--snapshot",
                          dir.write("bad.yaml", "[{module: demo_server, pid: <0.2.0>, vsn: \"1\"")});

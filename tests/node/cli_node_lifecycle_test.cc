@@ -359,18 +359,18 @@ TEST_CASE("starting on a root without releases and without --release says how to
 TEST_CASE("a start that fails on a root it made leaves no root behind, so a retry starts clean",
           "[cli][node]") {
   NodeRoot parent;
-  std::string r = parent.file("svc");
+  std::string r = parent.file("a/b/svc");  // a and b are made by the start too
   std::ofstream(parent.file("garbage.tar.gz")) << "not a tarball";
   RunResult failed =
       Relup({"node", "start", "--root", r, "--release", parent.file("garbage.tar.gz")});
   INFO(failed.both());
   CHECK(failed.exit_code != 0);
   CHECK(Contains(failed.err, "was made by this start and is removed again"));
-  CHECK_FALSE(fs::exists(r));
+  CHECK_FALSE(fs::exists(parent.file("a")));
 
   RunResult foreground = Relup({"node", "start", "--foreground", "--root", r});
   CHECK(foreground.exit_code != 0);
-  CHECK_FALSE(fs::exists(r));
+  CHECK_FALSE(fs::exists(parent.file("a")));
 
   SECTION("a root that was there before is kept, with its log") {
     fs::create_directories(r);

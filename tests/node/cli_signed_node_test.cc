@@ -178,7 +178,8 @@ TEST_CASE(
     RunResult empty_dir = Relup({"apply", DemoTarball(2), "--root", root.path()});
     INFO(empty_dir.both());
     CHECK(empty_dir.exit_code == 6);
-    CHECK(Contains(empty_dir.err, "holds no *.pub file"));
+    CHECK(Contains(empty_dir.err, "trusted_keys is empty"));
+    CHECK(Contains(empty_dir.err, "or remove the empty directory"));
     CheckNothingOf2(root);
 
     fs::remove(root.file("trusted_keys"));
@@ -202,6 +203,26 @@ TEST_CASE(
     ::chmod(root.file("trusted_keys/2026.pub").c_str(), 0644);
     CHECK(Relup({"apply", signed_new, "--root", root.path()}).exit_code == 0);
   }
+}
+
+TEST_CASE(
+    "a node that started without keys and was given one keeps requiring signatures when the key "
+    "goes again",
+    "[cli][signing][node]") {
+  NodeRoot root;
+  NodeRoot dist;
+  KeyPair k = Keygen(dist.file("keys"), "relup");
+  root.start(DemoTarball(1));
+  fs::create_directories(root.file("trusted_keys"));
+  fs::copy_file(k.pub, root.file("trusted_keys/relup.pub"));
+  CHECK(Relup({"apply", DemoTarball(2), "--root", root.path()}).exit_code == 6);
+
+  fs::remove_all(root.file("trusted_keys"));  // as a config tool rewriting it would
+  RunResult r = Relup({"apply", DemoTarball(2), "--root", root.path()});
+  INFO(r.both());
+  CHECK(r.exit_code == 6);
+  CHECK(Contains(r.err, "keeps requiring them while it runs"));
+  CheckNothingOf2(root);
 }
 
 TEST_CASE(

@@ -516,4 +516,10 @@ TEST_CASE("adopt starts a process with the given state and does not run init") {
   SpawnOptions taken;
   taken.name = "b";
   CHECK_FALSE(node->adopt("demo_server", Term(), taken).ok());
+
+  // A handle means something only where it was made; a supervisor's state is its tree.
+  auto with_pid = node->adopt("demo_server", Term::map({{Term::atom("peer"), Term(*spawned)}}));
+  CHECK(with_pid.status().code() == StatusCode::kInvalidArgument);
+  CHECK(Contains(with_pid.status().message(), "holds !pid " + spawned->to_string() + " at peer"));
+  CHECK(node->adopt("supervisor", Term::map({})).status().code() == StatusCode::kInvalidArgument);
 }

@@ -318,6 +318,46 @@ processes:
   Find(diags, "registered name a is used by two processes");
 }
 
+TEST_CASE("a misspelt module in an update is one error with a did you mean, both ways",
+          "[build][checks]") {
+  TempDir dir;
+  std::string old_spec = dir.write("old.yaml", R"(release: demo
+vsn: "1"
+modules: [{name: bwidget, vsn: "1"}]
+)");
+  std::string spec = dir.write("new.yaml", R"(release: demo
+vsn: "2"
+modules: [{name: bwidget, vsn: "2"}]
+appup:
+  up:
+    - from: "1"
+      instructions: [{update: bwidgte}]
+  down:
+    - to: "1"
+      instructions: [{update: bwidgte}]
+)");
+  Diagnostics diags = Build(spec, old_spec);
+  INFO(diags.format());
+  CHECK(diags.size() == 2);  // one per direction, not also "new in this release"
+  for (const Diagnostic& d : diags.items()) {
+    CHECK_THAT(d.message, Catch::Contains("module bwidgte is not in release demo 2"));
+    CHECK(d.fix == "did you mean 'bwidget'? Otherwise add bwidgte to the release's modules");
+  }
+}
+
+TEST_CASE("a misspelt supervisor gets a did you mean, like any module", "[build][checks]") {
+  TempDir dir;
+  std::string spec = dir.write("sup.yaml", R"(release: demo
+vsn: "1"
+modules: [{name: bwidget, vsn: "1"}]
+processes:
+  - {module: supervisr, name: s}
+)");
+  Diagnostics diags = Build(spec);
+  CHECK(Find(diags, "process s runs module supervisr, which is not in the release").fix ==
+        "did you mean 'supervisor'? Otherwise add supervisr to modules");
+}
+
 TEST_CASE("a release starts the built-in supervisor from processes, and its tree is checked",
           "[build][checks]") {
   TempDir dir;

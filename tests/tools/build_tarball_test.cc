@@ -155,6 +155,15 @@ TEST_CASE("a build into a missing directory makes it, once the release is good",
     CHECK_FALSE(BuildTarball(Options(bad), dir / "dist/out.tar.gz", &diags));
     CHECK(Listing(dir.path()) == std::vector<std::string>{"bad.yaml", "shop-2.yaml"});
   }
+  SECTION("-o naming a directory: the error says -o names the tarball file") {
+    for (const std::string& out : {dir / "dist/", dir.path()}) {
+      Diagnostics named;
+      CHECK_FALSE(BuildTarball(Options(spec), out, &named));
+      CHECK_THAT(named.format(), Catch::Contains("-o names a directory, not the tarball"));
+      CHECK_THAT(named.format(), Catch::Contains("shop-2.tar.gz"));
+    }
+    CHECK_FALSE(std::filesystem::exists(dir / "dist"));
+  }
   SECTION("a directory that cannot be made: the error names it, nothing written") {
     dir.write("file", "not a directory");
     CHECK_FALSE(BuildTarball(Options(spec), dir / "file/out.tar.gz", &diags));

@@ -130,10 +130,18 @@ std::optional<BuildOutput> BuildTarball(const BuildOptions& options, const std::
                                         Diagnostics* diags) {
   auto out = BuildRelease(options, diags);
   if (!out) return std::nullopt;
+  std::error_code ec;
+  if (out_path.empty() || out_path.back() == '/' || std::filesystem::is_directory(out_path, ec)) {
+    diags->error({out_path, 0, 0}, "-o names a directory, not the tarball to write",
+                 "-o names the tarball file: -o " +
+                     (out_path.empty() ? std::string("dist/") : out_path) +
+                     (out_path.empty() || out_path.back() == '/' ? "" : "/") + out->release.name +
+                     "-" + out->release.vsn + ".tar.gz");
+    return std::nullopt;
+  }
   // Like `cmake -B` or `cargo build`, the output's directory is made when it
   // is missing (CI writes to a fresh dist/); only once the release is good.
   std::filesystem::path parent = std::filesystem::path(out_path).parent_path();
-  std::error_code ec;
   if (!parent.empty() && !std::filesystem::is_directory(parent, ec)) {
     std::filesystem::create_directories(parent, ec);
     if (ec) {

@@ -73,10 +73,18 @@ void CheckInstruction(const Context& c, const Instruction& in) {
       std::string missing_here = UnknownModuleFix(m, c.module_names(), "the release's modules");
       std::string missing_older = c.down ? "use delete_module for a module the older release lacks"
                                          : "use add_module for a module new in this release";
-      bool in_target =
-          ExpectIn(c, in, m, target, c.target_words(), c.down ? missing_older : missing_here);
-      bool in_source =
-          ExpectIn(c, in, m, source, c.source_words(), c.down ? missing_here : missing_older);
+      // A name this release does not have is a typo or a forgotten module:
+      // that one error, not also "new in this release" about the other.
+      bool here = c.self.release.find_module(m) != nullptr || c.self.broken_modules.count(m) != 0;
+      bool in_target = false, in_source = false;
+      if (!here) {
+        ExpectIn(c, in, m, &c.self, c.down ? c.source_words() : c.target_words(), missing_here);
+      } else {
+        in_target =
+            ExpectIn(c, in, m, target, c.target_words(), c.down ? missing_older : missing_here);
+        in_source =
+            ExpectIn(c, in, m, source, c.source_words(), c.down ? missing_here : missing_older);
+      }
       if (in_target && in_source && target && source) {
         const ReleaseModule* t = target->release.find_module(m);
         const ReleaseModule* s = source->release.find_module(m);

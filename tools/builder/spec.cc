@@ -66,8 +66,11 @@ void ParseModules(YamlReader& r, const YAML::Node& root, ReleaseSpec* spec) {
 }
 
 // For "did you mean".
+// The release's modules and the built-in supervisor.
 std::vector<std::string_view> Names(const std::set<std::string>& modules) {
-  return {modules.begin(), modules.end()};
+  std::vector<std::string_view> names(modules.begin(), modules.end());
+  names.push_back(supervision::kSupervisorModule);
+  return names;
 }
 
 // A process of the built-in supervisor: its args are checked as the node

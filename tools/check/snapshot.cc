@@ -1,7 +1,9 @@
 #include "check/snapshot.h"
 
+#include <filesystem>
 #include <fstream>
-#include <sstream>
+
+#include "core/term_handles.h"
 
 namespace relup::check {
 namespace {
@@ -22,6 +24,10 @@ Result<LiveSnapshot> ReadSnapshot(const std::string& path, const Release& old_re
   auto bad = [&](const std::string& why) {
     return Status::InvalidArgument("snapshot " + path + ": " + why);
   };
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return bad(std::filesystem::exists(path, ec) ? "is not a regular file" : "does not exist");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return bad("cannot be read");
   in.seekg(0, std::ios::end);
@@ -32,9 +38,9 @@ Result<LiveSnapshot> ReadSnapshot(const std::string& path, const Release& old_re
                std::to_string(kMaxSnapshotBytes >> 20) + " MiB relup check reads");
   }
   in.seekg(0);
-  std::stringstream text;
-  text << in.rdbuf();
-  auto parsed = Term::parse(text.str(), ParseHandles::kAllow);
+  std::string text(static_cast<size_t>(size), '\0');
+  if (!in.read(text.data(), size)) return bad("cannot be read");
+  auto parsed = Term::parse(text, ParseHandles::kAllow);
   if (!parsed.ok()) {
     return bad(parsed.status().message() + " (" + kTakeIt +
                "; --json output cannot be read back: JSON has no atoms or tuples)");
@@ -82,7 +88,24 @@ Result<LiveSnapshot> ReadSnapshot(const std::string& path, const Release& old_re
                             (why.empty() ? std::string() : " (" + why + ")"));
       continue;
     }
+    if (auto handle = FirstHandle(*state)) {
+      out.skipped.push_back(who + ": its state holds " + handle->text +
+                            (handle->path.empty() ? std::string() : " at " + handle->path) +
+                            ", which means something only on the live node");
+      continue;
+    }
     out.processes.push_back({module, label, *state});
+  }
+  if (out.processes.empty()) {
+    bool states = false;
+    for (const Term& p : parsed->elements()) states = states || p.find("server_state") != nullptr;
+    return bad(states ? "no process in it can be checked (" + std::to_string(out.skipped.size()) +
+                            " left out: " +
+                            (out.skipped.empty() ? std::string("none") : out.skipped.front()) +
+                            (out.skipped.size() > 1 ? ", ..." : "") +
+                            "); a snapshot that checks nothing would pass every upgrade"
+                      : std::string("it holds no states: take it with `relup ps --states "
+                                    "--yaml`, not without --states"));
   }
   return out;
 }

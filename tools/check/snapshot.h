@@ -11,9 +11,12 @@
 // Rows are checked against OLD: a module OLD does not have, or another vsn
 // of it, means the snapshot came from another release, and is an error that
 // names the row and says where to take the snapshot. Supervisors are left
-// out (their state is the tree, which the scratch node builds from OLD) and
+// out (their state is the tree, which the scratch node builds from OLD), and
 // so is a row without a server state (the process was busy when the
-// snapshot was taken); each is counted in `skipped` with the reason.
+// snapshot was taken) and one whose state holds a handle (a pid, ref, timer
+// or socket means something only on the live node; Node::adopt refuses
+// it); each is counted in `skipped` with the reason. A snapshot with no
+// process left to check is an error: it would pass every upgrade.
 #pragma once
 
 #include <string>
@@ -36,8 +39,8 @@ struct LiveSnapshot {
   std::vector<std::string> skipped;  // "<0.1.0> (supervisor): ..." one line each
 };
 
-// The largest FILE read (a million small states fit well within it).
-inline constexpr size_t kMaxSnapshotBytes = size_t{1} << 30;
+// The largest FILE read: well above what one `relup ps` reply can hold.
+inline constexpr size_t kMaxSnapshotBytes = size_t{256} << 20;
 
 Result<LiveSnapshot> ReadSnapshot(const std::string& path, const Release& old_release);
 

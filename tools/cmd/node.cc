@@ -148,17 +148,45 @@ struct StartArgs {
   int64_t shutdown_timeout_ms = 20000;
 };
 
-// After a start that failed on a root it made itself: removes the root
-// again, so that nothing is left behind and a retry starts clean. Only when
-// no node holds it and it lists no release (so never a root some other start
-// has meanwhile brought up). True if it was removed.
-bool RemoveFailedNewRoot(const std::string& root) {
-  if (NodeLockHolder(root).has_value()) return false;
-  auto releases = ReleaseStore::ReadFile(root);
-  if (!releases.ok() || !releases->empty()) return false;
+// The highest directory of `root` that does not exist yet (root itself if
+// only it is missing): what a start that fails removes again. Empty if root
+// exists.
+std::string FirstMissing(const std::string& root) {
   std::error_code ec;
-  fs::remove_all(root, ec);
-  return !ec;
+  fs::path top;
+  for (fs::path p = root; !p.empty() && !fs::exists(p, ec) && !ec; p = p.parent_path()) {
+    top = p;
+    if (p == p.parent_path()) break;
+  }
+  return top.string();
+}
+
+// After a start that failed on a root it made itself: removes the root, and
+// the directories above it that this start made, again, so that nothing is
+// left behind and a retry starts clean. Only under the root's lock, and only
+// when it lists no release (so never a root another start has meanwhile
+// brought up); the root is renamed aside before it is deleted, so a
+// concurrent start never sees half of it. True if it was removed.
+bool RemoveFailedNewRoot(const std::string& root, const std::string& made_top) {
+  {
+    auto lock = NodeLock::Acquire(root);
+    if (!lock.ok()) return false;
+    auto releases = ReleaseStore::ReadFile(root);
+    if (!releases.ok() || !releases->empty()) return false;
+    std::error_code ec;
+    std::string aside = root + ".failed-start-" + std::to_string(::getpid());
+    fs::rename(root, aside, ec);
+    if (ec) return false;
+    fs::remove_all(aside, ec);
+  }
+  std::error_code ec;
+  for (fs::path p = fs::path(root).parent_path();
+       !made_top.empty() && p.string().size() >= made_top.size() && p != p.parent_path();
+       p = p.parent_path()) {
+    if (!fs::remove(p, ec) || ec) break;  // not empty (someone else's), or gone
+    if (p == made_top) break;
+  }
+  return true;
 }
 
 int StartForeground(const NodeHostOptions& options) {
@@ -180,8 +208,8 @@ int StartForeground(const NodeHostOptions& options) {
 int Start(const StartArgs& args) {
   auto root = ResolveRoot(args.root);
   if (!root.ok()) return UsageError("node start", root.status());
-  std::error_code exists_ec;
-  const bool new_root = !fs::exists(*root, exists_ec) && !exists_ec;
+  const std::string made_top = FirstMissing(*root);
+  const bool new_root = !made_top.empty();
   NodeHostOptions options;
   options.root = *root;
   options.workers = args.workers;
@@ -222,7 +250,7 @@ int Start(const StartArgs& args) {
   if (args.foreground) {
     options.log_to_stderr = true;
     int rc = StartForeground(options);
-    if (rc != kExitOk && new_root && RemoveFailedNewRoot(options.root)) {
+    if (rc != kExitOk && new_root && RemoveFailedNewRoot(options.root, made_top)) {
       std::fprintf(stderr, "  (%s was made by this start and is removed again)\n",
                    options.root.c_str());
     }
@@ -292,7 +320,7 @@ int Start(const StartArgs& args) {
   if (ready.message.rfind("ok\n", 0) != 0) {
     if (ready.message.empty()) {
       std::string tail = LogTail(options.root, 10);
-      bool removed = new_root && RemoveFailedNewRoot(options.root);
+      bool removed = new_root && RemoveFailedNewRoot(options.root, made_top);
       return ReportError("node start",
                          Status::Internal("the node exited while starting; " +
                                           (removed ? "its log, before " + options.root +
@@ -303,7 +331,7 @@ int Start(const StartArgs& args) {
     size_t nl = ready.message.find('\n');
     std::string code = ready.message.substr(0, nl);
     std::string message = nl == std::string::npos ? "" : ready.message.substr(nl + 1);
-    if (new_root && RemoveFailedNewRoot(options.root)) {
+    if (new_root && RemoveFailedNewRoot(options.root, made_top)) {
       std::fprintf(stderr,
                    "relup node start: %s\n  (%s was made by this start and is removed "
                    "again)\n",
@@ -423,7 +451,7 @@ CommandRunner Setup(CLI::App& sub) {
   start->add_option("--trust", start_args->trust,
                     "public key (NAME.pub) or directory of *.pub: refuse every release tarball "
                     "not signed by one of these keys (repeatable; ROOT/trusted_keys/ counts "
-                    "too)");
+                    "too; read again for every tarball, so keep it in place)");
   start->add_flag("--foreground", start_args->foreground,
                   "run in this process (for service managers); log to stderr too");
   start->add_option("--workers", start_args->workers, "scheduler threads (default: one per core)");

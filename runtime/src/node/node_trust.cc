@@ -80,7 +80,16 @@ Result<std::vector<PublicKey>> LoadNodeTrust(const std::vector<std::string>& tru
   std::vector<PublicKey> keys;
   std::set<std::string> ids;
   for (const std::string& source : sources) {
-    RELUP_ASSIGN_OR_RETURN(std::vector<PublicKey> more, LoadSource(source));
+    auto loaded = LoadSource(source);
+    if (!loaded.ok() && source == in_root && fs::is_directory(in_root, ec) &&
+        fs::is_empty(in_root, ec)) {
+      // Nobody named it: the fix is not "do not name it".
+      return Status::InvalidArgument(
+          in_root +
+          " is empty: put the public keys to trust there (relup keygen writes NAME.pub), or "
+          "remove the empty directory if this node should not require signatures");
+    }
+    RELUP_ASSIGN_OR_RETURN(std::vector<PublicKey> more, std::move(loaded));
     for (PublicKey& k : more) {
       if (ids.insert(k.id).second) keys.push_back(std::move(k));
     }

@@ -76,16 +76,21 @@ struct ReleaseHandler::Verified {
 Result<std::vector<PublicKey>> ReleaseHandler::trusted_keys() const {
   auto keys = LoadNodeTrust(trust_sources_, root_);
   if (!keys.ok()) {
-    return Status::FromCode(keys.status().code(),
-                            "the node's trusted keys cannot be read, so no tarball is accepted: " +
-                                keys.status().message());
+    return Status::FromCode(
+        keys.status().code(),
+        "the node's trusted keys cannot be read, so no tarball is accepted: " +
+            keys.status().message() +
+            " (the node reads its trust for every tarball: put the key back or fix it, or "
+            "restart the node with the trust it should have)");
   }
-  if (keys->empty() && trust_required_) {
+  if (!keys->empty()) {
+    trust_required_.store(true);
+  } else if (trust_required_.load()) {
     std::string where = TrustedKeysDir(root_);
     for (const std::string& s : trust_sources_) where += ", " + s;
     return Status::FailedPrecondition(
         "no trusted key is left (" + where +
-        "), but this node started requiring signed tarballs and keeps requiring them while it "
+        "), but this node has required signed tarballs and keeps requiring them while it "
         "runs: add the signing key's .pub to " +
         TrustedKeysDir(root_) + ", or restart the node to accept unsigned tarballs");
   }

@@ -61,6 +61,7 @@
 // at once ("an upgrade to VSN is in progress"), never queued behind it.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -121,14 +122,15 @@ class ReleaseHandler {
   // the --trust paths and ROOT/trusted_keys. They are read again for every
   // tarball, as sshd reads authorized_keys at every login, so a signing key
   // is added or retired without a restart. `required`: the node started
-  // with at least one key; it then keeps requiring signatures while it runs,
-  // and a trust that has become empty refuses every tarball (fail closed)
-  // rather than accepting unsigned ones. A tarball refused for its signature
+  // with at least one key. Once it has seen a key (at start or later) it
+  // keeps requiring signatures while it runs, and a trust that has become
+  // empty refuses every tarball (fail closed) rather than accepting unsigned
+  // ones. A tarball refused for its signature
   // is refused at the "verify" step, before anything is written. Set once,
   // before the handler serves any operation.
   void set_trust(std::vector<std::string> sources, bool required) {
     trust_sources_ = std::move(sources);
-    trust_required_ = required;
+    trust_required_.store(required);
   }
   // The keys in force now (empty: any tarball, signed or not, is accepted);
   // an error naming the source when one cannot be read, or when every key
@@ -167,8 +169,8 @@ class ReleaseHandler {
   std::string root_;
   UpgradeExecutor executor_;
   std::vector<std::string> trust_sources_;
-  bool trust_required_ = false;
-  std::mutex busy_;  // try_lock'ed by every operation
+  mutable std::atomic<bool> trust_required_{false};  // set once a key is seen
+  std::mutex busy_;                                  // try_lock'ed by every operation
   mutable std::mutex activity_mu_;
   std::string activity_;  // what holds busy_, for the refusal message; guarded by activity_mu_
   RolloutWatch watch_;    // of the upgrade running now

@@ -1,4 +1,5 @@
 // Node::Impl: construction, spawn and the blocking outside call.
+#include "core/term_handles.h"
 #include "runtime/node_impl.h"
 #include "runtime/process_context.h"
 #include "supervision/supervisor.h"
@@ -34,6 +35,18 @@ Result<Pid> Node::Impl::spawn(std::string_view module, Term args, const SpawnOpt
 Result<Pid> Node::Impl::adopt(std::string_view module, Term state, const SpawnOptions& options) {
   if (options.link || options.monitor) {
     return Status::InvalidArgument("adopt cannot link or monitor (there is no calling process)");
+  }
+  if (module == supervision::kSupervisorModule) {
+    return Status::InvalidArgument(
+        "adopt: a supervisor's state is its tree, which only its init and its calls build; "
+        "start supervisors with spawn");
+  }
+  if (auto handle = FirstHandle(state)) {
+    return Status::InvalidArgument(
+        "adopt: the state holds " + handle->text +
+        (handle->path.empty() ? std::string() : " at " + handle->path) +
+        ": a handle means something only on the node that made it, so such a state cannot "
+        "move to another node");
   }
   return spawn_impl(module, Term(), options, nullptr, &state);
 }
