@@ -339,7 +339,15 @@ class Supervisor : public Server {
       return Outcome(state);
     }
     if (!who.is_pid()) return cont();
-    int i = FindByPid(state, who.as_pid());
+    int i = -1;
+    if (const Term& op = state.at("op"); !op.is_nil() && op.at("at").is_int()) {
+      // Most often the child an op is stopping: where it was, unless it moved.
+      auto at = static_cast<size_t>(op.at("at").as_int());
+      if (at < Children(state).size() && Children(state)[at].at("pid") == who) {
+        i = static_cast<int>(at);
+      }
+    }
+    if (i < 0) i = FindByPid(state, who.as_pid());
     if (i < 0) return cont();  // not a child (a link someone else made)
     Term id = Children(state)[static_cast<size_t>(i)].at("id");
     MutableChild(state, static_cast<size_t>(i)).set("pid", Term());
@@ -423,7 +431,10 @@ class Supervisor : public Server {
 
   // ------------------------------------------------------------ ops
 
+  // `stopping` comes last first (RunningIds); the op keeps it in start order
+  // and takes from the back, so each step is O(1).
   static void StartOp(Term& state, std::vector<Term> stopping, Term then, bool replace = false) {
+    std::reverse(stopping.begin(), stopping.end());
     Term* op = state.find_mut("op");
     if (!op->is_nil() && replace) {
       // Keep waiting for the child being stopped now; the rest is replaced.
@@ -432,14 +443,17 @@ class Supervisor : public Server {
       for (Term& s : stopping) {
         if (s != current) rest.push_back(std::move(s));
       }
+      Term at = op->find("at") != nullptr ? op->at("at") : Term();
       *op = Term::map({{A("stopping"), Term::list(std::move(rest))},
                        {A("current"), current},
+                       {A("at"), at},
                        {A("timer"), timer},
                        {A("then"), std::move(then)}});
       return;
     }
     *op = Term::map({{A("stopping"), Term::list(std::move(stopping))},
                      {A("current"), Term()},
+                     {A("at"), Term()},
                      {A("timer"), Term()},
                      {A("then"), std::move(then)}});
   }
@@ -452,15 +466,17 @@ class Supervisor : public Server {
       if (op->is_nil() || !op->at("current").is_nil()) return false;
       std::vector<Term>& stopping = op->find_mut("stopping")->mutable_elements();
       if (!stopping.empty()) {
-        Term id = stopping.front();
-        stopping.erase(stopping.begin());
-        int i = FindById(state, id);
+        Term id = std::move(stopping.back());
+        stopping.pop_back();
+        const Term& at = op->at("at");
+        int i = FindByIdNear(state, id, at.is_int() ? at.as_int() : -1);
         if (i < 0 || Children(state)[static_cast<size_t>(i)].at("pid").is_nil()) continue;
         const Term& c = Children(state)[static_cast<size_t>(i)];
         Pid pid = c.at("pid").as_pid();
         const Term& shutdown = c.at("spec").at("shutdown");
         op = state.find_mut("op");
         op->set("current", id);
+        op->set("at", Term(static_cast<long long>(i)));
         if (shutdown.is_atom("brutal_kill")) {
           (void)ctx().exit(pid, A("kill"));
         } else {
@@ -494,11 +510,10 @@ class Supervisor : public Server {
   // that can never start ends in the restart intensity.
   void Restart(Term& state, const Term& ids) {
     std::vector<Term> retry;
+    const std::set<Term> listed(ids.elements().begin(), ids.elements().end());
     for (size_t k = 0; k < Children(state).size(); ++k) {
       const Term id = Children(state)[k].at("id");
-      bool listed = false;
-      for (const Term& x : ids.elements()) listed = listed || x == id;
-      if (!listed || !Children(state)[k].at("pid").is_nil()) continue;
+      if (listed.count(id) == 0 || !Children(state)[k].at("pid").is_nil()) continue;
       Term& c = MutableChild(state, k);
       Result<Pid> pid = StartChild(c.at("spec"));
       if (pid.ok()) {

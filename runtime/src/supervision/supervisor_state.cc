@@ -36,6 +36,19 @@ int FindById(const Term& state, const Term& id) {
   }
   return -1;
 }
+int FindByIdNear(const Term& state, const Term& id, int64_t hint) {
+  const auto& cs = Children(state);
+  if (hint < 0 || static_cast<size_t>(hint) >= cs.size()) {
+    hint = static_cast<int64_t>(cs.size()) - 1;
+  }
+  for (int64_t k = hint; k >= 0; --k) {
+    if (cs[static_cast<size_t>(k)].at("id") == id) return static_cast<int>(k);
+  }
+  for (size_t k = static_cast<size_t>(hint) + 1; k < cs.size(); ++k) {
+    if (cs[k].at("id") == id) return static_cast<int>(k);
+  }
+  return -1;
+}
 // A child named by its id, its pid, or its pid's text ("<0.5.0>", as the
 // CLI gives a simple_one_for_one child's id).
 int FindChild(const Term& state, const Term& who) {

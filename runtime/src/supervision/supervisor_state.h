@@ -11,11 +11,14 @@
 //    restarts: [MS...]                     when the recent restarts happened
 //    restarts_total: N, recent_restarts: [{id, reason, at_ms}] (the last 5;
 //                                          wall-clock ms), for `relup status`
-//    op: nil | {stopping: [ID...], current: ID | nil, timer: REF | nil,
+//    op: nil | {stopping: [ID...], current: ID | nil, at: INDEX | nil,
+//               timer: REF | nil,
 //               then: {restart: [ID...]} | {exit: REASON} | {reply: FROM}}}
-// An op stops children one at a time (the `stopping` list in order, each
-// waited for through its exit message or its shutdown timer), then does
-// `then`. While an op runs, the calls that would start one are refused.
+// An op stops children one at a time (the `stopping` list from its end: it
+// is in start order, and children stop last first; each waited for through
+// its exit message or its shutdown timer), then does `then`. `at` is the
+// index of the one being stopped. While an op runs, the calls that would
+// start one are refused.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +36,9 @@ const std::vector<Term>& Children(const Term& state);
 Term Child(const Term& spec, Pid pid);
 // Indexes into Children(state); -1 when there is none.
 int FindById(const Term& state, const Term& id);
+// The same, looking first at `hint` and then outwards down from it: O(1)
+// when children are visited last first, as an op stops them.
+int FindByIdNear(const Term& state, const Term& id, int64_t hint);
 // By its id, its pid, or its pid's text ("<0.5.0>", as the CLI gives a
 // simple_one_for_one child's id).
 int FindChild(const Term& state, const Term& who);
