@@ -83,19 +83,21 @@ Result<Pid> Node::Impl::spawn_impl(std::string_view module, Term args, const Spa
   auto* p = new Process(pid);
   p->ctl.store(kLocked, std::memory_order_relaxed);  // ours until init is done
   p->code = std::move(code);
-  if (!options.name.empty()) {
-    Status s = registry_.add(options.name, pid);
-    if (!s.ok()) {
-      delete p;
-      return s;
-    }
-    p->name = std::make_unique<const std::string>(options.name);
-  }
   // Published before init so that init may send requests and get replies;
-  // messages that arrive meanwhile wait until init is done.
+  // messages that arrive meanwhile wait until init is done. In the table
+  // before its name is registered: a name always leads to a process that
+  // takes calls (whereis then call never says "no process").
   p->refs.store(2, std::memory_order_relaxed);  // the table's and ours
   table_.insert(p);
   ProcessHandle ours(this, p);
+  if (!options.name.empty()) {
+    if (Status taken = registry_.add(options.name, pid); !taken.ok()) {
+      finalize(p, kLocked,
+               ExitInfo{Term::atom("normal"), "not started: " + taken.message(), false});
+      return taken;
+    }
+    p->name = std::make_unique<const std::string>(options.name);
+  }
 
   rt::Context ctx(this, p);
   Status s = Status::Ok();

@@ -13,7 +13,7 @@
 //                                          wall-clock ms), for `relup status`
 //    op: nil | {stopping: [ID...], current: ID | nil, at: INDEX | nil,
 //               timer: REF | nil,
-//               then: {restart: [ID...]} | {exit: REASON} | {reply: FROM}}}
+//               then: {restart: [ID...], at: INDEX} | {exit: REASON} | {reply: FROM}}}
 // An op stops children one at a time (the `stopping` list from its end: it
 // is in start order, and children stop last first; each waited for through
 // its exit message or its shutdown timer), then does `then`. `at` is the
