@@ -33,6 +33,7 @@ const std::map<std::string, std::function<Result<Figures>(const Config&)>>& Benc
       {"timer_set_fire", relup::bench::TimerSetFire},
       {"timers_pending", relup::bench::TimersPending},
       {"tcp_echo", relup::bench::TcpEcho},
+      {"supervisor_restart", relup::bench::SupervisorRestart},
   };
   return kBenches;
 }

@@ -26,5 +26,9 @@ Result<Figures> TimersPending(const Config& config);
 // tcp_echo (echo_bench.cc): the echo server under n connections of the load
 // generator (load/echo_load.cc).
 Result<Figures> TcpEcho(const Config& config);
+// supervisor_restart (supervisor_bench.cc): a supervisor of n bench_account
+// children; one_for_one restart latency over 1,000 kills, one_for_all's
+// restart of all n after one kill.
+Result<Figures> SupervisorRestart(const Config& config);
 
 }  // namespace relup::bench

@@ -20,7 +20,7 @@ import sys
 
 ORDER = ["upgrade_rolling", "upgrade_bulk", "apply_end_to_end", "request_reply",
          "idle_process", "build", "timer_set_fire", "timers_pending", "tcp_echo",
-         "kv_steady", "kv_upgrade"]
+         "supervisor_restart", "kv_steady", "kv_upgrade"]
 PEERS = {"otp": "OTP", "redis": "redis-server"}
 
 # (bench, n or None for every n, metric, kind, bound, text)
@@ -42,6 +42,9 @@ TARGETS = [
     ("request_reply", None, "per_sec", "ge_otp", 2, ">= 2x OTP"),
     ("idle_process", None, "bytes_per_process", "le", 1024, "<= 1 KB"),
     ("tcp_echo", None, "per_sec", "ge_otp", 2, ">= 2x OTP"),
+    ("supervisor_restart", None, "restart_us_p50", "le_otp", 1, "<= OTP"),
+    ("supervisor_restart", None, "restart_us_p99", "le_otp", 1, "<= OTP"),
+    ("supervisor_restart", None, "restart_all_ms", "le_otp", 1, "<= OTP"),
     ("kv_steady", None, "set_per_sec", "ge_peer", 0.8, ">= 0.8x redis-server"),
     ("kv_steady", None, "get_per_sec", "ge_peer", 0.8, ">= 0.8x redis-server"),
     ("kv_upgrade", None, "errors", "eq", 0, "= 0"),

@@ -18,7 +18,8 @@
 #                   {"bench", "system", "n", "metric", "value", "unit"}
 #   BENCH...        only these (upgrade_rolling upgrade_bulk request_reply
 #                   idle_process apply_end_to_end build timer_set_fire
-#                   timers_pending tcp_echo kv_steady kv_upgrade)
+#                   timers_pending tcp_echo supervisor_restart kv_steady
+#                   kv_upgrade)
 #
 # Sizes that do not follow N: build packages 50 modules; timer_set_fire
 # chains 5,000 timers (OTP's 0 ms timer waits for its next 1 ms tick, so
@@ -27,6 +28,10 @@
 # load generator relup_echo_load (tests/bench/load/) against relup's
 # example echo server and against an OTP echo server written the same way
 # (otp/bench_tcp_echo.erl). These three take about a minute together.
+# supervisor_restart runs a supervisor of 1,000 account servers, each
+# registered by name: 1,000 one_for_one kills, then one kill under
+# one_for_all, the same on both sides (otp/bench_supervisor.erl; a few
+# seconds a side).
 # kv_steady and kv_upgrade compare the example kv_server with Debian's
 # redis-server (installed here with redis-tools), 50 clients each, REPS
 # times: the same redis-benchmark command against both, and what clients see
@@ -40,7 +45,7 @@ repo="$(cd "$here/../.." && pwd)"
 cd "$repo"
 
 all=(upgrade_rolling upgrade_bulk request_reply idle_process apply_end_to_end build
-     timer_set_fire timers_pending tcp_echo kv_steady kv_upgrade)
+     timer_set_fire timers_pending tcp_echo supervisor_restart kv_steady kv_upgrade)
 quick=0
 out=""
 benches=()
@@ -141,6 +146,8 @@ for bench in "${benches[@]}"; do
   [[ "$bench" == timers_pending ]] && bench_sizes=(1000000)
   # 50 connections of the load generator, the same program on both sides.
   [[ "$bench" == tcp_echo ]] && bench_sizes=(50)
+  # A supervisor of 1,000 children, on both sides.
+  [[ "$bench" == supervisor_restart ]] && bench_sizes=(1000)
   for n in "${bench_sizes[@]}"; do
     r="$reps"
     ((n >= 1000000)) && [[ "$bench" != timers_pending ]] && r="$reps_1m"

@@ -20,7 +20,8 @@ main([Bench, NStr, Dir | Rest]) ->
             "build" -> bench_build:run(N, Dir, Reps);
             "timer_set_fire" -> bench_timer:run(Bench, N, Dir, Reps);
             "timers_pending" -> bench_timer:run(Bench, N, Dir, Reps);
-            "tcp_echo" -> bench_tcp_echo:run(N, Dir, Reps)
+            "tcp_echo" -> bench_tcp_echo:run(N, Dir, Reps);
+            "supervisor_restart" -> bench_supervisor:run(N, Dir, Reps)
         end,
         halt(0)
     catch

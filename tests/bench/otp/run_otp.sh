@@ -8,11 +8,12 @@
 #   run_otp.sh --quick [BENCH...] N=100000, fewer repetitions
 #
 # Benches: upgrade_rolling upgrade_bulk apply_end_to_end request_reply idle_process build
-#          timer_set_fire timers_pending tcp_echo
+#          timer_set_fire timers_pending tcp_echo supervisor_restart
 # build always packages its 50 modules (n=50 in its rows), whatever N is.
-# N is the number of timers for the timer benches and of connections for
-# tcp_echo (tests/bench/run.sh passes 5000 to timer_set_fire, 1000000 to
-# timers_pending and 50 to tcp_echo).
+# N is the number of timers for the timer benches, of connections for
+# tcp_echo and of a supervisor's children for supervisor_restart
+# (tests/bench/run.sh passes 5000 to timer_set_fire, 1000000 to
+# timers_pending, 50 to tcp_echo and 1000 to supervisor_restart).
 # REPS=K overrides the number of repetitions (the median is reported).
 # tcp_echo runs the C++ load generator relup_echo_load: RELUP_ECHO_LOAD names
 # it (default: build-release/bin/relup_echo_load, or RELUP_BUILD_DIR's).
@@ -20,7 +21,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 all=(idle_process request_reply upgrade_rolling upgrade_bulk apply_end_to_end build
-     timer_set_fire timers_pending tcp_echo)
+     timer_set_fire timers_pending tcp_echo supervisor_restart)
 
 n=100000
 reps="${REPS:-3}"
