@@ -315,7 +315,11 @@ TEST_CASE("an applied release never made permanent does not survive a restart", 
   CHECK(Contains(old.out, "old"));
 
   // Run again by a downgrade, then left by a restart: still old, not unpacked.
-  REQUIRE(Relup({"downgrade", "1", "--root", r}).exit_code == 0);
+  RunResult down = Relup({"downgrade", "1", "--root", r});
+  REQUIRE(down.exit_code == 0);
+  CHECK(Contains(down.out,
+                 "the node now runs release 1 (not permanent: release 2 is, so a "
+                 "restart boots 2;"));
   root.stop();
   root.start("");
   RunResult again = Relup({"releases", "--root", r, "--json"});
@@ -334,6 +338,9 @@ TEST_CASE("after kill -9 the socket is stale, and a restart boots from the intac
   RunResult dead = Relup({"status", "--root", r});
   CHECK(dead.exit_code == 5);
   CHECK(Contains(dead.err, "stale"));
+  // The root holds releases: no tarball is needed to start it again.
+  CHECK(Contains(dead.err, "start it with `relup node start --root " + r +
+                               "` (it boots the permanent release)"));
 
   // The store file is read without a node.
   RunResult offline = Relup({"releases", "--root", r});

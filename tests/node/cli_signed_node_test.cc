@@ -179,7 +179,7 @@ TEST_CASE(
     INFO(empty_dir.both());
     CHECK(empty_dir.exit_code == 6);
     CHECK(Contains(empty_dir.err, "trusted_keys is empty"));
-    CHECK(Contains(empty_dir.err, "or remove the empty directory"));
+    CHECK(Contains(empty_dir.err, "remove the empty directory and restart the node"));
     CheckNothingOf2(root);
 
     fs::remove(root.file("trusted_keys"));
@@ -203,6 +203,21 @@ TEST_CASE(
     ::chmod(root.file("trusted_keys/2026.pub").c_str(), 0644);
     CHECK(Relup({"apply", signed_new, "--root", root.path()}).exit_code == 0);
   }
+}
+
+TEST_CASE("a --trust file that goes away while the node runs refuses every tarball at verify",
+          "[cli][signing][node]") {
+  NodeRoot root;
+  NodeRoot dist;
+  KeyPair k = Keygen(dist.file("keys"), "relup");
+  StartTrusting(root, BuildDemo(1, dist.file("demo-1.tar.gz"), k.key), {k.pub});
+  fs::remove(k.pub);
+  RunResult r =
+      Relup({"apply", BuildDemo(2, dist.file("demo-2.tar.gz"), k.key), "--root", root.path()});
+  INFO(r.both());
+  CHECK(r.exit_code == 6);
+  CHECK(Contains(r.err, "verify: the node's trusted keys cannot be read"));
+  CheckNothingOf2(root);
 }
 
 TEST_CASE(

@@ -164,6 +164,12 @@ TEST_CASE("a build into a missing directory makes it, once the release is good",
     }
     CHECK_FALSE(std::filesystem::exists(dir / "dist"));
   }
+  SECTION("-o naming the spec itself: refused, the spec untouched") {
+    Diagnostics named;
+    CHECK_FALSE(BuildTarball(Options(spec), spec, &named));
+    CHECK_THAT(named.format(), Catch::Contains("an input of this build"));
+    CHECK(ReadAll(spec) == kSpec);
+  }
   SECTION("a directory that cannot be made: the error names it, nothing written") {
     dir.write("file", "not a directory");
     CHECK_FALSE(BuildTarball(Options(spec), dir / "file/out.tar.gz", &diags));

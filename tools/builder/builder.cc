@@ -139,6 +139,14 @@ std::optional<BuildOutput> BuildTarball(const BuildOptions& options, const std::
                      "-" + out->release.vsn + ".tar.gz");
     return std::nullopt;
   }
+  for (const std::string& input : {options.spec_path, options.from}) {
+    if (!input.empty() && std::filesystem::equivalent(out_path, input, ec)) {
+      diags->error({out_path, 0, 0}, "-o names " + input + ", an input of this build",
+                   "-o names the tarball to write: -o dist/" + out->release.name + "-" +
+                       out->release.vsn + ".tar.gz");
+      return std::nullopt;
+    }
+  }
   // Like `cmake -B` or `cargo build`, the output's directory is made when it
   // is missing (CI writes to a fresh dist/); only once the release is good.
   std::filesystem::path parent = std::filesystem::path(out_path).parent_path();

@@ -61,8 +61,19 @@ CommandRunner Setup(CLI::App& sub) {
                std::filesystem::exists(*root + "/releases/RELEASES.yaml")) {
       auto entries = ReleaseStore::ReadFile(*root);
       if (!entries.ok()) return ReportError("releases", entries.status());
-      std::fprintf(stderr, "relup releases: no node is running at %s; read from the store file\n",
-                   root->c_str());
+      std::string boots, left;
+      for (const ReleaseEntry& e : *entries) {
+        if (e.state == ReleaseState::kPermanent) boots = e.vsn;
+        if (e.state == ReleaseState::kCurrent) left = e.vsn;
+      }
+      std::fprintf(stderr, "relup releases: no node is running at %s; read from the store file%s\n",
+                   root->c_str(),
+                   left.empty() ? ""
+                                : ("; release " + left +
+                                   " was running when the node stopped, but "
+                                   "a start boots the permanent release " +
+                                   (boots.empty() ? std::string("(none)") : boots))
+                                      .c_str());
       list = EntriesTerm(*entries);
     } else {
       return ReportError("releases", client.status());

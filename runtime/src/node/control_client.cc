@@ -11,10 +11,19 @@
 #include <vector>
 
 #include "node/control_protocol.h"
+#include "release/release_store.h"
 
 namespace relup {
 
 std::string NoNodeMessage(const std::string& root, const std::string& why) {
+  // A root that holds releases boots its permanent one; only an empty root
+  // needs a tarball.
+  auto releases = ReleaseStore::ReadFile(root);
+  if (releases.ok() && !releases->empty()) {
+    return "no relup node is running at " + root + " (" + why +
+           "): start it with `relup node start --root " + root +
+           "` (it boots the permanent release)";
+  }
   return "no relup node is running at " + root + " (" + why +
          "): start one with `relup node start --root " + root + " --release TARBALL`";
 }

@@ -86,8 +86,9 @@ Result<std::vector<PublicKey>> LoadNodeTrust(const std::vector<std::string>& tru
       // Nobody named it: the fix is not "do not name it".
       return Status::InvalidArgument(
           in_root +
-          " is empty: put the public keys to trust there (relup keygen writes NAME.pub), or "
-          "remove the empty directory if this node should not require signatures");
+          " is empty: put the public keys to trust there (relup keygen writes NAME.pub), or, "
+          "if this node should not require signatures, remove the empty directory and restart "
+          "the node (one that has had a key keeps requiring them until it restarts)");
     }
     RELUP_ASSIGN_OR_RETURN(std::vector<PublicKey> more, std::move(loaded));
     for (PublicKey& k : more) {

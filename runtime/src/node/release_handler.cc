@@ -76,12 +76,13 @@ struct ReleaseHandler::Verified {
 Result<std::vector<PublicKey>> ReleaseHandler::trusted_keys() const {
   auto keys = LoadNodeTrust(trust_sources_, root_);
   if (!keys.ok()) {
-    return Status::FromCode(
-        keys.status().code(),
+    // FailedPrecondition whatever the cause: a refusal at the "verify" step
+    // (exit 6), not the tarball being unreadable.
+    return Status::FailedPrecondition(
         "the node's trusted keys cannot be read, so no tarball is accepted: " +
-            keys.status().message() +
-            " (the node reads its trust for every tarball: put the key back or fix it, or "
-            "restart the node with the trust it should have)");
+        keys.status().message() +
+        " (the node reads its trust for every tarball: put the key back or fix it; a node "
+        "that has had a key needs a restart to stop requiring signatures)");
   }
   if (!keys->empty()) {
     trust_required_.store(true);
