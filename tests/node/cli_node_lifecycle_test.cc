@@ -410,6 +410,16 @@ TEST_CASE("remove refuses the permanent release and make-permanent names an unkn
         "release 1 removed; deleted lib/demo_server-1 (used by no other release)");
   CHECK_FALSE(fs::exists(root.file("lib/demo_server-1")));
   CHECK(fs::exists(root.file("lib/demo_server-2/demo_server.so")));
+
+  // A start that gives another release than the permanent one is refused
+  // before anything is written.
+  root.stop();
+  RunResult other = Relup({"node", "start", "--root", r, "--release", DemoTarball(1)});
+  CHECK(other.exit_code != 0);
+  CHECK(Contains(other.err, "already holds permanent release demo 2"));
+  CHECK_FALSE(fs::exists(root.file("releases/1")));
+  CHECK_FALSE(fs::exists(root.file("lib/demo_server-1")));
+  CHECK_FALSE(Contains(Relup({"releases", "--root", r}).out, "demo  1"));
 }
 
 TEST_CASE(

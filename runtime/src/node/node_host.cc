@@ -177,22 +177,27 @@ Status BootRelease(const NodeHostOptions& options, ReleaseStore& store, ReleaseH
     install = false;
   }
   if (install) {
-    auto vsn = handler.Unpack(options.release);
-    if (!vsn.ok()) return vsn.status();
     auto permanent = store.permanent();
-    if (!permanent) {
-      log.info("installing release " + *vsn + " from " + options.release);
-      RELUP_RETURN_IF_ERROR(handler.Boot(*vsn, watch.progress()));
-      return handler.MakePermanent(*vsn);
-    }
-    if (permanent->vsn != *vsn) {
+    // Refused before anything is written: another release than the
+    // permanent one is installed by apply, not by a start.
+    auto only_the_permanent = [&](const Release& r) -> Status {
+      if (!permanent || permanent->vsn == r.vsn) return Status::Ok();
       return Status::FailedPrecondition(
           options.root + " already holds permanent release " + permanent->name + " " +
           permanent->vsn +
           ": start it without --release to boot that one, then upgrade with "
           "`relup apply " +
-          options.release + " --root " + options.root + "`, or go back with `relup downgrade " +
-          *vsn + " --root " + options.root + "` if " + *vsn + " is older");
+          options.release + " --root " + options.root + "`" +
+          (store.find(r.vsn) ? ", or go back with `relup downgrade " + r.vsn + " --root " +
+                                   options.root + "` if " + r.vsn + " is older"
+                             : std::string()));
+    };
+    auto vsn = handler.Unpack(options.release, only_the_permanent);
+    if (!vsn.ok()) return vsn.status();
+    if (!permanent) {
+      log.info("installing release " + *vsn + " from " + options.release);
+      RELUP_RETURN_IF_ERROR(handler.Boot(*vsn, watch.progress()));
+      return handler.MakePermanent(*vsn);
     }
   }
   if (store.empty()) {

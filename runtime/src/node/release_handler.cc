@@ -179,15 +179,18 @@ UpgradeReport ReleaseHandler::Busy(std::string_view to) const {
                                  "): wait for it to finish, then retry"));
 }
 
-Result<std::string> ReleaseHandler::Unpack(const std::string& tarball) {
+Result<std::string> ReleaseHandler::Unpack(const std::string& tarball,
+                                           const std::function<Status(const Release&)>& check) {
   std::unique_lock<std::mutex> lock(busy_, std::try_to_lock);
   if (!lock.owns_lock()) return Busy("").status();
   SetActivity("unpack " + tarball);
-  return UnpackLocked(tarball);
+  return UnpackLocked(tarball, check);
 }
 
-Result<std::string> ReleaseHandler::UnpackLocked(const std::string& tarball) {
+Result<std::string> ReleaseHandler::UnpackLocked(
+    const std::string& tarball, const std::function<Status(const Release&)>& check) {
   RELUP_ASSIGN_OR_RETURN(Verified v, ReadVerified(tarball));
+  if (check) RELUP_RETURN_IF_ERROR(check(v.release));
   return UnpackVerified(v, tarball);
 }
 

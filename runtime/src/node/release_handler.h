@@ -100,7 +100,10 @@ class ReleaseHandler {
   ReleaseHandler(Node& node, ReleaseStore& store, std::string root);
 
   // Returns the unpacked release's version.
-  Result<std::string> Unpack(const std::string& tarball);
+  // `check`, when given, sees the verified release before anything is
+  // written; an error from it refuses the unpack.
+  Result<std::string> Unpack(const std::string& tarball,
+                             const std::function<Status(const Release&)>& check = {});
   UpgradeReport Install(std::string_view vsn, const ApplyOptions& options = {});
   UpgradeReport Apply(const std::string& tarball, const ApplyOptions& options = {});
   UpgradeReport Downgrade(std::string_view vsn, const ApplyOptions& options = {});
@@ -145,7 +148,8 @@ class ReleaseHandler {
   struct Verified;  // a tarball read, verified and parsed
   Result<Verified> ReadVerified(const std::string& tarball) const;
   Status CheckUpgradable(const Verified& v) const;
-  Result<std::string> UnpackLocked(const std::string& tarball);
+  Result<std::string> UnpackLocked(const std::string& tarball,
+                                   const std::function<Status(const Release&)>& check = {});
   // `notes`, when given, collects what a reader of the report should know
   // (a never-run release replaced).
   Result<std::string> UnpackVerified(const Verified& v, const std::string& tarball,
