@@ -113,6 +113,13 @@ TEST_CASE(
   REQUIRE(fresh.ok());
   CHECK(rf.node().get_status(*fresh)->vsn == "1");
 
+  SECTION("a downgrade to 2, the newer one, is refused and says to apply it") {
+    UpgradeReport wrong = rf.handler().Downgrade("2");
+    CHECK(wrong.outcome == UpgradeOutcome::kRefused);
+    CHECK_THAT(wrong.status().message(),
+               Catch::Contains("2 is the newer one (it upgrades from 1), so go up to it with "
+                               "`relup apply` of its tarball"));
+  }
   SECTION("and applying 2 again, permanently, upgrades and records it as permanent") {
     ApplyOptions options;
     options.permanent = true;

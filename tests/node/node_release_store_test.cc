@@ -109,6 +109,12 @@ TEST_CASE("a release that was permanent once stays old when it runs again and is
   CHECK(StateOf(*store, "1") == ReleaseState::kCurrent);
   CHECK(StateOf(*store, "2") == ReleaseState::kPermanent);
 
+  SECTION("making the permanent release permanent while another runs says what to do") {
+    Status s = store->make_permanent("2");
+    CHECK(s.code() == StatusCode::kFailedPrecondition);
+    CHECK(s.message().find("release 2 is permanent already (a restart boots it), but the node "
+                           "runs 1") != std::string::npos);
+  }
   SECTION("a restart boots the permanent release and 1 is old again, on disk too") {
     REQUIRE(store->revert_to_permanent().ok());
     CHECK(StateOf(*store, "1") == ReleaseState::kOld);

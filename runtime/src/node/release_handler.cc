@@ -451,10 +451,22 @@ UpgradeReport ReleaseHandler::Downgrade(std::string_view vsn_view, const ApplyOp
   if (!current.ok()) return fail("unpack", current.status());
   const UpgradePlan* plan = current->plans.find_down(vsn);
   if (plan == nullptr) {
-    return fail("from_version",
-                Status::FailedPrecondition("release " + running->name + " " + running->vsn +
-                                           " has no down plan to " + vsn + "; it can go down to " +
-                                           Versions(current->plans.down)));
+    std::string why =
+        "release " + running->name + " " + running->vsn + " has no down plan to " + vsn;
+    Result<ReleaseOnDisk> newer = ReadReleaseDir(store_.release_dir(vsn));
+    if (newer.ok() && newer->plans.find_up(running->vsn) != nullptr) {
+      why += ": " + vsn + " is the newer one (it upgrades from " + running->vsn +
+             "), so go up to it with `relup apply` of its tarball";
+    } else {
+      std::string installed;
+      for (const UpgradePlan& p : current->plans.down) {
+        if (store_.find(p.vsn)) installed += (installed.empty() ? "" : ", ") + p.vsn;
+      }
+      why += installed.empty() ? "; it goes down to " + Versions(current->plans.down) +
+                                     ", none of which is installed here"
+                               : "; it can go down to " + installed;
+    }
+    return fail("from_version", Status::FailedPrecondition(why));
   }
   Result<ReleaseOnDisk> target = ReadReleaseDir(store_.release_dir(vsn));
   if (!target.ok()) return fail("unpack", target.status());

@@ -282,8 +282,17 @@ Status ReleaseStore::make_permanent(std::string_view vsn) {
                                       "TARBALL");
   }
   if (!vsn.empty() && running->vsn != vsn) {
-    if (!FindIn(next, vsn)) {
+    const ReleaseEntry* asked = FindIn(next, vsn);
+    if (!asked) {
       return NotInStore(vsn, root_);
+    }
+    if (asked->state == ReleaseState::kPermanent) {
+      return Status::FailedPrecondition(
+          "release " + std::string(vsn) +
+          " is permanent already (a restart boots it), but the node "
+          "runs " +
+          running->vsn + ": `relup make-permanent` without a vsn keeps " + running->vsn +
+          ", or go up to " + std::string(vsn) + " with `relup apply` of its tarball");
     }
     return Status::FailedPrecondition(
         "release " + std::string(vsn) + " is not the running release (" + running->vsn +
