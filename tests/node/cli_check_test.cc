@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "cli_harness.h"
 
@@ -241,10 +242,30 @@ TEST_CASE("relup check refuses what it cannot check, naming the files and the fi
   CHECK(Contains(names.err, "is release keeper 1 but NEW"));
   CHECK(Contains(names.err, "two tarballs of the same release name"));
 
-  RunResult no_path = Relup({"check", DemoTarball(2), DemoTarball(1)});
+  RunResult swapped = Relup({"check", DemoTarball(2), DemoTarball(1)});
+  CHECK(swapped.exit_code == 2);
+  CHECK(Contains(swapped.err, "OLD and NEW look swapped"));
+  CHECK(Contains(swapped.err, "run relup check " + DemoTarball(1) + " " + DemoTarball(2)));
+
+  // A demo 2 whose appup knows only a release 9: no path from 1 either way.
+  std::string spec;
+  {
+    std::ifstream in(std::string(RELUP_SOURCE_DIR) + "/release-specs/demo-2.yaml");
+    std::stringstream text;
+    text << in.rdbuf();
+    spec = text.str();
+  }
+  for (const std::string from : {"from: \"1\"", "to: \"1\""}) {
+    spec.replace(spec.find(from), from.size(), from.substr(0, from.size() - 2) + "9\"");
+  }
+  std::string elsewhere = dir.path() + "/demo-2-from-9.tar.gz";
+  REQUIRE(Relup({"build", dir.write("demo-2-from-9.yaml", spec), "-o", elsewhere, "--quiet"})
+              .exit_code == 0);
+  RunResult no_path = Relup({"check", DemoTarball(1), elsewhere});
+  INFO(no_path.both());
   CHECK(no_path.exit_code == 2);
-  CHECK(Contains(no_path.err, "(demo 1) has no upgrade from 2"));
-  CHECK(Contains(no_path.err, "add `- from: \"2\"`"));
+  CHECK(Contains(no_path.err, "(demo 2) has no upgrade from 1"));
+  CHECK(Contains(no_path.err, "add `- from: \"1\"`"));
 
   std::string keeper2 = KeeperTarball(dir, "2");
   std::string unknown = dir.write("unknown.yaml", "ledger: [{name: a}]\n");

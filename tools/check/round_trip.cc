@@ -88,6 +88,13 @@ Status CheckPaths(const Side& old_side, const Side& new_side) {
     return Status::InvalidArgument("OLD and NEW are both release " + o.name + " " + o.vsn +
                                    ": give the release before and the one after the upgrade");
   }
+  if (new_side.plans.find_up(o.vsn) == nullptr && old_side.plans.find_up(n.vsn) != nullptr) {
+    return Status::InvalidArgument("OLD and NEW look swapped: " + old_side.path + " (" + o.vsn +
+                                   ") upgrades from " + n.vsn +
+                                   ", not the other way: run relup "
+                                   "check " +
+                                   new_side.path + " " + old_side.path);
+  }
   if (new_side.plans.find_up(o.vsn) == nullptr) {
     return Status::FailedPrecondition(
         "NEW " + new_side.path + " (" + n.name + " " + n.vsn + ") has no upgrade from " + o.vsn +
