@@ -87,6 +87,10 @@ Result<Pid> Node::Impl::spawn_impl(std::string_view module, Term args, const Spa
   // messages that arrive meanwhile wait until init is done. In the table
   // before its name is registered: a name always leads to a process that
   // takes calls (whereis then call never says "no process").
+  // p->name is set before publication (process.h): readers take it without
+  // the spawner. finalize's registry_.remove checks the pid, so a name that
+  // turns out to be taken stays the other process's.
+  if (!options.name.empty()) p->name = std::make_unique<const std::string>(options.name);
   p->refs.store(2, std::memory_order_relaxed);  // the table's and ours
   table_.insert(p);
   ProcessHandle ours(this, p);
@@ -96,7 +100,6 @@ Result<Pid> Node::Impl::spawn_impl(std::string_view module, Term args, const Spa
                ExitInfo{Term::atom("normal"), "not started: " + taken.message(), false});
       return taken;
     }
-    p->name = std::make_unique<const std::string>(options.name);
   }
 
   rt::Context ctx(this, p);

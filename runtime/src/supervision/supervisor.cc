@@ -340,7 +340,8 @@ class Supervisor : public Server {
     }
     if (!who.is_pid()) return cont();
     int i = -1;
-    if (const Term& op = state.at("op"); !op.is_nil() && op.at("at").is_int()) {
+    if (const Term& op = state.at("op");
+        !op.is_nil() && op.find("at") != nullptr && op.at("at").is_int()) {
       // Most often the child an op is stopping: where it was, unless it moved.
       auto at = static_cast<size_t>(op.at("at").as_int());
       if (at < Children(state).size() && Children(state)[at].at("pid") == who) {
@@ -471,8 +472,8 @@ class Supervisor : public Server {
       if (!stopping.empty()) {
         Term id = std::move(stopping.back());
         stopping.pop_back();
-        const Term& at = op->at("at");
-        int i = FindByIdNear(state, id, at.is_int() ? at.as_int() : -1);
+        const Term* at = op->find("at");
+        int i = FindByIdNear(state, id, at != nullptr && at->is_int() ? at->as_int() : -1);
         if (i < 0 || Children(state)[static_cast<size_t>(i)].at("pid").is_nil()) continue;
         const Term& c = Children(state)[static_cast<size_t>(i)];
         Pid pid = c.at("pid").as_pid();
