@@ -109,6 +109,7 @@ TEST_CASE("apply --json prints one JSON report with the pause statistics", "[cli
   CHECK(Contains(json, "\"outcome\":\"ok\""));
   CHECK(Contains(json, "\"p99_us\":"));
   CHECK(Contains(json, "\"to\":\"2\""));
+  CHECK(Contains(json, "\"permanent\":\"2\""));  // what a restart boots now
   CHECK(Contains(Relup({"status", "--root", root.path()}).out, "release:   demo 2 (permanent)"));
 }
 

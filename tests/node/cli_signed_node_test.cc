@@ -178,8 +178,8 @@ TEST_CASE(
     RunResult empty_dir = Relup({"apply", DemoTarball(2), "--root", root.path()});
     INFO(empty_dir.both());
     CHECK(empty_dir.exit_code == 6);
-    CHECK(Contains(empty_dir.err, "trusted_keys is empty"));
-    CHECK(Contains(empty_dir.err, "remove the empty directory and restart the node"));
+    CHECK(Contains(empty_dir.err, "trusted_keys holds no *.pub file"));
+    CHECK(Contains(empty_dir.err, "remove the directory and restart the node"));
     CheckNothingOf2(root);
 
     fs::remove(root.file("trusted_keys"));

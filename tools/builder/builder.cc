@@ -131,19 +131,19 @@ std::optional<BuildOutput> BuildTarball(const BuildOptions& options, const std::
   auto out = BuildRelease(options, diags);
   if (!out) return std::nullopt;
   std::error_code ec;
-  if (out_path.empty() || out_path.back() == '/' || std::filesystem::is_directory(out_path, ec)) {
+  // The tarball -o should name, for the fixes below.
+  const std::string example = out->release.name + "-" + out->release.vsn + ".tar.gz";
+  bool trailing_slash = !out_path.empty() && out_path.back() == '/';
+  if (out_path.empty() || trailing_slash || std::filesystem::is_directory(out_path, ec)) {
+    std::string dir = out_path.empty() ? "dist/" : trailing_slash ? out_path : out_path + "/";
     diags->error({out_path, 0, 0}, "-o names a directory, not the tarball to write",
-                 "-o names the tarball file: -o " +
-                     (out_path.empty() ? std::string("dist/") : out_path) +
-                     (out_path.empty() || out_path.back() == '/' ? "" : "/") + out->release.name +
-                     "-" + out->release.vsn + ".tar.gz");
+                 "-o names the tarball file: -o " + dir + example);
     return std::nullopt;
   }
   for (const std::string& input : {options.spec_path, options.from}) {
     if (!input.empty() && std::filesystem::equivalent(out_path, input, ec)) {
       diags->error({out_path, 0, 0}, "-o names " + input + ", an input of this build",
-                   "-o names the tarball to write: -o dist/" + out->release.name + "-" +
-                       out->release.vsn + ".tar.gz");
+                   "-o names the tarball to write: -o dist/" + example);
       return std::nullopt;
     }
   }

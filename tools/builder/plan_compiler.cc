@@ -67,25 +67,21 @@ void CheckInstruction(const Context& c, const Instruction& in) {
   switch (in.kind) {
     case InstructionKind::kUpdate:
     case InstructionKind::kLoadModule: {
-      // Missing from this release: a typo or a forgotten module. Missing from
-      // the older one (the source going up, the target going down): the
-      // module is new in this release.
-      std::string missing_here = UnknownModuleFix(m, c.module_names(), "the release's modules");
-      std::string missing_older = c.down ? "use delete_module for a module the older release lacks"
-                                         : "use add_module for a module new in this release";
-      // A name this release does not have is a typo or a forgotten module:
-      // that one error, not also "new in this release" about the other.
-      bool here = c.self.release.find_module(m) != nullptr || c.self.broken_modules.count(m) != 0;
-      bool in_target = false, in_source = false;
-      if (!here) {
-        ExpectIn(c, in, m, &c.self, c.down ? c.source_words() : c.target_words(), missing_here);
+      // Missing from this release: a typo or a forgotten module, and that one
+      // error. Missing from the older one (the source going up, the target
+      // going down): the module is new in this release.
+      const ReleaseModule* newer = c.self.release.find_module(m);  // this release's
+      bool in_self = newer != nullptr;
+      bool in_older = false;
+      if (!in_self && c.self.broken_modules.count(m) == 0) {
+        ExpectIn(c, in, m, &c.self, c.down ? c.source_words() : c.target_words(),
+                 UnknownModuleFix(m, c.module_names(), "the release's modules"));
       } else {
-        in_target =
-            ExpectIn(c, in, m, target, c.target_words(), c.down ? missing_older : missing_here);
-        in_source =
-            ExpectIn(c, in, m, source, c.source_words(), c.down ? missing_here : missing_older);
+        in_older = ExpectIn(c, in, m, c.other, c.down ? c.target_words() : c.source_words(),
+                            c.down ? "use delete_module for a module the older release lacks"
+                                   : "use add_module for a module new in this release");
       }
-      if (in_target && in_source && target && source) {
+      if (in_self && in_older && target && source) {
         const ReleaseModule* t = target->release.find_module(m);
         const ReleaseModule* s = source->release.find_module(m);
         if (t->vsn == s->vsn && t->sha256 == s->sha256) {
@@ -95,7 +91,6 @@ void CheckInstruction(const Context& c, const Instruction& in) {
       }
       // The newer version's code_change runs both ways (OTP's rule): this
       // release's, whether it is upgraded to or downgraded from.
-      const ReleaseModule* newer = c.self.release.find_module(m);
       if (in.kind == InstructionKind::kUpdate && newer != nullptr && !newer->has_code_change) {
         c.error(in,
                 m + ": " + m + " " + newer->vsn + " (in " + c.describe(&c.self) +

@@ -65,8 +65,8 @@ void ParseModules(YamlReader& r, const YAML::Node& root, ReleaseSpec* spec) {
   }
 }
 
-// For "did you mean".
-// The release's modules and the built-in supervisor.
+// What a process's module may be, for "did you mean": the release's modules
+// and the built-in supervisor.
 std::vector<std::string_view> Names(const std::set<std::string>& modules) {
   std::vector<std::string_view> names(modules.begin(), modules.end());
   names.push_back(supervision::kSupervisorModule);

@@ -1,9 +1,9 @@
 #include "check/snapshot.h"
 
 #include <filesystem>
-#include <fstream>
 
 #include "core/term_handles.h"
+#include "release/atomic_file.h"
 
 namespace relup::check {
 namespace {
@@ -28,19 +28,9 @@ Result<LiveSnapshot> ReadSnapshot(const std::string& path, const Release& old_re
   if (!std::filesystem::is_regular_file(path, ec)) {
     return bad(std::filesystem::exists(path, ec) ? "is not a regular file" : "does not exist");
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return bad("cannot be read");
-  in.seekg(0, std::ios::end);
-  std::streamoff size = in.tellg();
-  if (size < 0) return bad("cannot be read");
-  if (static_cast<uint64_t>(size) > kMaxSnapshotBytes) {
-    return bad("is " + std::to_string(size) + " bytes, more than the " +
-               std::to_string(kMaxSnapshotBytes >> 20) + " MiB relup check reads");
-  }
-  in.seekg(0);
-  std::string text(static_cast<size_t>(size), '\0');
-  if (!in.read(text.data(), size)) return bad("cannot be read");
-  auto parsed = Term::parse(text, ParseHandles::kAllow);
+  auto text = ReadWholeFile(path, kMaxSnapshotBytes);
+  if (!text.ok()) return bad(text.status().message());
+  auto parsed = Term::parse(*text, ParseHandles::kAllow);
   if (!parsed.ok()) {
     return bad(parsed.status().message() + " (" + kTakeIt +
                "; --json output cannot be read back: JSON has no atoms or tuples)");
@@ -48,6 +38,7 @@ Result<LiveSnapshot> ReadSnapshot(const std::string& path, const Release& old_re
   if (!parsed->is_list()) return bad(std::string("expected a list of processes; ") + kTakeIt);
 
   LiveSnapshot out;
+  bool any_state = false;  // a snapshot taken without --states has none
   size_t row = 0;
   for (const Term& p : parsed->elements()) {
     ++row;
@@ -82,6 +73,7 @@ Result<LiveSnapshot> ReadSnapshot(const std::string& path, const Release& old_re
                  kTakeIt);
     }
     const Term* state = p.find("server_state");
+    any_state = any_state || state != nullptr;
     if (state == nullptr) {
       std::string why = Text(p.find("state_error"));
       out.skipped.push_back(who + ": no server state in the snapshot" +
@@ -89,23 +81,20 @@ Result<LiveSnapshot> ReadSnapshot(const std::string& path, const Release& old_re
       continue;
     }
     if (auto handle = FirstHandle(*state)) {
-      out.skipped.push_back(who + ": its state holds " + handle->text +
-                            (handle->path.empty() ? std::string() : " at " + handle->path) +
+      out.skipped.push_back(who + ": its state holds " + handle->ToString() +
                             ", which means something only on the live node");
       continue;
     }
     out.processes.push_back({module, label, *state});
   }
   if (out.processes.empty()) {
-    bool states = false;
-    for (const Term& p : parsed->elements()) states = states || p.find("server_state") != nullptr;
-    return bad(states ? "no process in it can be checked (" + std::to_string(out.skipped.size()) +
-                            " left out: " +
-                            (out.skipped.empty() ? std::string("none") : out.skipped.front()) +
-                            (out.skipped.size() > 1 ? ", ..." : "") +
-                            "); a snapshot that checks nothing would pass every upgrade"
-                      : std::string("it holds no states: take it with `relup ps --states "
-                                    "--yaml`, not without --states"));
+    return bad(any_state ? "no process in it can be checked (" +
+                               std::to_string(out.skipped.size()) + " left out: " +
+                               (out.skipped.empty() ? std::string("none") : out.skipped.front()) +
+                               (out.skipped.size() > 1 ? ", ..." : "") +
+                               "); a snapshot that checks nothing would pass every upgrade"
+                         : std::string("it holds no states: take it with `relup ps --states "
+                                       "--yaml`, not without --states"));
   }
   return out;
 }

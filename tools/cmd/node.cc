@@ -179,12 +179,12 @@ bool RemoveFailedNewRoot(const std::string& root, const std::string& made_top) {
     if (ec) return false;
     fs::remove_all(aside, ec);
   }
+  // made_top is root or one of its ancestors: up to it, each parent that is
+  // empty again was made by this start.
   std::error_code ec;
-  for (fs::path p = fs::path(root).parent_path();
-       !made_top.empty() && p.string().size() >= made_top.size() && p != p.parent_path();
-       p = p.parent_path()) {
+  for (fs::path p = fs::path(root); p != fs::path(made_top);) {
+    p = p.parent_path();
     if (!fs::remove(p, ec) || ec) break;  // not empty (someone else's), or gone
-    if (p == made_top) break;
   }
   return true;
 }

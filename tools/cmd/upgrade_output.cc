@@ -169,10 +169,11 @@ std::string FormatUpgradeReport(const UpgradeReport& r, const UpgradeRequestOpti
     if (options.permanent) {
       line("the node now runs release " + r.to_release + " (permanent)");
     } else if (r.downgrade) {
-      if (!options.permanent_after.empty() && options.permanent_after != r.to_release) {
-        line("the node now runs release " + r.to_release + " (not permanent: release " +
-             options.permanent_after + " is, so a restart boots " + options.permanent_after +
-             "; `relup make-permanent --root " + options.root + "` keeps " + r.to_release + ")");
+      const std::string& boots = r.permanent_release;
+      if (!boots.empty() && boots != r.to_release) {
+        line("the node now runs release " + r.to_release + " (not permanent: release " + boots +
+             " is, so a restart boots " + boots + "; `relup make-permanent --root " + options.root +
+             "` keeps " + r.to_release + ")");
       } else {
         line("the node now runs release " + r.to_release);
       }
@@ -227,21 +228,7 @@ int RunUpgradeRequest(std::string_view cmd, ControlClient& client, const Term& r
   if (options.json) {
     PrintLine(ToJson(*report_term));
   } else {
-    UpgradeRequestOptions shown = options;
-    if (report->ok() && report->downgrade && !report->dry_run) {
-      // Which release a restart boots now (best effort: the text only).
-      if (auto releases = client.request(MakeRequest("releases")); releases.ok()) {
-        for (const Term& e : releases->is_list() ? releases->elements() : std::vector<Term>{}) {
-          const Term* state = e.find("state");
-          const Term* vsn = e.find("vsn");
-          if (state && vsn && vsn->is_string() && state->is_string() &&
-              state->as_string() == "permanent") {
-            shown.permanent_after = vsn->as_string();
-          }
-        }
-      }
-    }
-    std::string text = FormatUpgradeReport(*report, shown);
+    std::string text = FormatUpgradeReport(*report, options);
     std::fwrite(text.data(), 1, text.size(), stdout);
   }
   switch (report->outcome) {

@@ -19,9 +19,6 @@ struct UpgradeRequestOptions {
   bool permanent = false;  // the request asked to make the new release permanent
   std::string root;        // for hints in the text output
   std::string target;      // the release asked for, for a report that could not tell it
-  // The node's permanent release after the operation, when known ("" if not):
-  // a downgrade away from a permanent release says that a restart boots it.
-  std::string permanent_after;
 };
 
 // Runs the exchange and prints the outcome. `cmd` names the command in

@@ -1,5 +1,7 @@
 #include "term_handles.h"
 
+#include <vector>
+
 namespace relup {
 namespace {
 
@@ -13,8 +15,14 @@ std::string Join(const std::string& path, const std::string& step) {
   return path.empty() ? step : path + "." + step;
 }
 
-// Iterative, so a deeply nested term cannot exhaust the stack.
-std::optional<FoundHandle> Search(const Term& root) {
+}  // namespace
+
+std::string FoundHandle::ToString() const {
+  return text + (path.empty() ? std::string() : " at " + path);
+}
+
+std::optional<FoundHandle> FirstHandle(const Term& root) {
+  // Iterative, so a deeply nested term cannot exhaust the stack.
   struct Item {
     const Term* term;
     std::string path;
@@ -40,12 +48,6 @@ std::optional<FoundHandle> Search(const Term& root) {
     }
   }
   return std::nullopt;
-}
-
-}  // namespace
-
-std::optional<FoundHandle> FirstHandle(const Term& t) {
-  return Search(t);
 }
 
 }  // namespace relup

@@ -12,8 +12,9 @@
 namespace relup {
 
 struct FoundHandle {
-  std::string path;  // where in the term: "conns[2].socket", "" for the term itself
-  std::string text;  // the handle as YAML: "!socket 7"
+  std::string path;              // where in the term: "conns[2].socket", "" for the term itself
+  std::string text;              // the handle as YAML: "!socket 7"
+  std::string ToString() const;  // "!socket 7 at conns[2].socket"
 };
 
 // The first handle in `t`, depth first (map keys and values, list and tuple

@@ -54,8 +54,8 @@ Status CheckTrustSource(const std::string& path) {
 }
 
 // The keys at `path`, each source checked as above.
-Result<std::vector<PublicKey>> LoadSource(const std::string& path) {
-  RELUP_ASSIGN_OR_RETURN(std::vector<PublicKey> keys, LoadTrustedKeys(path));
+Result<std::vector<PublicKey>> LoadSource(const std::string& path, std::string_view if_none) {
+  RELUP_ASSIGN_OR_RETURN(std::vector<PublicKey> keys, LoadTrustedKeys(path, if_none));
   RELUP_RETURN_IF_ERROR(CheckTrustSource(path));
   for (const PublicKey& k : keys) RELUP_RETURN_IF_ERROR(CheckTrustSource(k.source));
   return keys;
@@ -80,17 +80,14 @@ Result<std::vector<PublicKey>> LoadNodeTrust(const std::vector<std::string>& tru
   std::vector<PublicKey> keys;
   std::set<std::string> ids;
   for (const std::string& source : sources) {
-    auto loaded = LoadSource(source);
-    if (!loaded.ok() && source == in_root && fs::is_directory(in_root, ec) &&
-        fs::is_empty(in_root, ec)) {
-      // Nobody named it: the fix is not "do not name it".
-      return Status::InvalidArgument(
-          in_root +
-          " is empty: put the public keys to trust there (relup keygen writes NAME.pub), or, "
-          "if this node should not require signatures, remove the empty directory and restart "
-          "the node (one that has had a key keeps requiring them until it restarts)");
-    }
-    RELUP_ASSIGN_OR_RETURN(std::vector<PublicKey> more, std::move(loaded));
+    // Nobody names ROOT/trusted_keys, so its way out is not "do not name it".
+    RELUP_ASSIGN_OR_RETURN(
+        std::vector<PublicKey> more,
+        LoadSource(source, source != in_root
+                               ? "do not name it"
+                               : "if this node should not require signatures, remove the "
+                                 "directory and restart the node (one that has had a key keeps "
+                                 "requiring them until it restarts)"));
     for (PublicKey& k : more) {
       if (ids.insert(k.id).second) keys.push_back(std::move(k));
     }

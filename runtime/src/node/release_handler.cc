@@ -418,6 +418,7 @@ UpgradeReport ReleaseHandler::Apply(const std::string& tarball, const ApplyOptio
                                 from + ": " + s.ToString() + "; retry with relup make-permanent");
     }
   }
+  if (auto permanent = store_.permanent()) report.permanent_release = permanent->vsn;
   return report;
 }
 
@@ -477,7 +478,9 @@ UpgradeReport ReleaseHandler::Downgrade(std::string_view vsn_view, const ApplyOp
   context.target = &target->release;
   context.lib_root = root_;
   context.back = current->plans.find_up(vsn);
-  return RunPlan(*plan, context, options);
+  UpgradeReport report = RunPlan(*plan, context, options);
+  if (auto permanent = store_.permanent()) report.permanent_release = permanent->vsn;
+  return report;
 }
 
 Status ReleaseHandler::MakePermanent(std::string_view vsn) {

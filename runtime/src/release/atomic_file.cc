@@ -65,7 +65,7 @@ Status WriteFileAtomically(const std::string& path, std::string_view content, in
   return FsyncDirectory(DirName(path));
 }
 
-Result<std::string> ReadWholeFile(const std::string& path) {
+Result<std::string> ReadWholeFile(const std::string& path, size_t max_bytes) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return Status::NotFound(path + " does not exist");
@@ -83,6 +83,11 @@ Result<std::string> ReadWholeFile(const std::string& path) {
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
+    if (out.size() > max_bytes) {
+      ::close(fd);
+      return Status::InvalidArgument(path + " holds more than " + std::to_string(max_bytes) +
+                                     " bytes");
+    }
   }
   ::close(fd);
   return out;

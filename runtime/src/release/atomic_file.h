@@ -10,6 +10,7 @@
 // many files into one fresh directory and sync that directory once.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -26,7 +27,8 @@ Status WriteNewFile(const std::string& path, std::string_view content, int mode)
 // fsyncs a directory, making the entries created or renamed in it durable.
 Status FsyncDirectory(const std::string& dir);
 
-// Reads a whole file. NotFound / IOError naming the path.
-Result<std::string> ReadWholeFile(const std::string& path);
+// Reads a whole file. NotFound / IOError naming the path; InvalidArgument
+// naming it and the limit when it holds more than `max_bytes`.
+Result<std::string> ReadWholeFile(const std::string& path, size_t max_bytes = SIZE_MAX);
 
 }  // namespace relup

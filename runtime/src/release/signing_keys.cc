@@ -317,7 +317,7 @@ Result<PublicKey> LoadPublicKey(const std::string& path) {
   return key;
 }
 
-Result<std::vector<PublicKey>> LoadTrustedKeys(const std::string& path) {
+Result<std::vector<PublicKey>> LoadTrustedKeys(const std::string& path, std::string_view if_none) {
   std::error_code ec;
   auto status = fs::status(path, ec);
   if (ec || !fs::exists(status)) {
@@ -336,7 +336,8 @@ Result<std::vector<PublicKey>> LoadTrustedKeys(const std::string& path) {
       return Status::InvalidArgument(
           "trusted keys " + path +
           " holds no *.pub file: put the public keys to trust there (relup keygen writes "
-          "NAME.pub), or do not name it");
+          "NAME.pub), or " +
+          std::string(if_none));
     }
     std::sort(files.begin(), files.end());
   } else {

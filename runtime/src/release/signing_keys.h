@@ -75,9 +75,11 @@ Result<PublicKey> LoadPublicKey(const std::string& path);
 
 // The keys at `path`: a public key file, or a directory whose *.pub files
 // (sorted by name) are each one. A directory with no *.pub is refused (it
-// would trust nothing while looking as if it trusted something). Keys with
-// the same id are kept once.
-Result<std::vector<PublicKey>> LoadTrustedKeys(const std::string& path);
+// would trust nothing while looking as if it trusted something), the
+// message ending in `if_none`, the other way out. Keys with the same id are
+// kept once.
+Result<std::vector<PublicKey>> LoadTrustedKeys(const std::string& path,
+                                               std::string_view if_none = "do not name it");
 
 // "0123456789abcdef (path), ..." for messages.
 std::string DescribeKeys(const std::vector<PublicKey>& keys);

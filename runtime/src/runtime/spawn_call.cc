@@ -43,8 +43,7 @@ Result<Pid> Node::Impl::adopt(std::string_view module, Term state, const SpawnOp
   }
   if (auto handle = FirstHandle(state)) {
     return Status::InvalidArgument(
-        "adopt: the state holds " + handle->text +
-        (handle->path.empty() ? std::string() : " at " + handle->path) +
+        "adopt: the state holds " + handle->ToString() +
         ": a handle means something only on the node that made it, so such a state cannot "
         "move to another node");
   }

@@ -339,16 +339,8 @@ class Supervisor : public Server {
       return Outcome(state);
     }
     if (!who.is_pid()) return cont();
-    int i = -1;
-    if (const Term& op = state.at("op");
-        !op.is_nil() && op.find("at") != nullptr && op.at("at").is_int()) {
-      // Most often the child an op is stopping: where it was, unless it moved.
-      auto at = static_cast<size_t>(op.at("at").as_int());
-      if (at < Children(state).size() && Children(state)[at].at("pid") == who) {
-        i = static_cast<int>(at);
-      }
-    }
-    if (i < 0) i = FindByPid(state, who.as_pid());
+    // Most often the child an op is stopping: found where the op left it.
+    int i = FindByPidNear(state, who.as_pid(), AtHint(state.at("op")));
     if (i < 0) return cont();  // not a child (a link someone else made)
     Term id = Children(state)[static_cast<size_t>(i)].at("id");
     MutableChild(state, static_cast<size_t>(i)).set("pid", Term());
@@ -447,7 +439,7 @@ class Supervisor : public Server {
       for (Term& s : stopping) {
         if (s != current) rest.push_back(std::move(s));
       }
-      Term at = op->find("at") != nullptr ? op->at("at") : Term();
+      Term at = op->find("at") != nullptr ? op->at("at") : Term();  // the one being stopped
       *op = Term::map({{A("stopping"), Term::list(std::move(rest))},
                        {A("current"), current},
                        {A("at"), at},
@@ -472,8 +464,7 @@ class Supervisor : public Server {
       if (!stopping.empty()) {
         Term id = std::move(stopping.back());
         stopping.pop_back();
-        const Term* at = op->find("at");
-        int i = FindByIdNear(state, id, at != nullptr && at->is_int() ? at->as_int() : -1);
+        int i = FindByIdNear(state, id, AtHint(*op));
         if (i < 0 || Children(state)[static_cast<size_t>(i)].at("pid").is_nil()) continue;
         const Term& c = Children(state)[static_cast<size_t>(i)];
         Pid pid = c.at("pid").as_pid();
@@ -504,10 +495,7 @@ class Supervisor : public Server {
         if (Simple(state)) RemoveStopped(state);
         return false;
       }
-      if (const Term* ids = then.find("restart")) {
-        const Term* at = then.find("at");
-        Restart(state, *ids, at != nullptr && at->is_int() ? at->as_int() : -1);
-      }
+      if (const Term* ids = then.find("restart")) Restart(state, *ids, AtHint(then));
       return false;
     }
   }
@@ -521,16 +509,13 @@ class Supervisor : public Server {
     // The children to start, in start order: one found at its hint, or all
     // those listed (looked up in a set, so a pool's restart is not quadratic).
     std::vector<size_t> todo;
-    {
+    if (ids.size() == 1) {
+      if (int k = FindByIdNear(state, ids[0], hint); k >= 0) todo.push_back(static_cast<size_t>(k));
+    } else {
+      const std::set<Term> listed(ids.elements().begin(), ids.elements().end());
       const auto& cs = Children(state);
-      if (ids.size() == 1 && hint >= 0 && static_cast<size_t>(hint) < cs.size() &&
-          cs[static_cast<size_t>(hint)].at("id") == ids[0]) {
-        todo.push_back(static_cast<size_t>(hint));
-      } else {
-        const std::set<Term> listed(ids.elements().begin(), ids.elements().end());
-        for (size_t k = 0; k < cs.size(); ++k) {
-          if (listed.count(cs[k].at("id")) != 0) todo.push_back(k);
-        }
+      for (size_t k = 0; k < cs.size(); ++k) {
+        if (listed.count(cs[k].at("id")) != 0) todo.push_back(k);
       }
     }
     for (size_t k : todo) {

@@ -49,6 +49,18 @@ int FindByIdNear(const Term& state, const Term& id, int64_t hint) {
   }
   return -1;
 }
+int FindByPidNear(const Term& state, Pid pid, int64_t hint) {
+  const auto& cs = Children(state);
+  if (hint >= 0 && static_cast<size_t>(hint) < cs.size()) {
+    const Term& p = cs[static_cast<size_t>(hint)].at("pid");
+    if (p.is_pid() && p.as_pid() == pid) return static_cast<int>(hint);
+  }
+  return FindByPid(state, pid);
+}
+int64_t AtHint(const Term& map) {
+  const Term* at = map.is_map() ? map.find("at") : nullptr;
+  return at != nullptr && at->is_int() ? at->as_int() : -1;
+}
 // A child named by its id, its pid, or its pid's text ("<0.5.0>", as the
 // CLI gives a simple_one_for_one child's id).
 int FindChild(const Term& state, const Term& who) {

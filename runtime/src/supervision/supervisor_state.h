@@ -39,6 +39,10 @@ int FindById(const Term& state, const Term& id);
 // The same, looking first at `hint` and then outwards down from it: O(1)
 // when children are visited last first, as an op stops them.
 int FindByIdNear(const Term& state, const Term& id, int64_t hint);
+// By pid, looking at `hint` first (the child an op is stopping).
+int FindByPidNear(const Term& state, Pid pid, int64_t hint);
+// The index hint a map (an op, or its `then`) keeps under `at`; -1 if none.
+int64_t AtHint(const Term& map);
 // By its id, its pid, or its pid's text ("<0.5.0>", as the CLI gives a
 // simple_one_for_one child's id).
 int FindChild(const Term& state, const Term& who);

@@ -193,6 +193,7 @@ Term UpgradeReport::ToTerm(bool with_touched) const {
       {Term::atom("outcome"), Term::atom(UpgradeOutcomeName(outcome))},
       {Term::atom("from"), Term(from_release)},
       {Term::atom("to"), Term(to_release)},
+      {Term::atom("permanent"), permanent_release.empty() ? Term() : Term(permanent_release)},
       {Term::atom("downgrade"), Term(downgrade)},
       {Term::atom("dry_run"), Term(dry_run)},
       {Term::atom("modules"), Term::list(std::move(mods))},
@@ -234,6 +235,7 @@ Result<UpgradeReport> UpgradeReport::FromTerm(const Term& term) {
   }
   report.from_release = r.str("from");
   report.to_release = r.str("to");
+  report.permanent_release = r.str("permanent", /*optional=*/true);
   report.downgrade = r.flag("downgrade");
   report.dry_run = r.flag("dry_run");
   for (const Term& m : r.list("modules")) {

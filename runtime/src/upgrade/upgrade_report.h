@@ -78,11 +78,11 @@ struct UpgradeFailure {
   Pid pid;              // invalid when the failure is not about one process
   std::string process;  // registered name, else "<0.N.0>", else empty
   std::string module;
-  // "read" (the node cannot read the tarball), "verify", "unpack", "from_version", "load", "precheck", "suspend",
-  // "code_change", "switch_code", "resume", "rollback", "purge", "record" (the
-  // release store could not record the new release: rolled back). The CLI
-  // adds "usage", "verify", "connect", "client" and "reply" for failures
-  // before the node sent a report (relup apply --json)
+  // "read" (the node cannot read the tarball), "verify", "unpack", "from_version", "load",
+  // "precheck", "suspend", "code_change", "switch_code", "resume", "rollback", "purge", "record"
+  // (the release store could not record the new release: rolled back). The CLI adds "usage",
+  // "verify", "connect", "client" and "reply" for failures before the node sent a report (relup
+  // apply --json)
   std::string step;
   Status reason;
 };
@@ -90,6 +90,9 @@ struct UpgradeFailure {
 struct UpgradeReport {
   std::string from_release;
   std::string to_release;
+  // The node's permanent release after the operation (what a restart boots);
+  // empty when not known (a report made before the store was consulted).
+  std::string permanent_release;
   bool downgrade = false;
   bool dry_run = false;
   UpgradeOutcome outcome = UpgradeOutcome::kOk;
