@@ -145,7 +145,13 @@ class ReleaseHandler {
   std::string Overdue() const;
 
  private:
-  struct Verified;  // a tarball read, verified and parsed
+  // A tarball read, verified against its MANIFEST (and its signature, when
+  // keys are trusted), and parsed.
+  struct Verified {
+    ReleaseFiles files;
+    Release release;
+    PlanSet plans;
+  };
   Result<Verified> ReadVerified(const std::string& tarball) const;
   Status CheckUpgradable(const Verified& v) const;
   Result<std::string> UnpackLocked(const std::string& tarball,

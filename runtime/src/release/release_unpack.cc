@@ -176,4 +176,22 @@ bool ReleaseOnDiskMatches(const ReleaseFiles& files, const Release& release,
   return true;
 }
 
+Result<ReleaseOnDisk> ReadReleaseDir(const std::string& dir) {
+  ReleaseOnDisk out;
+  std::string release_path = dir + "/release.yaml";
+  RELUP_ASSIGN_OR_RETURN(std::string release_text, ReadWholeFile(release_path));
+  RELUP_ASSIGN_OR_RETURN(out.release, ParseReleaseYaml(release_text, release_path));
+  std::string relup_path = dir + "/relup.yaml";
+  Result<std::string> relup_text = ReadWholeFile(relup_path);
+  if (relup_text.ok()) {
+    RELUP_ASSIGN_OR_RETURN(out.plans, ParsePlanSetYaml(*relup_text, relup_path));
+  } else if (relup_text.status().code() != StatusCode::kNotFound) {
+    return relup_text.status();
+  } else {
+    out.plans.release = out.release.name;  // a first release: no plans
+    out.plans.vsn = out.release.vsn;
+  }
+  return out;
+}
+
 }  // namespace relup

@@ -22,6 +22,7 @@
 #include <map>
 #include <string>
 
+#include "relup/plan.h"
 #include "relup/release.h"
 #include "relup/status.h"
 
@@ -51,6 +52,14 @@ Status WriteReleaseDir(const ReleaseFiles& files, const Release& release,
 // aside (the same release signed anew, or signed at last, is the same release).
 bool ReleaseOnDiskMatches(const ReleaseFiles& files, const Release& release,
                           const std::string& root, const std::string& release_dir);
+
+// An unpacked release read back from ROOT/releases/VSN: its release.yaml
+// and, unless it is a first release, its relup.yaml.
+struct ReleaseOnDisk {
+  Release release;
+  PlanSet plans;
+};
+Result<ReleaseOnDisk> ReadReleaseDir(const std::string& dir);
 
 // Removes a directory tree, ignoring errors (scratch directories).
 void RemoveTree(const std::string& path);
